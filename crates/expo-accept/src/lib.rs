@@ -1,0 +1,2 @@
+//! `expo-accept`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! `expo-codesign`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! `expo-manifest`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

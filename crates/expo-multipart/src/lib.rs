@@ -1,0 +1,2 @@
+//! `expo-multipart`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

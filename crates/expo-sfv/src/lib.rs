@@ -1,0 +1,2 @@
+//! `expo-sfv`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

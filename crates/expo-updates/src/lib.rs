@@ -1,0 +1,2 @@
+//! `expo-updates`: see the crate description. Under construction.
+#![forbid(unsafe_code)]

@@ -1,0 +1,5 @@
+#![no_main]
+//! Fuzz target `accept_encoding`: written with its crate.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|_data: &[u8]| {});
