@@ -1,0 +1,2 @@
+//! Benchmarks for the accept crate: written with the crate.
+fn main() {}

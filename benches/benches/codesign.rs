@@ -1,0 +1,2 @@
+//! Benchmarks for the codesign crate: written with the crate.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Benchmarks for the manifest crate: written with the crate.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Benchmarks for the multipart crate: written with the crate.
+fn main() {}

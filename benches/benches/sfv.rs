@@ -1,0 +1,2 @@
+//! Benchmarks for the sfv crate: written with the crate.
+fn main() {}
