@@ -1,0 +1,4 @@
+//! `expo-update-server`: under construction.
+#![forbid(unsafe_code)]
+
+fn main() {}
