@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine with Rust, Node
+# and Python: system tools, the npm and PyPI packages of the interop tests, the
+# nightly toolchain pieces for fuzzing. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_packages=()
+have openssl || apt_packages+=(openssl)
+have basenc || apt_packages+=(coreutils)
+have node || apt_packages+=(nodejs npm)
+if ((${#apt_packages[@]})); then
+    if [[ $(id -u) == 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+    else
+        echo "missing system packages (install them): ${apt_packages[*]}" >&2
+    fi
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+for dir in crates/*/interop examples/*/interop; do
+    [[ -d $dir ]] || continue
+    if [[ -f $dir/package-lock.json ]]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    if [[ -f $dir/requirements.txt ]]; then
+        python3 -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
+    fi
+done
+
+if rustup toolchain list | grep -q nightly && ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo install --locked cargo-fuzz
+fi
