@@ -1,0 +1,2 @@
+//! Benchmarks for the updates crate: written with the crate.
+fn main() {}
