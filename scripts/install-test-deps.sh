@@ -11,6 +11,9 @@ apt_packages=()
 have openssl || apt_packages+=(openssl)
 have basenc || apt_packages+=(coreutils)
 have node || apt_packages+=(nodejs npm)
+have curl || apt_packages+=(curl)
+have bspatch || apt_packages+=(bsdiff)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     if [[ $(id -u) == 0 ]]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
@@ -18,6 +21,8 @@ if ((${#apt_packages[@]})); then
         echo "missing system packages (install them): ${apt_packages[*]}" >&2
     fi
 fi
+
+have moto_server || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 

@@ -17,6 +17,10 @@ if [[ "${SKIP_INSTALL:-}" != 1 ]]; then
     bash scripts/install-test-deps.sh
 fi
 
+step "starting PostgreSQL and an S3-compatible server on loopback"
+eval "$(bash scripts/services.sh start)"
+trap 'bash scripts/services.sh stop' EXIT
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
