@@ -1,2 +1,118 @@
-//! Benchmarks for the codesign crate: written with the crate.
-fn main() {}
+//! Benchmarks for `expo-codesign`: RSA signing and verification of manifest bodies, and
+//! loading keys and certificates.
+//!
+//! `sign/*/32B` and `verify/*/32B` are the figures to set beside `openssl speed rsa2048`
+//! (which signs a fixed digest, single-threaded).
+#![allow(clippy::unwrap_used, reason = "benchmark fixtures are known good")]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use expo_codesign::{Certificate, PrivateKey, Signer, Verifier};
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!("../../crates/expo-codesign/tests/fixtures/", $name))
+    };
+}
+
+const KEYS: [(&str, &str, &str); 2] = [
+    (
+        "rsa2048",
+        fixture!("rsa2048-pkcs8.pem"),
+        fixture!("rsa2048-certificate.pem"),
+    ),
+    (
+        "rsa4096",
+        fixture!("rsa4096-pkcs8.pem"),
+        fixture!("rsa4096-certificate.pem"),
+    ),
+];
+
+/// A realistic manifest body (about 1 KiB).
+fn manifest() -> Vec<u8> {
+    let mut body = String::from(
+        r#"{"id":"0754dad0-d200-d634-113c-ef1f26106028","createdAt":"2026-11-23T08:00:00.000Z","runtimeVersion":"1","launchAsset":{"hash":"DW5MBgKq155wnX8rCP1lnsW6BsTbfKLXxGXRQx1RcOA","key":"bundle","contentType":"application/javascript","url":"https://updates.example.com/assets/DW5MBgKq155wnX8rCP1lnsW6BsTbfKLXxGXRQx1RcOA"},"assets":["#,
+    );
+    for i in 0..4 {
+        if i > 0 {
+            body.push(',');
+        }
+        let _ = write!(
+            body,
+            r#"{{"hash":"b{i}5MBgKq155wnX8rCP1lnsW6BsTbfKLXxGXRQx1RcOA","key":"asset{i}","contentType":"image/png","fileExtension":".png","url":"https://updates.example.com/assets/b{i}5MBgKq155wnX8rCP1lnsW6BsTbfKLXxGXRQx1RcOA"}}"#
+        );
+    }
+    body.push_str(r#"],"metadata":{},"extra":{"expoClient":{"name":"app","slug":"app"}}}"#);
+    body.into_bytes()
+}
+
+fn bodies() -> [(&'static str, Vec<u8>); 2] {
+    [("32B", vec![0x5a; 32]), ("manifest", manifest())]
+}
+
+fn sign(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sign");
+    for (name, key_pem, _) in KEYS {
+        let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
+        for (body_name, body) in bodies() {
+            group.throughput(Throughput::Elements(1));
+            group.bench_with_input(BenchmarkId::new(name, body_name), &body, |b, body| {
+                b.iter(|| signer.sign(black_box(body)).unwrap());
+            });
+        }
+        let body = manifest();
+        group.bench_with_input(BenchmarkId::new(name, "header"), &body, |b, body| {
+            b.iter(|| signer.signature_header(black_box(body)).unwrap());
+        });
+    }
+    group.finish();
+}
+
+fn verify(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify");
+    for (name, key_pem, cert_pem) in KEYS {
+        let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
+        let verifier = Verifier::from_certificate_pem(cert_pem).unwrap();
+        for (body_name, body) in bodies() {
+            let sig = signer.sign(&body).unwrap();
+            group.throughput(Throughput::Elements(1));
+            group.bench_with_input(BenchmarkId::new(name, body_name), &body, |b, body| {
+                b.iter(|| {
+                    verifier
+                        .verify_sig(black_box(&sig), black_box(body))
+                        .unwrap();
+                });
+            });
+        }
+        let body = manifest();
+        let header = signer.signature_header(&body).unwrap();
+        group.bench_with_input(BenchmarkId::new(name, "header"), &body, |b, body| {
+            b.iter(|| {
+                verifier
+                    .verify(black_box(&header), black_box(body))
+                    .unwrap();
+            });
+        });
+    }
+    group.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load");
+    let (_, key_pem, cert_pem) = KEYS[0];
+    group.bench_function("private_key_pem/rsa2048", |b| {
+        b.iter(|| PrivateKey::from_pem(black_box(key_pem)).unwrap());
+    });
+    group.bench_function("certificate_pem/rsa2048", |b| {
+        b.iter(|| Certificate::from_pem(black_box(cert_pem)).unwrap());
+    });
+    group.bench_function("signer_with_checks/rsa2048", |b| {
+        b.iter(|| Signer::from_pem("root", black_box(key_pem), Some(black_box(cert_pem))).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sign, verify, load);
+criterion_main!(benches);
