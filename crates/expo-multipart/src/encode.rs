@@ -1,0 +1,384 @@
+//! Writing `multipart/mixed` bodies.
+//!
+//! Framing, as the expo-updates iOS and Android readers need it:
+//!
+//! ```text
+//! --B\r\n  headers \r\n  body
+//! \r\n--B\r\n  headers \r\n  body
+//! \r\n--B--\r\n
+//! ```
+//!
+//! Zero parts is an empty body.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use http_body::{Frame, SizeHint};
+use memchr::memmem;
+
+use crate::boundary::Boundary;
+use crate::error::{Error, Result};
+use crate::part::Part;
+
+/// A multipart body ready to be written: parts and a boundary that occurs
+/// in none of them.
+///
+/// # Examples
+///
+/// ```
+/// use expo_multipart::{Multipart, Part};
+///
+/// let multipart = Multipart::new(vec![Part::form_data("manifest", "application/json", "{}")]);
+/// let encoded = multipart.encode();
+/// let boundary = multipart.boundary().as_str();
+/// assert_eq!(
+///     encoded.content_type.to_str()?,
+///     format!("multipart/mixed; boundary={boundary}")
+/// );
+/// assert_eq!(
+///     encoded.body,
+///     format!(
+///         "--{boundary}\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\
+///          content-type: application/json\r\n\r\n{{}}\r\n--{boundary}--\r\n"
+///     )
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Multipart {
+    parts: Vec<Part>,
+    boundary: Boundary,
+}
+
+/// A fully encoded multipart body and its `content-type`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedMultipart {
+    /// `multipart/mixed; boundary=...`.
+    pub content_type: HeaderValue,
+    /// The body, one contiguous buffer.
+    pub body: Bytes,
+}
+
+impl Multipart {
+    /// Prepares `parts` for writing under a fresh [`Boundary::random`],
+    /// drawing again in the (astronomically unlikely) case that it occurs in
+    /// a part.
+    pub fn new(parts: Vec<Part>) -> Self {
+        loop {
+            let boundary = Boundary::random();
+            if collision(&parts, &boundary).is_none() {
+                return Self { parts, boundary };
+            }
+        }
+    }
+
+    /// Prepares `parts` for writing under a boundary of the caller's choice,
+    /// for reproducible output.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BoundaryInPart`] if `--boundary` occurs in a part body or at
+    /// the start of a header line, where a reader would take it for a
+    /// delimiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_multipart::{Boundary, Multipart, Part};
+    ///
+    /// let boundary = Boundary::new("b")?;
+    /// assert!(Multipart::with_boundary(vec![Part::new("x\r\n--b")], boundary).is_err());
+    /// # Ok::<(), expo_multipart::Error>(())
+    /// ```
+    pub fn with_boundary(parts: Vec<Part>, boundary: Boundary) -> Result<Self> {
+        match collision(&parts, &boundary) {
+            Some(index) => Err(Error::BoundaryInPart { index }),
+            None => Ok(Self { parts, boundary }),
+        }
+    }
+
+    /// The boundary the body is written with.
+    pub fn boundary(&self) -> &Boundary {
+        &self.boundary
+    }
+
+    /// The parts, in writing order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// `multipart/mixed; boundary=...`, the boundary quoted when it needs to be.
+    pub fn content_type(&self) -> HeaderValue {
+        let boundary = self.boundary.as_str();
+        let value = if self.boundary.needs_quotes() {
+            format!("multipart/mixed; boundary=\"{boundary}\"")
+        } else {
+            format!("multipart/mixed; boundary={boundary}")
+        };
+        // A boundary holds only printable ASCII and never `"` or `\`.
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("multipart/mixed"))
+    }
+
+    /// Length of the encoded body in bytes.
+    pub fn encoded_len(&self) -> usize {
+        if self.parts.is_empty() {
+            return 0;
+        }
+        let b = self.boundary.as_str().len();
+        let delimiters = self.parts.len() * (b + 6) - 2 + (b + 8);
+        delimiters
+            + self
+                .parts
+                .iter()
+                .map(|p| p.head_len() + p.body().len())
+                .sum::<usize>()
+    }
+
+    /// Writes the whole body into one buffer.
+    pub fn encode(&self) -> EncodedMultipart {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        let dash = self.boundary.dash_boundary();
+        for (index, part) in self.parts.iter().enumerate() {
+            if index > 0 {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(&dash);
+            out.extend_from_slice(b"\r\n");
+            part.write_head(&mut out);
+            out.extend_from_slice(part.body());
+        }
+        if !self.parts.is_empty() {
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&dash);
+            out.extend_from_slice(b"--\r\n");
+        }
+        debug_assert_eq!(out.len(), self.encoded_len());
+        EncodedMultipart {
+            content_type: self.content_type(),
+            body: Bytes::from(out),
+        }
+    }
+
+    /// The body as a stream of chunks: per part one chunk of delimiter and
+    /// headers, then the part body itself, shared rather than copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_multipart::{Multipart, Part};
+    /// use http_body::Body as _;
+    ///
+    /// let multipart = Multipart::new(vec![Part::new("abc")]);
+    /// let expected = multipart.encode().body;
+    /// let body = multipart.into_body();
+    /// assert_eq!(body.size_hint().exact(), Some(expected.len() as u64));
+    /// ```
+    pub fn into_body(self) -> MultipartBody {
+        let len = self.encoded_len();
+        let dash = self.boundary.dash_boundary();
+        let mut chunks = Vec::with_capacity(self.parts.len() * 2 + 1);
+        for (index, part) in self.parts.into_iter().enumerate() {
+            let mut head = Vec::with_capacity(dash.len() + 4 + part.head_len());
+            if index > 0 {
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(&dash);
+            head.extend_from_slice(b"\r\n");
+            part.write_head(&mut head);
+            chunks.push(Bytes::from(head));
+            let body = part.into_body();
+            if !body.is_empty() {
+                chunks.push(body);
+            }
+        }
+        if !chunks.is_empty() {
+            let mut close = Vec::with_capacity(dash.len() + 4);
+            close.extend_from_slice(b"\r\n");
+            close.extend_from_slice(&dash);
+            close.extend_from_slice(b"--\r\n");
+            chunks.push(Bytes::from(close));
+        }
+        MultipartBody {
+            chunks: chunks.into_iter(),
+            remaining: len as u64,
+        }
+    }
+}
+
+/// The index of the first part in which `--boundary` could be read as a
+/// delimiter.
+///
+/// A delimiter is CRLF followed by `--boundary`. The boundary holds no CR or
+/// LF, so an unintended one can only start at a CRLF we write (after the
+/// delimiter line, after a header line, after the blank line) or inside a
+/// body. That leaves two places to check: the start of each header line and
+/// the whole body (which the blank line precedes). Checking `--boundary`
+/// anywhere in the body, not only after CRLF, also keeps readers happy that
+/// accept bare LF line ends.
+fn collision(parts: &[Part], boundary: &Boundary) -> Option<usize> {
+    let dash = boundary.dash_boundary();
+    let finder = memmem::Finder::new(&dash);
+    parts.iter().position(|part| {
+        finder.find(part.body()).is_some()
+            || part.headers().iter().any(|(name, value)| {
+                let line = name
+                    .as_str()
+                    .as_bytes()
+                    .iter()
+                    .chain(b": ")
+                    .chain(value.as_bytes());
+                line.take(dash.len()).eq(dash.iter())
+            })
+    })
+}
+
+/// The streaming form of a [`Multipart`], an [`http_body::Body`] with an
+/// exact size hint.
+#[derive(Debug)]
+pub struct MultipartBody {
+    chunks: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl http_body::Body for MultipartBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.chunks.next().map(|chunk| {
+            self.remaining -= chunk.len() as u64;
+            Ok(Frame::data(chunk))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.len() == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boundary(s: &str) -> Boundary {
+        Boundary::new(s).unwrap()
+    }
+
+    #[test]
+    fn zero_parts_is_an_empty_body() {
+        let m = Multipart::new(Vec::new());
+        assert_eq!(m.encoded_len(), 0);
+        assert!(m.encode().body.is_empty());
+        assert!(
+            m.content_type()
+                .to_str()
+                .unwrap()
+                .starts_with("multipart/mixed; boundary=")
+        );
+    }
+
+    #[test]
+    fn golden_three_parts() {
+        let parts = vec![
+            Part::form_data("manifest", "application/json", "{\"id\":1}")
+                .with_header("expo-signature", "sig=\"AA==\"")
+                .unwrap(),
+            Part::form_data("extensions", "application/json", "{}"),
+            Part::new(""),
+        ];
+        let m = Multipart::with_boundary(parts, boundary("xyz")).unwrap();
+        let expected: &[u8] = b"--xyz\r\n\
+            content-disposition: form-data; name=\"manifest\"\r\n\
+            content-type: application/json\r\n\
+            expo-signature: sig=\"AA==\"\r\n\
+            \r\n\
+            {\"id\":1}\r\n\
+            --xyz\r\n\
+            content-disposition: form-data; name=\"extensions\"\r\n\
+            content-type: application/json\r\n\
+            \r\n\
+            {}\r\n\
+            --xyz\r\n\
+            \r\n\
+            \r\n\
+            --xyz--\r\n";
+        assert_eq!(m.encode().body, expected);
+        assert_eq!(m.encoded_len(), expected.len());
+    }
+
+    #[test]
+    fn quotes_boundaries_with_tspecials() {
+        let m = Multipart::with_boundary(vec![], boundary("a:b c")).unwrap();
+        assert_eq!(m.content_type(), "multipart/mixed; boundary=\"a:b c\"");
+    }
+
+    #[test]
+    fn detects_boundary_in_body_and_header_lines() {
+        let b = || boundary("a: b");
+        assert!(matches!(
+            Multipart::with_boundary(vec![Part::new("ok"), Part::new("--a: b")], b()),
+            Err(Error::BoundaryInPart { index: 1 })
+        ));
+        // A header line `--a: b...` reads as a delimiter line.
+        let tricky = Part::new("").with_header("--a", "bcd").unwrap();
+        assert!(matches!(
+            Multipart::with_boundary(vec![tricky], b()),
+            Err(Error::BoundaryInPart { index: 0 })
+        ));
+        let harmless = Part::new("").with_header("x", "--a: b").unwrap();
+        assert!(Multipart::with_boundary(vec![harmless], b()).is_ok());
+    }
+
+    #[test]
+    fn streaming_body_matches_contiguous_body() {
+        use http_body::Body as _;
+
+        let parts = vec![
+            Part::form_data("manifest", "application/json", "{}"),
+            Part::new(""),
+            Part::new(Bytes::from_static(b"shared")),
+        ];
+        let m = Multipart::new(parts);
+        let expected = m.encode().body;
+        let mut body = m.into_body();
+        let mut out = Vec::new();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
+            let data = frame.unwrap().into_data().unwrap();
+            out.extend_from_slice(&data);
+            assert_eq!(
+                body.size_hint().exact(),
+                Some((expected.len() - out.len()) as u64)
+            );
+        }
+        assert!(body.is_end_stream());
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn streaming_body_shares_part_bytes() {
+        use http_body::Body as _;
+
+        let payload = Bytes::from(vec![7_u8; 4096]);
+        let m = Multipart::new(vec![Part::new(payload.clone())]);
+        let mut body = m.into_body();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut shared = false;
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
+            let data = frame.unwrap().into_data().unwrap();
+            shared |= data.as_ptr() == payload.as_ptr() && data.len() == payload.len();
+        }
+        assert!(shared, "the part body must be passed through, not copied");
+    }
+}
