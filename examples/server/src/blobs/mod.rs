@@ -1,0 +1,115 @@
+//! Content-addressed blob storage: the [`BlobStore`] trait and its local-disk backend.
+//!
+//! A blob is stored once per content (its SHA-256), with up to two precompressed variants
+//! (brotli, gzip) kept only when smaller than the identity bytes. Blobs are immutable: a
+//! stored blob is complete or absent, never partial.
+
+pub mod local;
+
+use std::fmt;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::io::AsyncRead;
+
+pub use local::LocalBlobStore;
+
+use crate::error::Result;
+use crate::store::BlobHash;
+
+/// A content coding a blob can be stored and served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Encoding {
+    /// The bytes as published.
+    Identity,
+    /// gzip (level 9).
+    Gzip,
+    /// brotli (quality 11).
+    Brotli,
+}
+
+impl Encoding {
+    /// The `content-encoding` token (`identity` for the identity bytes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Gzip => "gzip",
+            Self::Brotli => "br",
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A blob ready to store: identity bytes and the variants worth keeping.
+#[derive(Debug, Clone)]
+pub struct PreparedBlob {
+    /// The address of `identity`.
+    pub hash: BlobHash,
+    /// The bytes as published.
+    pub identity: Bytes,
+    /// The gzip variant, when smaller.
+    pub gzip: Option<Bytes>,
+    /// The brotli variant, when smaller.
+    pub br: Option<Bytes>,
+}
+
+/// What a store holds for one hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Size of the identity bytes.
+    pub size: u64,
+    /// Size of the gzip variant, if stored.
+    pub gzip_size: Option<u64>,
+    /// Size of the brotli variant, if stored.
+    pub br_size: Option<u64>,
+}
+
+/// A byte range to read, both ends inclusive (as in `Range: bytes=first-last`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte.
+    pub first: u64,
+    /// Last byte.
+    pub last: u64,
+}
+
+/// An open blob (or part of one), to stream into a response.
+pub struct BlobReader {
+    /// How many bytes `reader` yields.
+    pub len: u64,
+    /// The bytes.
+    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobReader")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where blob bytes live. Implementations: [`LocalBlobStore`] (S3-compatible to come).
+#[async_trait]
+pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
+    /// What is stored under `hash`, if the blob is complete.
+    async fn stat(&self, hash: &BlobHash) -> Result<Option<StoredBlob>>;
+
+    /// Stores a blob and its variants atomically: a reader sees all of it or nothing, and
+    /// storing a blob that exists already is a no-op.
+    async fn put(&self, blob: PreparedBlob) -> Result<StoredBlob>;
+
+    /// Opens one encoding of a blob, optionally a range of it; `None` when absent.
+    async fn open(
+        &self,
+        hash: &BlobHash,
+        encoding: Encoding,
+        range: Option<ByteRange>,
+    ) -> Result<Option<BlobReader>>;
+}

@@ -1,0 +1,332 @@
+//! Command-line interface: every flag also reads an `EXPO_UPDATE_SERVER_*` environment
+//! variable, and the settings of `serve` can come from a TOML file (`--config`).
+//!
+//! Precedence: flags, then environment variables, then the file, then defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+use crate::config::{KeyPath, LogFormat};
+
+/// A self-hosted Expo Updates server: publish `expo export` output, serve it to apps,
+/// roll back, republish.
+///
+/// Every command works on the data directory (database and blobs) directly; `serve` notices
+/// changes made by the other commands within a second.
+#[derive(Debug, Parser)]
+#[command(name = "expo-update-server", version, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration file (keys as the long flags: `data-dir`, `[serve] bind`, ...).
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Directory of the database and blobs [default: ./expo-updates-data].
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_DATA_DIR",
+        value_name = "DIR"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// Channel of requests without `expo-channel-name`, and of commands without --channel
+    /// [default: default].
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_DEFAULT_CHANNEL",
+        value_name = "NAME"
+    )]
+    pub default_channel: Option<String>,
+
+    /// Log format [default: text].
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<LogFormat>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve updates over HTTP (manifests, assets, /health, /admin).
+    Serve(ServeArgs),
+    /// Publish the output of `npx expo export` as a new update.
+    Publish(PublishArgs),
+    /// List updates, newest first.
+    List(ListArgs),
+    /// Show one update and its assets.
+    Show(ShowArgs),
+    /// Serve an earlier update again, or tell apps to go back to their embedded update.
+    Rollback(RollbackArgs),
+    /// Serve a copy of an update again (in the same or another channel: promotion).
+    Republish(RepublishArgs),
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = "EXPO_UPDATE_SERVER_BIND", value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+
+    /// Base URL apps reach this server at; asset URLs in manifests start with it
+    /// [default: http://127.0.0.1:3000]. Android release builds need https.
+    #[arg(long, env = "EXPO_UPDATE_SERVER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Trust `x-forwarded-proto` and `x-forwarded-host` to build asset URLs (only behind a
+    /// reverse proxy that sets them) [default: false].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_TRUST_PROXY",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub trust_proxy: Option<bool>,
+
+    /// Bearer token of the /admin API; without one the admin API is disabled.
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Code-signing private key (PEM), as `[KEYID=]PATH` (keyid `main` when omitted).
+    /// Repeat (or comma-separate) for key rotation; the first key signs when a request
+    /// names no keyid.
+    #[arg(
+        long = "signing-key",
+        env = "EXPO_UPDATE_SERVER_SIGNING_KEY",
+        value_name = "[KEYID=]PATH",
+        value_delimiter = ','
+    )]
+    pub signing_keys: Vec<KeyPath>,
+
+    /// Certificate (PEM, leaf first) of a signing key, as `[KEYID=]PATH`; it is checked
+    /// against the key at startup.
+    #[arg(
+        long = "signing-cert",
+        env = "EXPO_UPDATE_SERVER_SIGNING_CERT",
+        value_name = "[KEYID=]PATH",
+        value_delimiter = ','
+    )]
+    pub signing_certs: Vec<KeyPath>,
+
+    /// Publish the bundled sample update when the database is empty [default: true].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_SAMPLE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub sample: Option<bool>,
+}
+
+/// Platforms a command applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlatformArg {
+    /// iOS only.
+    Ios,
+    /// Android only.
+    Android,
+    /// Every platform (that the export or the channel has).
+    All,
+}
+
+/// `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The `dist` folder written by `npx expo export`.
+    #[arg(value_name = "DIST")]
+    pub dist: PathBuf,
+
+    /// Runtime version the update is for [default: the app config's `runtimeVersion`].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_RUNTIME_VERSION",
+        value_name = "VERSION"
+    )]
+    pub runtime_version: Option<String>,
+
+    /// Platforms to publish.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "all",
+        env = "EXPO_UPDATE_SERVER_PLATFORM"
+    )]
+    pub platform: PlatformArg,
+
+    /// Channel to publish to [default: the default channel].
+    #[arg(long, env = "EXPO_UPDATE_SERVER_CHANNEL", value_name = "NAME")]
+    pub channel: Option<String>,
+
+    /// A message shown by `list`.
+    #[arg(long, short)]
+    pub message: Option<String>,
+
+    /// The public app config (`npx expo config --type public --json`), served as
+    /// `extra.expoClient` [default: app-config.json beside DIST, or DIST/app-config.json].
+    #[arg(long, env = "EXPO_UPDATE_SERVER_APP_CONFIG", value_name = "FILE")]
+    pub app_config: Option<PathBuf>,
+
+    /// App the update belongs to.
+    #[arg(long, env = "EXPO_UPDATE_SERVER_APP", default_value = "default")]
+    pub app: String,
+
+    /// Print the new updates as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this app.
+    #[arg(long, env = "EXPO_UPDATE_SERVER_APP")]
+    pub app: Option<String>,
+    /// Only this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Only this runtime version.
+    #[arg(long, value_name = "VERSION")]
+    pub runtime_version: Option<String>,
+    /// Only these platforms.
+    #[arg(long, value_enum, default_value = "all")]
+    pub platform: PlatformArg,
+    /// At most this many updates.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The update id.
+    #[arg(value_name = "UPDATE_ID")]
+    pub id: Uuid,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Serve a copy of this earlier update (new id, fresh createdAt).
+    #[arg(long, value_name = "UPDATE_ID", conflicts_with_all = ["embedded", "channel", "runtime_version", "platform"])]
+    pub to: Option<Uuid>,
+
+    /// Tell apps to go back to the update embedded in their binary (`rollBackToEmbedded`).
+    #[arg(long)]
+    pub embedded: bool,
+
+    /// Channel to roll back [default: the default channel].
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+
+    /// Runtime version to roll back (required unless --to).
+    #[arg(long, value_name = "VERSION", required_unless_present = "to")]
+    pub runtime_version: Option<String>,
+
+    /// Platforms to roll back [default: all].
+    #[arg(long, value_enum)]
+    pub platform: Option<PlatformArg>,
+
+    /// App to roll back.
+    #[arg(long, env = "EXPO_UPDATE_SERVER_APP", default_value = "default")]
+    pub app: String,
+
+    /// A message shown by `list`.
+    #[arg(long, short)]
+    pub message: Option<String>,
+
+    /// Print the new updates as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `republish`.
+#[derive(Debug, Args)]
+pub struct RepublishArgs {
+    /// The update to serve again.
+    #[arg(value_name = "UPDATE_ID")]
+    pub id: Uuid,
+
+    /// Channel to republish into [default: the update's own channel].
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+
+    /// A message shown by `list` [default: the original's].
+    #[arg(long, short)]
+    pub message: Option<String>,
+
+    /// Print the new update as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_help_and_server_settings_have_env() {
+        fn check(cmd: &clap::Command, need_env: bool) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} {id} has no help",
+                    cmd.get_name()
+                );
+                if need_env && arg.get_long().is_some() {
+                    let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+                    assert!(
+                        env.starts_with("EXPO_UPDATE_SERVER_"),
+                        "{} --{id} has no env",
+                        cmd.get_name()
+                    );
+                }
+            }
+        }
+        let cli = Cli::command();
+        check(&cli, true);
+        for sub in cli.get_subcommands() {
+            check(sub, sub.get_name() == "serve");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Running each command on the data directory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::blobs::{BlobStore, LocalBlobStore};
+use crate::cli::{Cli, Command, PlatformArg};
+use crate::config::Loaded;
+use crate::error::{Error, Result};
+use crate::output::{info_json, json_text, update_json, update_text, updates_table};
+use crate::publish::{PublishRequest, publish};
+use crate::store::{MetadataStore, Platform, SqliteStore, UpdateFilter, UpdateInfo, checked_name};
+use crate::{http, logging, ops};
+
+/// The metadata store and blob store of a data directory.
+#[derive(Debug, Clone)]
+pub struct Data {
+    /// Update metadata.
+    pub store: Arc<dyn MetadataStore>,
+    /// Blob bytes.
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+impl Data {
+    /// Opens (creating if needed) `dir/metadata.sqlite` and `dir/blobs/`.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let store = SqliteStore::open(&dir.join("metadata.sqlite")).await?;
+        let blobs = LocalBlobStore::open(dir.join("blobs"))?;
+        Ok(Self {
+            store: Arc::new(store),
+            blobs: Arc::new(blobs),
+        })
+    }
+}
+
+fn platforms(arg: PlatformArg) -> Option<Vec<Platform>> {
+    match arg {
+        PlatformArg::Ios => Some(vec![Platform::Ios]),
+        PlatformArg::Android => Some(vec![Platform::Android]),
+        PlatformArg::All => None,
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let loaded = Loaded::read(cli.config.as_deref())?;
+    let settings = loaded.settings(&cli);
+    logging::init(settings.log_format);
+    checked_name("default channel", &settings.default_channel)?;
+    match cli.command {
+        Command::Serve(args) => {
+            let serve = loaded.serve(&args)?;
+            // Keys are checked before anything is opened or bound.
+            let signers = http::signing::load(&serve.signing_keys)?;
+            let data = Data::open(&settings.data_dir).await?;
+            http::serve(&settings, serve, signers, data).await
+        }
+        Command::Publish(args) => {
+            let data = Data::open(&settings.data_dir).await?;
+            let request = PublishRequest {
+                dist: args.dist,
+                app: args.app,
+                channel: args
+                    .channel
+                    .unwrap_or_else(|| settings.default_channel.clone()),
+                runtime_version: args.runtime_version,
+                platforms: platforms(args.platform),
+                message: args.message,
+                app_config: args.app_config,
+                progress: !args.json,
+            };
+            let updates = publish(data.store.as_ref(), data.blobs, request).await?;
+            print_created(&updates, args.json, "published");
+            Ok(())
+        }
+        Command::List(args) => {
+            let data = Data::open(&settings.data_dir).await?;
+            let filter = UpdateFilter {
+                app: args.app,
+                channel: args.channel,
+                runtime_version: args.runtime_version,
+                platform: platforms(args.platform).and_then(|p| p.first().copied()),
+                before: None,
+                limit: args.limit,
+            };
+            let updates = data.store.list(&filter).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    json_text(&Value::Array(updates.iter().map(info_json).collect()))
+                );
+            } else if updates.is_empty() {
+                println!("no updates");
+            } else {
+                print!("{}", updates_table(&updates));
+            }
+            Ok(())
+        }
+        Command::Show(args) => {
+            let data = Data::open(&settings.data_dir).await?;
+            let update = data
+                .store
+                .update(args.id)
+                .await?
+                .ok_or(Error::UpdateNotFound(args.id))?;
+            if args.json {
+                println!("{}", json_text(&update_json(&update)));
+            } else {
+                print!("{}", update_text(&update));
+            }
+            Ok(())
+        }
+        Command::Rollback(args) => {
+            let data = Data::open(&settings.data_dir).await?;
+            let store = data.store.as_ref();
+            let channel = args
+                .channel
+                .unwrap_or_else(|| settings.default_channel.clone());
+            let platforms = args.platform.and_then(platforms);
+            let updates = if let Some(to) = args.to {
+                vec![ops::rollback_to(store, to, args.message).await?]
+            } else {
+                let runtime = args.runtime_version.unwrap_or_default();
+                if args.embedded {
+                    ops::rollback_to_embedded(
+                        store,
+                        &args.app,
+                        &channel,
+                        &runtime,
+                        platforms.as_deref(),
+                        args.message,
+                    )
+                    .await?
+                } else {
+                    ops::rollback_previous(
+                        store,
+                        &args.app,
+                        &channel,
+                        &runtime,
+                        platforms.as_deref(),
+                        args.message,
+                    )
+                    .await?
+                }
+            };
+            print_created(&updates, args.json, "rolled back");
+            Ok(())
+        }
+        Command::Republish(args) => {
+            let data = Data::open(&settings.data_dir).await?;
+            let update = ops::republish(
+                data.store.as_ref(),
+                args.id,
+                args.channel.as_deref(),
+                args.message,
+            )
+            .await?;
+            print_created(&[update], args.json, "republished");
+            Ok(())
+        }
+    }
+}
+
+fn print_created(updates: &[UpdateInfo], json: bool, verb: &str) {
+    if json {
+        println!(
+            "{}",
+            json_text(&Value::Array(updates.iter().map(info_json).collect()))
+        );
+        return;
+    }
+    for update in updates {
+        println!(
+            "{verb} {} ({}, channel {}, runtime {}, createdAt {})",
+            update.id,
+            update.scope.platform,
+            update.scope.channel,
+            update.scope.runtime_version,
+            update.created_at_iso()
+        );
+    }
+}

@@ -1,0 +1,473 @@
+//! Settings: the TOML file, merged under flags and environment variables.
+//!
+//! ```toml
+//! data-dir = "/var/lib/expo-updates"      # relative paths are relative to this file
+//! default-channel = "production"
+//! log-format = "json"
+//!
+//! [serve]
+//! bind = "0.0.0.0:3000"
+//! public-url = "https://updates.example.com"
+//! trust-proxy = true
+//! admin-token = "…"
+//! sample = false
+//!
+//! [[serve.signing-keys]]
+//! keyid = "main"
+//! key = "keys/private-key.pem"
+//! certificate = "keys/certificate.pem"
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::cli::{Cli, ServeArgs};
+use crate::error::{Error, Result};
+
+/// Default listening address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "expo-updates-data";
+/// Default app name.
+pub const DEFAULT_APP: &str = "default";
+/// Default channel name.
+pub const DEFAULT_CHANNEL: &str = "default";
+/// Default keyid of a signing key given without one (what `expo-updates codesigning:configure`
+/// writes into app configs).
+pub const DEFAULT_KEYID: &str = "main";
+/// Largest configuration file read.
+const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[KEYID=]PATH`: a key or certificate file and the keyid it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPath {
+    /// The keyid.
+    pub keyid: String,
+    /// The PEM file.
+    pub path: PathBuf,
+}
+
+impl FromStr for KeyPath {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (keyid, path) = match s.split_once('=') {
+            Some((keyid, path)) => (keyid.trim(), path),
+            None => (DEFAULT_KEYID, s),
+        };
+        if keyid.is_empty() {
+            return Err(format!("empty keyid in {s:?} (expected [KEYID=]PATH)"));
+        }
+        if path.is_empty() {
+            return Err(format!("empty path in {s:?} (expected [KEYID=]PATH)"));
+        }
+        Ok(Self {
+            keyid: keyid.to_owned(),
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.keyid, self.path.display())
+    }
+}
+
+/// The configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    default_channel: Option<String>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    serve: FileServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileServe {
+    bind: Option<SocketAddr>,
+    public_url: Option<String>,
+    trust_proxy: Option<bool>,
+    admin_token: Option<String>,
+    sample: Option<bool>,
+    #[serde(default)]
+    signing_keys: Vec<FileSigningKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSigningKey {
+    keyid: Option<String>,
+    key: PathBuf,
+    certificate: Option<PathBuf>,
+}
+
+/// Settings every command uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Database and blobs.
+    pub data_dir: PathBuf,
+    /// Channel when none is named.
+    pub default_channel: String,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// A signing key to load at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyConfig {
+    /// Its keyid.
+    pub keyid: String,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM certificate (chain), checked against the key.
+    pub certificate: Option<PathBuf>,
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeSettings {
+    /// Listening address.
+    pub bind: SocketAddr,
+    /// Base of asset URLs, without a trailing slash.
+    pub public_url: PublicUrl,
+    /// Honour `x-forwarded-proto` / `x-forwarded-host`.
+    pub trust_proxy: bool,
+    /// The /admin bearer token.
+    pub admin_token: Option<String>,
+    /// Signing keys, the default first.
+    pub signing_keys: Vec<SigningKeyConfig>,
+    /// Publish the sample update into an empty database.
+    pub sample: bool,
+}
+
+/// An absolute `http` or `https` base URL, without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PublicUrl {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let invalid = |why: &str| Error::Config(format!("public URL {s:?}: {why}"));
+        let uri: http::Uri = s.parse().map_err(|_| invalid("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(invalid("must start with http:// or https://")),
+        }
+        if uri.authority().is_none() {
+            return Err(invalid("has no host"));
+        }
+        if uri.query().is_some() {
+            return Err(invalid("must not have a query"));
+        }
+        Ok(Self(s.trim_end_matches('/').to_owned()))
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The configuration file (if any) with the paths in it made relative to its folder.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    file: FileConfig,
+    base: PathBuf,
+}
+
+impl Loaded {
+    /// Reads `--config`, if given.
+    pub fn read(path: Option<&Path>) -> Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = read_limited(path)?;
+        let file: FileConfig =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Self { file, base })
+    }
+
+    fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        }
+    }
+
+    /// Settings of every command: flags and environment over the file over defaults.
+    pub fn settings(&self, cli: &Cli) -> Settings {
+        Settings {
+            data_dir: cli
+                .data_dir
+                .clone()
+                .or_else(|| self.file.data_dir.as_deref().map(|p| self.resolve(p)))
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            default_channel: cli
+                .default_channel
+                .clone()
+                .or_else(|| self.file.default_channel.clone())
+                .unwrap_or_else(|| DEFAULT_CHANNEL.to_owned()),
+            log_format: cli.log_format.or(self.file.log_format).unwrap_or_default(),
+        }
+    }
+
+    /// Settings of `serve`.
+    pub fn serve(&self, args: &ServeArgs) -> Result<ServeSettings> {
+        let file = &self.file.serve;
+        let bind = match args.bind.or(file.bind) {
+            Some(bind) => bind,
+            None => DEFAULT_BIND
+                .parse()
+                .map_err(|_| Error::Config("default bind address".into()))?,
+        };
+        let public_url = args
+            .public_url
+            .clone()
+            .or_else(|| file.public_url.clone())
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .parse()?;
+        let signing_keys = if args.signing_keys.is_empty() {
+            file.signing_keys
+                .iter()
+                .map(|k| SigningKeyConfig {
+                    keyid: k.keyid.clone().unwrap_or_else(|| DEFAULT_KEYID.to_owned()),
+                    key: self.resolve(&k.key),
+                    certificate: k.certificate.as_deref().map(|c| self.resolve(c)),
+                })
+                .collect()
+        } else {
+            pair_keys_and_certs(&args.signing_keys, &args.signing_certs)?
+        };
+        if args.signing_keys.is_empty() && !args.signing_certs.is_empty() {
+            return Err(Error::Config(
+                "--signing-cert needs a --signing-key with the same keyid".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for key in &signing_keys {
+            if !seen.insert(&key.keyid) {
+                return Err(Error::Config(format!(
+                    "signing keyid {:?} given twice",
+                    key.keyid
+                )));
+            }
+        }
+        let admin_token = args
+            .admin_token
+            .clone()
+            .or_else(|| file.admin_token.clone());
+        if admin_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(Error::Config(
+                "the admin token must be at least 16 characters long".into(),
+            ));
+        }
+        Ok(ServeSettings {
+            bind,
+            public_url,
+            trust_proxy: args.trust_proxy.or(file.trust_proxy).unwrap_or(false),
+            admin_token,
+            signing_keys,
+            sample: args.sample.or(file.sample).unwrap_or(true),
+        })
+    }
+}
+
+fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<SigningKeyConfig>> {
+    for cert in certs {
+        if !keys.iter().any(|k| k.keyid == cert.keyid) {
+            return Err(Error::Config(format!(
+                "certificate {cert} has no --signing-key with keyid {:?}",
+                cert.keyid
+            )));
+        }
+    }
+    Ok(keys
+        .iter()
+        .map(|key| SigningKeyConfig {
+            keyid: key.keyid.clone(),
+            key: key.path.clone(),
+            certificate: certs
+                .iter()
+                .find(|c| c.keyid == key.keyid)
+                .map(|c| c.path.clone()),
+        })
+        .collect())
+}
+
+/// Reads a small text file (configuration, PEM, JSON) with a size limit.
+pub fn read_limited(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > MAX_CONFIG_SIZE {
+        return Err(Error::Config(format!(
+            "{}: larger than {MAX_CONFIG_SIZE} bytes",
+            path.display()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::Command;
+
+    fn serve_args(cli: &Cli) -> &ServeArgs {
+        match &cli.command {
+            Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_without_anything() {
+        let cli = Cli::try_parse_from(["x", "serve"]).unwrap();
+        let loaded = Loaded::default();
+        let settings = loaded.settings(&cli);
+        assert_eq!(settings.data_dir, PathBuf::from("expo-updates-data"));
+        assert_eq!(settings.default_channel, "default");
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(serve.public_url.as_str(), "http://127.0.0.1:3000");
+        assert!(!serve.trust_proxy && serve.sample && serve.signing_keys.is_empty());
+    }
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            r#"
+data-dir = "data"
+default-channel = "production"
+[serve]
+bind = "0.0.0.0:8080"
+public-url = "https://updates.example.com/"
+trust-proxy = true
+[[serve.signing-keys]]
+key = "keys/key.pem"
+certificate = "/etc/cert.pem"
+"#,
+        )
+        .unwrap();
+        let loaded = Loaded::read(Some(&path)).unwrap();
+
+        let cli = Cli::try_parse_from(["x", "serve"]).unwrap();
+        let settings = loaded.settings(&cli);
+        assert_eq!(settings.data_dir, dir.path().join("data"));
+        assert_eq!(settings.default_channel, "production");
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(serve.public_url.as_str(), "https://updates.example.com");
+        assert!(serve.trust_proxy);
+        assert_eq!(
+            serve.signing_keys,
+            vec![SigningKeyConfig {
+                keyid: "main".into(),
+                key: dir.path().join("keys/key.pem"),
+                certificate: Some(PathBuf::from("/etc/cert.pem")),
+            }]
+        );
+
+        let cli = Cli::try_parse_from([
+            "x",
+            "--data-dir",
+            "/d",
+            "serve",
+            "--bind",
+            "127.0.0.1:9",
+            "--trust-proxy=false",
+            "--signing-key",
+            "new=/k2.pem,old=/k1.pem",
+            "--signing-cert",
+            "old=/c1.pem",
+        ])
+        .unwrap();
+        assert_eq!(loaded.settings(&cli).data_dir, PathBuf::from("/d"));
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.bind.to_string(), "127.0.0.1:9");
+        assert!(!serve.trust_proxy);
+        let ids: Vec<_> = serve
+            .signing_keys
+            .iter()
+            .map(|k| k.keyid.as_str())
+            .collect();
+        assert_eq!(ids, ["new", "old"]);
+        assert_eq!(
+            serve.signing_keys[1].certificate,
+            Some(PathBuf::from("/c1.pem"))
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "bind = 3").unwrap();
+        let err = Loaded::read(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{err}");
+
+        for args in [
+            &["x", "serve", "--public-url", "ftp://x"][..],
+            &["x", "serve", "--public-url", "/relative"],
+            &["x", "serve", "--signing-cert", "main=/c.pem"],
+            &[
+                "x",
+                "serve",
+                "--signing-key",
+                "a=/k.pem",
+                "--signing-cert",
+                "b=/c.pem",
+            ],
+            &["x", "serve", "--signing-key", "a=/k.pem,a=/k2.pem"],
+            &["x", "serve", "--admin-token", "short"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(
+                Loaded::default().serve(serve_args(&cli)).is_err(),
+                "{args:?}"
+            );
+        }
+        assert!("=/k.pem".parse::<KeyPath>().is_err());
+        assert!("main=".parse::<KeyPath>().is_err());
+        assert_eq!(
+            "/k.pem".parse::<KeyPath>().unwrap(),
+            KeyPath {
+                keyid: "main".into(),
+                path: "/k.pem".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! The one error type of the server and its commands.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a command or a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The metadata database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid (file, flags or environment).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A code-signing key or certificate is unusable.
+    #[error("signing key {keyid:?}: {source}")]
+    Signing {
+        /// The keyid of the key.
+        keyid: String,
+        /// The cause.
+        source: expo_codesign::Error,
+    },
+    /// An `expo export` folder could not be read or does not fit the request.
+    #[error("export: {0}")]
+    Export(String),
+    /// A request or command argument is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// No update has this id.
+    #[error("no update with id {0}")]
+    UpdateNotFound(uuid::Uuid),
+    /// There is nothing to act on (no current update, nothing to roll back to).
+    #[error("{0}")]
+    Nothing(String),
+    /// Stored data is inconsistent (a bug or a hand-edited database).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// A background task failed.
+    #[error("task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The server's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

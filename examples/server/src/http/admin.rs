@@ -1,0 +1,241 @@
+//! `/admin`: the CLI's operations over HTTP, behind a bearer token.
+//!
+//! - `GET  /admin/updates?app=&channel=&runtime_version=&platform=&limit=`
+//! - `GET  /admin/updates/{id}`
+//! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
+//! - `POST /admin/rollback` `{"to": "<id>"}`, or
+//!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
+//!
+//! The token is compared in constant time (as SHA-256 digests, so its length does not leak
+//! either).
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::config::DEFAULT_APP;
+use crate::ops;
+use crate::output::{info_json, update_json};
+use crate::store::{Platform, UpdateFilter, checked_name};
+
+/// Most updates one listing returns.
+const MAX_LIMIT: u32 = 1000;
+
+/// The admin routes, with the token check in front.
+pub fn router(state: AppState) -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/updates", get(list))
+        .route("/updates/{id}", get(show))
+        .route("/updates/{id}/republish", post(republish))
+        .route("/rollback", post(rollback))
+        .layer(axum::middleware::from_fn_with_state(state, authorize))
+}
+
+/// The digest the token is compared as.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = state.admin_token_digest else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is disabled: start the server with --admin-token",
+        )
+        .into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token_digest(token.trim()));
+    match presented {
+        Some(digest) if bool::from(digest.ct_eq(&expected)) => next.run(request).await,
+        _ => {
+            let mut response = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer token",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, ApiError> {
+    match platform {
+        None | Some("all") => Ok(None),
+        Some(name) => Ok(Some(vec![name.parse()?])),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    app: Option<String>,
+    channel: Option<String>,
+    runtime_version: Option<String>,
+    platform: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    let filter = UpdateFilter {
+        app: query.app,
+        channel: query.channel,
+        runtime_version: query.runtime_version,
+        platform: platform_filter(query.platform.as_deref())?.and_then(|p| p.first().copied()),
+        before: None,
+        limit,
+    };
+    let updates = state.store.list(&filter).await?;
+    Ok(Json(Value::Array(updates.iter().map(info_json).collect())))
+}
+
+fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Uuid::parse_str(&id).map_err(|_| ApiError::bad_request(format!("not an update id: {id:?}")))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = update_id(path)?;
+    let update = state
+        .store
+        .update(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no update with id {id}")))?;
+    Ok(Json(update_json(&update)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepublishBody {
+    channel: Option<String>,
+    message: Option<String>,
+}
+
+async fn republish(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<RepublishBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = update_id(path)?;
+    let body = optional_body(body)?;
+    let update = ops::republish(
+        state.store.as_ref(),
+        id,
+        body.channel.as_deref(),
+        body.message,
+    )
+    .await?;
+    state.cache.invalidate();
+    Ok((
+        StatusCode::CREATED,
+        Json(Value::Array(vec![info_json(&update)])),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    to: Option<Uuid>,
+    #[serde(default)]
+    embedded: bool,
+    app: Option<String>,
+    channel: Option<String>,
+    runtime_version: Option<String>,
+    platform: Option<String>,
+    message: Option<String>,
+}
+
+async fn rollback(
+    State(state): State<AppState>,
+    body: Result<Json<RollbackBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = optional_body(body)?;
+    let store = state.store.as_ref();
+    let updates = if let Some(to) = body.to {
+        if body.embedded || body.channel.is_some() || body.runtime_version.is_some() {
+            return Err(ApiError::bad_request(
+                "\"to\" names the update: it goes without embedded, channel or runtime_version",
+            ));
+        }
+        vec![ops::rollback_to(store, to, body.message).await?]
+    } else {
+        let runtime = body
+            .runtime_version
+            .ok_or_else(|| ApiError::bad_request("runtime_version is required without \"to\""))?;
+        let app = body.app.unwrap_or_else(|| DEFAULT_APP.to_owned());
+        let channel = checked_name(
+            "channel",
+            body.channel.as_deref().unwrap_or(&state.default_channel),
+        )?;
+        let platforms = platform_filter(body.platform.as_deref())?;
+        if body.embedded {
+            ops::rollback_to_embedded(
+                store,
+                &app,
+                &channel,
+                &runtime,
+                platforms.as_deref(),
+                body.message,
+            )
+            .await?
+        } else {
+            ops::rollback_previous(
+                store,
+                &app,
+                &channel,
+                &runtime,
+                platforms.as_deref(),
+                body.message,
+            )
+            .await?
+        }
+    };
+    state.cache.invalidate();
+    Ok((
+        StatusCode::CREATED,
+        Json(Value::Array(updates.iter().map(info_json).collect())),
+    ))
+}
+
+/// An absent body (no content type, empty) means all defaults; a present one must parse.
+fn optional_body<T: Default>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(body)) => Ok(body),
+        Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
+        Err(e) => Err(ApiError::bad_request(e.body_text())),
+    }
+}

@@ -1,0 +1,262 @@
+//! `GET /assets/{hash}`: blobs by content address, streamed from the blob store.
+//!
+//! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
+//! immutable and cacheable for a year. The stored brotli or gzip variant is chosen from
+//! `accept-encoding`; `If-None-Match`, single `Range`s (on the identity bytes) and HEAD
+//! are honoured.
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use tokio_util::io::ReaderStream;
+
+use super::encoding;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::blobs::{ByteRange, Encoding};
+use crate::error::Error;
+use crate::store::{BlobHash, BlobRecord};
+
+/// `cache-control` of assets: their URL changes with their content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Longest `range` or `if-none-match` value read.
+const MAX_CONDITIONAL_LEN: usize = 4096;
+
+/// Serves one asset.
+pub async fn asset(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let hash: BlobHash = hash
+        .parse()
+        .map_err(|e: Error| ApiError::bad_request(e.to_string()))?;
+    let record = state
+        .store
+        .blob(&hash)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no asset {hash}")))?;
+
+    let range_header = header_str(&headers, header::RANGE);
+    let range = match range_header {
+        Some(value) => match parse_range(value, record.size) {
+            RangeRequest::Satisfiable(range) => Some(range),
+            RangeRequest::Unsatisfiable => {
+                let mut response = ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "range_not_satisfiable",
+                    format!(
+                        "range {value:?} is outside the asset ({} bytes)",
+                        record.size
+                    ),
+                )
+                .into_response();
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", record.size)) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                return Ok(response);
+            }
+            RangeRequest::Ignored => None,
+        },
+        None => None,
+    };
+
+    let encoding = if range.is_some() {
+        Encoding::Identity
+    } else {
+        encoding::choose(
+            header_str(&headers, header::ACCEPT_ENCODING),
+            &available(&record),
+        )
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "accept-encoding refuses every available encoding (br, gzip, identity)",
+            )
+        })?
+    };
+    let etag = etag(&hash, encoding);
+    if let Some(if_none_match) = header_str(&headers, header::IF_NONE_MATCH) {
+        if etag_matches(if_none_match, &etag) {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            common_headers(response.headers_mut(), &etag);
+            return Ok(response);
+        }
+    }
+
+    let reader = state
+        .blobs
+        .open(&hash, encoding, range)
+        .await?
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "blob {hash} ({encoding}) is registered but missing"
+            ))
+        })?;
+    let mut response = Response::new(Body::from_stream(ReaderStream::new(reader.reader)));
+    let headers = response.headers_mut();
+    common_headers(headers, &etag);
+    if let Ok(value) = HeaderValue::from_str(&record.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(reader.len));
+    if encoding != Encoding::Identity {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.as_str()),
+        );
+    }
+    if let Some(ByteRange { first, last }) = range {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {first}-{last}/{}", record.size)) {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+fn available(record: &BlobRecord) -> Vec<Encoding> {
+    let mut available = Vec::with_capacity(2);
+    if record.br_size.is_some() {
+        available.push(Encoding::Brotli);
+    }
+    if record.gzip_size.is_some() {
+        available.push(Encoding::Gzip);
+    }
+    available
+}
+
+fn common_headers(headers: &mut HeaderMap, etag: &str) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= MAX_CONDITIONAL_LEN)
+}
+
+/// A strong ETag per representation: the hash, suffixed with the coding.
+fn etag(hash: &BlobHash, encoding: Encoding) -> String {
+    match encoding {
+        Encoding::Identity => format!("\"{hash}\""),
+        other => format!("\"{hash}-{other}\""),
+    }
+}
+
+/// `If-None-Match` uses weak comparison: `W/` prefixes are ignored.
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.trim() == "*"
+        || if_none_match
+            .split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == etag)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeRequest {
+    Satisfiable(ByteRange),
+    Unsatisfiable,
+    /// Not a single byte range we understand: serve the whole asset (RFC 9110 §14.2).
+    Ignored,
+}
+
+fn parse_range(value: &str, size: u64) -> RangeRequest {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Ignored;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Ignored;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Ignored;
+    };
+    let number = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let range = match (first.trim(), last.trim()) {
+        ("", suffix) => match number(suffix) {
+            Some(0) => return RangeRequest::Unsatisfiable,
+            Some(n) if size > 0 => ByteRange {
+                first: size.saturating_sub(n),
+                last: size - 1,
+            },
+            Some(_) => return RangeRequest::Unsatisfiable,
+            None => return RangeRequest::Ignored,
+        },
+        (first, "") => match number(first) {
+            Some(first) if first < size => ByteRange {
+                first,
+                last: size - 1,
+            },
+            Some(_) => return RangeRequest::Unsatisfiable,
+            None => return RangeRequest::Ignored,
+        },
+        (first, last) => match (number(first), number(last)) {
+            (Some(first), Some(last)) if first > last => return RangeRequest::Ignored,
+            (Some(first), Some(_)) if first >= size => return RangeRequest::Unsatisfiable,
+            (Some(first), Some(last)) => ByteRange {
+                first,
+                last: last.min(size.saturating_sub(1)),
+            },
+            _ => return RangeRequest::Ignored,
+        },
+    };
+    RangeRequest::Satisfiable(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(first: u64, last: u64) -> RangeRequest {
+        RangeRequest::Satisfiable(ByteRange { first, last })
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), range(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), range(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), range(90, 99));
+        assert_eq!(parse_range("bytes=-1000", 100), range(0, 99));
+        assert_eq!(parse_range("bytes=50-1000", 100), range(50, 99));
+        assert_eq!(parse_range("bytes=100-", 100), RangeRequest::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 100), RangeRequest::Unsatisfiable);
+        for ignored in [
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=9-1",
+            "bytes=a-b",
+            "bytes=",
+            "bytes=99999999999999999999-",
+        ] {
+            assert_eq!(
+                parse_range(ignored, 100),
+                RangeRequest::Ignored,
+                "{ignored}"
+            );
+        }
+    }
+
+    #[test]
+    fn etags() {
+        let hash = BlobHash::of(b"x");
+        let tag = etag(&hash, Encoding::Brotli);
+        assert!(tag.ends_with("-br\""));
+        assert!(etag_matches(&format!("\"a\", W/{tag}"), &tag));
+        assert!(etag_matches("*", &tag));
+        assert!(!etag_matches(&etag(&hash, Encoding::Identity), &tag));
+    }
+}

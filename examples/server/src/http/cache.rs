@@ -1,0 +1,190 @@
+//! The manifest hot path's cache: the resolved update of each scope, loaded once and kept
+//! until something changes what is served.
+//!
+//! The protocol layer renders responses from a cached [`ScopeEntry`] (serialized and signed
+//! once per entry), so a manifest request costs a hash-map lookup, not a database query.
+//! Publishing, rolling back and republishing invalidate the cache: directly when done
+//! through this server's admin API, and through the store's change counter (polled by
+//! [`watch_changes`]) when done by another process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::store::{MetadataStore, Scope, Update};
+
+/// At most this many scopes are cached; past it, lookups go to the store uncached (clients
+/// choose the channel and runtime version they ask for, so unknown scopes must not grow the
+/// cache without bound).
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// How often another process's changes are looked for.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What a scope serves, as resolved from the store.
+#[derive(Debug)]
+pub struct ScopeEntry {
+    /// The served update (or rollback-to-embedded row); `None` when the scope has none.
+    pub update: Option<Arc<Update>>,
+}
+
+/// Resolved updates by scope.
+#[derive(Debug, Default)]
+pub struct ManifestCache {
+    entries: RwLock<HashMap<Scope, Arc<ScopeEntry>>>,
+    /// Bumped by every invalidation, so a load that raced one is not cached.
+    generation: AtomicU64,
+}
+
+impl ManifestCache {
+    /// The entry of `scope`, loading it from `store` on a miss.
+    pub async fn get(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
+        if let Some(entry) = self.read().get(scope) {
+            return Ok(Arc::clone(entry));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let update = store.current(scope).await?.map(Arc::new);
+        let entry = Arc::new(ScopeEntry { update });
+        let mut entries = self.write();
+        if self.generation.load(Ordering::Acquire) == generation && entries.len() < MAX_ENTRIES {
+            entries.insert(scope.clone(), Arc::clone(&entry));
+        }
+        Ok(entry)
+    }
+
+    /// Forgets every entry.
+    pub fn invalidate(&self) {
+        let mut entries = self.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// How many scopes are cached.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Scope, Arc<ScopeEntry>>> {
+        // A panic while holding the lock cannot leave the map inconsistent: use it anyway.
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Scope, Arc<ScopeEntry>>> {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Invalidates `cache` whenever the store's change counter moves; runs until aborted.
+pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCache>) {
+    let mut last = store.change_counter().await.ok();
+    let mut interval = tokio::time::interval(POLL_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store.change_counter().await {
+            Ok(counter) if Some(counter) != last => {
+                tracing::info!(counter, "updates changed: manifest cache cleared");
+                cache.invalidate();
+                last = Some(counter);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the change counter"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::{
+        BlobHash, BlobRecord, NewUpdate, Platform, SqliteStore, UpdateAsset, UpdateKind,
+    };
+
+    async fn publish(store: &SqliteStore, scope: &Scope) -> Uuid {
+        let blob = BlobRecord {
+            hash: BlobHash::of(b"x"),
+            size: 1,
+            content_type: "application/javascript".into(),
+            gzip_size: None,
+            br_size: None,
+        };
+        let id = Uuid::new_v4();
+        let update = NewUpdate {
+            id,
+            scope: scope.clone(),
+            kind: UpdateKind::Update,
+            message: None,
+            group_id: Uuid::new_v4(),
+            launch_asset: Some(UpdateAsset {
+                hash: blob.hash.clone(),
+                key: "k".into(),
+                content_type: blob.content_type.clone(),
+                file_extension: None,
+            }),
+            assets: vec![],
+            metadata: Map::new(),
+            extra: Map::new(),
+            rollout_percent: 100,
+            republished_from: None,
+        };
+        store.insert(&[blob], vec![update]).await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn serves_cached_until_invalidated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Android).unwrap();
+        let cache = ManifestCache::default();
+
+        assert!(cache.get(&store, &scope).await.unwrap().update.is_none());
+        let first = publish(&store, &scope).await;
+        // Still the cached answer.
+        assert!(cache.get(&store, &scope).await.unwrap().update.is_none());
+        cache.invalidate();
+        let entry = cache.get(&store, &scope).await.unwrap();
+        assert_eq!(entry.update.as_ref().unwrap().info.id, first);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn watcher_notices_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+        let other_process = SqliteStore::open(&path).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let cache = Arc::new(ManifestCache::default());
+        let watcher = tokio::spawn(watch_changes(store.clone(), cache.clone()));
+
+        assert!(
+            cache
+                .get(store.as_ref(), &scope)
+                .await
+                .unwrap()
+                .update
+                .is_none()
+        );
+        let id = publish(&other_process, &scope).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let entry = cache.get(store.as_ref(), &scope).await.unwrap();
+            if entry.update.as_ref().map(|u| u.info.id) == Some(id) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "change not noticed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        watcher.abort();
+    }
+}

@@ -1,0 +1,129 @@
+//! The HTTP server: routes, shared state, graceful shutdown.
+
+pub mod admin;
+pub mod assets;
+pub mod cache;
+pub mod encoding;
+pub mod error;
+pub mod health;
+pub mod manifest;
+pub mod signing;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use expo_codesign::SignerSet;
+use tower_http::trace::TraceLayer;
+
+use self::cache::ManifestCache;
+use self::error::ApiError;
+use self::state::AppState;
+use crate::commands::Data;
+use crate::config::{ServeSettings, Settings};
+use crate::error::{Error, Result};
+
+/// Largest request body accepted (admin JSON bodies; manifest requests have none).
+const MAX_BODY: usize = 64 * 1024;
+
+/// The routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route(
+            "/manifest",
+            get(manifest::manifest).post(manifest::manifest),
+        )
+        .route("/assets/{hash}", get(assets::asset))
+        .nest("/admin", admin::router(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint (try /manifest, /assets/{hash}, /health, /admin)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(
+    settings: &Settings,
+    serve: ServeSettings,
+    signers: Option<SignerSet>,
+    data: Data,
+) -> Result<()> {
+    let cache = Arc::new(ManifestCache::default());
+    let state = AppState {
+        store: Arc::clone(&data.store),
+        blobs: Arc::clone(&data.blobs),
+        cache: Arc::clone(&cache),
+        signers: signers.map(Arc::new),
+        public_url: serve.public_url.clone(),
+        trust_proxy: serve.trust_proxy,
+        default_channel: settings.default_channel.clone(),
+        admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
+    };
+    let watcher = tokio::spawn(cache::watch_changes(Arc::clone(&data.store), cache));
+    let listener = tokio::net::TcpListener::bind(serve.bind)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", serve.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    tracing::info!(
+        %address,
+        public_url = %serve.public_url,
+        data_dir = %settings.data_dir.display(),
+        signing = state.signers.is_some(),
+        admin = state.admin_token_digest.is_some(),
+        "listening"
+    );
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Task(format!("server: {e}")));
+    watcher.abort();
+    tracing::info!("stopped");
+    result
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}

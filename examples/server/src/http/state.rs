@@ -1,0 +1,31 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use expo_codesign::SignerSet;
+
+use super::cache::ManifestCache;
+use crate::blobs::BlobStore;
+use crate::config::PublicUrl;
+use crate::store::MetadataStore;
+
+/// Shared state of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Update metadata.
+    pub store: Arc<dyn MetadataStore>,
+    /// Blob bytes.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Resolved updates per scope.
+    pub cache: Arc<ManifestCache>,
+    /// Code-signing keys; `None` when signing is off.
+    pub signers: Option<Arc<SignerSet>>,
+    /// Base of asset URLs.
+    pub public_url: PublicUrl,
+    /// Honour `x-forwarded-proto` / `x-forwarded-host`.
+    pub trust_proxy: bool,
+    /// Channel of requests without `expo-channel-name`.
+    pub default_channel: String,
+    /// SHA-256 of the admin bearer token; `None` disables /admin.
+    pub admin_token_digest: Option<[u8; 32]>,
+}

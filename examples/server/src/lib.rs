@@ -1,0 +1,53 @@
+//! `expo-update-server`: a self-hosted [Expo Updates v1] server.
+//!
+//! ```text
+//! npx expo export                                   # in the app
+//! expo-update-server publish dist --channel production --message "Fix login"
+//! expo-update-server serve --public-url https://updates.example.com
+//! expo-update-server rollback --channel production --runtime-version 1.0.0
+//! ```
+//!
+//! Metadata lives in SQLite (WAL) and blobs on disk, content-addressed and precompressed,
+//! both under the data directory. Every command works on that directory directly; a running
+//! server notices their changes within a second. See `--help` and DESIGN.md.
+//!
+//! [Expo Updates v1]: https://docs.expo.dev/technical-specs/expo-updates-1/
+//!
+//! # Modules
+//!
+//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (SQLite now).
+//! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk now).
+//! - [`publish`], [`ops`]: publishing an export; republish and rollback.
+//! - [`http`]: the server (assets, admin API, health, manifest cache).
+//! - [`cli`], [`config`], [`commands`]: the command line and its settings.
+//!
+//! # Example
+//!
+//! ```
+//! use expo_update_server::store::{BlobHash, Platform, Scope};
+//!
+//! let scope = Scope::new("default", "production", "1.0.0", Platform::Ios)?;
+//! assert_eq!(scope.to_string(), "app default, channel production, runtime 1.0.0, ios");
+//!
+//! // Blobs are addressed by SHA-256; manifests spell it in base64url.
+//! let hash = BlobHash::of(b"hello");
+//! assert_eq!(hash.to_base64url(), "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ");
+//! # Ok::<(), expo_update_server::error::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
+
+pub mod blobs;
+pub mod cli;
+pub mod commands;
+pub mod compress;
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod http;
+pub mod logging;
+pub mod ops;
+pub mod output;
+pub mod publish;
+pub mod store;

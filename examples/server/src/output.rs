@@ -1,0 +1,181 @@
+//! Command output: aligned tables for people, JSON for scripts.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::store::{Update, UpdateInfo, UpdateKind, iso_millis};
+
+/// An update row as JSON, with `created_at_iso` beside the milliseconds.
+pub fn info_json(info: &UpdateInfo) -> Value {
+    let mut value = serde_json::to_value(info).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "created_at_iso".into(),
+            Value::String(info.created_at_iso()),
+        );
+    }
+    value
+}
+
+/// A whole update as JSON.
+pub fn update_json(update: &Update) -> Value {
+    let mut value = serde_json::to_value(update).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "created_at_iso".into(),
+            Value::String(update.info.created_at_iso()),
+        );
+    }
+    value
+}
+
+/// Pretty JSON text.
+pub fn json_text(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// Lays out rows under a header, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            let _ = write!(text, "{cell:<width$}");
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+/// Shortens a cell for a table.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+fn kind_label(info: &UpdateInfo) -> &'static str {
+    match (info.kind, info.republished_from.is_some()) {
+        (UpdateKind::RollbackToEmbedded, _) => "embedded",
+        (UpdateKind::Update, true) => "republish",
+        (UpdateKind::Update, false) => "publish",
+    }
+}
+
+/// The `list` table.
+pub fn updates_table(updates: &[UpdateInfo]) -> String {
+    let rows: Vec<Vec<String>> = updates
+        .iter()
+        .map(|u| {
+            vec![
+                u.id.to_string(),
+                u.created_at_iso(),
+                u.scope.app.clone(),
+                u.scope.channel.clone(),
+                u.scope.runtime_version.clone(),
+                u.scope.platform.to_string(),
+                kind_label(u).to_owned(),
+                u.asset_count.to_string(),
+                clip(u.message.as_deref().unwrap_or(""), 40),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID", "CREATED", "APP", "CHANNEL", "RUNTIME", "PLATFORM", "KIND", "ASSETS", "MESSAGE",
+        ],
+        &rows,
+    )
+}
+
+/// The `show` text.
+pub fn update_text(update: &Update) -> String {
+    let info = &update.info;
+    let mut out = String::new();
+    let mut field = |name: &str, value: &str| {
+        let _ = writeln!(out, "{name:<17}{value}");
+    };
+    field("id", &info.id.to_string());
+    field(
+        "created",
+        &format!("{} ({} ms)", info.created_at_iso(), info.created_at),
+    );
+    field("app", &info.scope.app);
+    field("channel", &info.scope.channel);
+    field("runtime version", &info.scope.runtime_version);
+    field("platform", info.scope.platform.as_str());
+    field("kind", kind_label(info));
+    field("message", info.message.as_deref().unwrap_or("-"));
+    field("group", &info.group_id.to_string());
+    field("rollout", &format!("{}%", info.rollout_percent));
+    if let Some(from) = info.republished_from {
+        field("copy of", &from.to_string());
+    }
+    if info.kind == UpdateKind::RollbackToEmbedded {
+        field("commit time", &iso_millis(info.created_at));
+        return out;
+    }
+    let app_name = update
+        .extra
+        .get("expoClient")
+        .and_then(|c| c.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("- (no app config: Constants.expoConfig will be empty)");
+    field("app config", app_name);
+    out.push('\n');
+    let rows: Vec<Vec<String>> = update
+        .launch_asset
+        .iter()
+        .map(|a| (true, a))
+        .chain(update.assets.iter().map(|a| (false, a)))
+        .map(|(launch, a)| {
+            vec![
+                if launch {
+                    "launch".into()
+                } else {
+                    a.file_extension.clone().unwrap_or_default()
+                },
+                a.hash.to_base64url(),
+                a.key.clone(),
+                a.content_type.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["ASSET", "HASH", "KEY", "CONTENT-TYPE"], &rows));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_columns() {
+        let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
+        assert_eq!(text, "A    BB\nxxx  y\n");
+    }
+
+    #[test]
+    fn clip_marks_cut_text() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

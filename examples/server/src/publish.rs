@@ -1,0 +1,279 @@
+//! Publishing an `expo export` folder: blobs first, in parallel, then one transaction.
+//!
+//! A publish killed at any point leaves no visible update: blobs are written atomically and
+//! are invisible until the transaction that registers the updates commits. Running it again
+//! finds the blobs already stored and only does what is left.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::blobs::BlobStore;
+use crate::compress;
+use crate::error::{Error, Result};
+use crate::export::{AppConfig, ExportDir, ExportFile, MAX_FILE_SIZE, asset_key};
+use crate::store::{
+    BlobHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, UpdateAsset, UpdateInfo,
+    UpdateKind,
+};
+
+/// What to publish where.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// The export folder.
+    pub dist: PathBuf,
+    /// The app.
+    pub app: String,
+    /// The channel.
+    pub channel: String,
+    /// The runtime version; the app config's when `None`.
+    pub runtime_version: Option<String>,
+    /// The platforms; every platform of the export when `None`.
+    pub platforms: Option<Vec<Platform>>,
+    /// The publisher's message.
+    pub message: Option<String>,
+    /// The app config file; looked up beside the export when `None`.
+    pub app_config: Option<PathBuf>,
+    /// Draw a progress bar (only on a terminal).
+    pub progress: bool,
+}
+
+/// A file of the export after storing.
+#[derive(Debug, Clone)]
+struct StoredFile {
+    hash: BlobHash,
+    key: String,
+    record: BlobRecord,
+}
+
+/// Publishes `request`; returns the new updates, one per platform.
+pub async fn publish(
+    store: &dyn MetadataStore,
+    blobs: Arc<dyn BlobStore>,
+    request: PublishRequest,
+) -> Result<Vec<UpdateInfo>> {
+    let export = ExportDir::open(&request.dist)?;
+    let app_config_path = request
+        .app_config
+        .clone()
+        .or_else(|| AppConfig::find(&request.dist));
+    let app_config = app_config_path
+        .as_deref()
+        .map(AppConfig::read)
+        .transpose()?;
+    let runtime_version = runtime_version(
+        request.runtime_version.as_deref(),
+        app_config.as_ref(),
+        app_config_path.as_deref(),
+    )?;
+    if app_config.is_none() {
+        tracing::warn!(
+            "no app config (app-config.json or --app-config): apps will see an empty \
+             Constants.expoConfig after this update"
+        );
+    }
+
+    let platforms = match &request.platforms {
+        Some(platforms) => platforms.clone(),
+        None => export.platforms(),
+    };
+    if platforms.is_empty() {
+        return Err(Error::Export(
+            "the export has no ios or android bundle".into(),
+        ));
+    }
+    let scopes = platforms
+        .iter()
+        .map(|&p| Scope::new(&request.app, &request.channel, &runtime_version, p))
+        .collect::<Result<Vec<_>>>()?;
+    let exports = platforms
+        .iter()
+        .map(|&p| export.platform(p))
+        .collect::<Result<Vec<_>>>()?;
+
+    // Each distinct file once, largest first so the slow compressions start early.
+    let mut files: BTreeMap<String, ExportFile> = BTreeMap::new();
+    for platform in &exports {
+        for file in std::iter::once(&platform.launch_asset).chain(&platform.assets) {
+            files
+                .entry(file.relative_path.clone())
+                .or_insert_with(|| file.clone());
+        }
+    }
+    let mut jobs: Vec<(u64, ExportFile)> = files
+        .into_values()
+        .map(|file| {
+            let size = std::fs::metadata(&file.path)
+                .map_err(|e| Error::io(&file.path, e))?
+                .len();
+            if size > MAX_FILE_SIZE {
+                return Err(Error::Export(format!(
+                    "{}: larger than {MAX_FILE_SIZE} bytes",
+                    file.relative_path
+                )));
+            }
+            Ok((size, file))
+        })
+        .collect::<Result<_>>()?;
+    jobs.sort_by(|a, b| b.0.cmp(&a.0));
+
+    let bar = progress_bar(jobs.len() as u64, request.progress);
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let stored: BTreeMap<String, StoredFile> = futures_util::stream::iter(jobs)
+        .map(|(_, file)| {
+            let blobs = Arc::clone(&blobs);
+            let bar = bar.clone();
+            async move {
+                let stored = store_file(blobs.as_ref(), &file).await?;
+                bar.inc(1);
+                Ok::<_, Error>((file.relative_path, stored))
+            }
+        })
+        .buffer_unordered(workers)
+        .try_collect()
+        .await?;
+    bar.finish_and_clear();
+
+    let mut records: BTreeMap<&BlobHash, &BlobRecord> = BTreeMap::new();
+    for file in stored.values() {
+        records.entry(&file.hash).or_insert(&file.record);
+    }
+    let records: Vec<BlobRecord> = records.into_values().cloned().collect();
+
+    let asset = |file: &ExportFile| -> Result<UpdateAsset> {
+        let stored = stored
+            .get(&file.relative_path)
+            .ok_or_else(|| Error::Task(format!("{} was not stored", file.relative_path)))?;
+        Ok(UpdateAsset {
+            hash: stored.hash.clone(),
+            key: stored.key.clone(),
+            content_type: file.content_type.clone(),
+            file_extension: file.file_extension.clone(),
+        })
+    };
+    let mut extra = Map::new();
+    if let Some(config) = &app_config {
+        extra.insert("expoClient".into(), Value::Object(config.config.clone()));
+    }
+    let group_id = Uuid::new_v4();
+    let updates = exports
+        .iter()
+        .zip(scopes)
+        .map(|(platform, scope)| {
+            Ok(NewUpdate {
+                id: Uuid::new_v4(),
+                scope,
+                kind: UpdateKind::Update,
+                message: request.message.clone(),
+                group_id,
+                launch_asset: Some(asset(&platform.launch_asset)?),
+                assets: platform.assets.iter().map(asset).collect::<Result<_>>()?,
+                metadata: Map::new(),
+                extra: extra.clone(),
+                rollout_percent: 100,
+                republished_from: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    store.insert(&records, updates).await
+}
+
+fn runtime_version(
+    given: Option<&str>,
+    config: Option<&AppConfig>,
+    config_path: Option<&Path>,
+) -> Result<String> {
+    let declared = config.and_then(AppConfig::runtime_version);
+    match (given, declared) {
+        (Some(given), Some(declared)) if given != declared => Err(Error::Export(format!(
+            "--runtime-version {given:?} does not match the runtimeVersion {declared:?} of {}: \
+             apps built from this config would never load the update",
+            config_path.map_or_else(|| "the app config".into(), |p| p.display().to_string())
+        ))),
+        (Some(given), _) => Ok(given.to_owned()),
+        (None, Some(declared)) => Ok(declared),
+        (None, None) => Err(Error::Export(
+            "pass --runtime-version (the app config declares none that can be read)".into(),
+        )),
+    }
+}
+
+async fn store_file(blobs: &dyn BlobStore, file: &ExportFile) -> Result<StoredFile> {
+    let path = file.path.clone();
+    let (bytes, hash, key) = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let hash = BlobHash::of(&bytes);
+        let key = asset_key(&bytes);
+        Ok::<_, Error>((Bytes::from(bytes), hash, key))
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))??;
+
+    let stored = match blobs.stat(&hash).await? {
+        Some(stored) => stored,
+        None => {
+            let content_type = file.content_type.clone();
+            let hash = hash.clone();
+            let prepared =
+                tokio::task::spawn_blocking(move || compress::prepare(hash, bytes, &content_type))
+                    .await
+                    .map_err(|e| Error::Task(e.to_string()))?;
+            blobs.put(prepared).await?
+        }
+    };
+    Ok(StoredFile {
+        record: BlobRecord {
+            hash: hash.clone(),
+            size: stored.size,
+            content_type: file.content_type.clone(),
+            gzip_size: stored.gzip_size,
+            br_size: stored.br_size,
+        },
+        hash,
+        key,
+    })
+}
+
+fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if wanted && std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} storing {pos}/{len} files [{bar:30}] {elapsed} (compressing with brotli 11)",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_version_must_match_the_app_config() {
+        let config = AppConfig {
+            config: serde_json::from_str(r#"{"runtimeVersion":"1.0.0"}"#).unwrap(),
+        };
+        assert_eq!(runtime_version(None, Some(&config), None).unwrap(), "1.0.0");
+        assert_eq!(
+            runtime_version(Some("1.0.0"), Some(&config), None).unwrap(),
+            "1.0.0"
+        );
+        let err = runtime_version(Some("2.0.0"), Some(&config), None).unwrap_err();
+        assert!(err.to_string().contains("does not match"), "{err}");
+        assert!(runtime_version(None, None, None).is_err());
+        assert_eq!(runtime_version(Some("3"), None, None).unwrap(), "3");
+    }
+}

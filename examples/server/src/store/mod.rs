@@ -1,0 +1,58 @@
+//! Update metadata: the model and the [`MetadataStore`] trait its backends implement.
+//!
+//! An update belongs to a [`Scope`] (app, channel, runtime version, platform). The served
+//! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
+//! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
+
+mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use model::{
+    BlobHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind, checked_name, iso_millis,
+};
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+
+/// Where update metadata lives. Implementations: [`SqliteStore`] (Postgres to come).
+///
+/// Every write that changes what is served bumps the change counter in the same
+/// transaction, so servers sharing the store can notice with [`MetadataStore::change_counter`].
+#[async_trait]
+pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Checks that the store answers.
+    async fn check_health(&self) -> Result<()>;
+
+    /// A number that grows with every change to the served updates.
+    async fn change_counter(&self) -> Result<i64>;
+
+    /// The stored blob with this hash.
+    async fn blob(&self, hash: &BlobHash) -> Result<Option<BlobRecord>>;
+
+    /// Registers blobs and updates in one transaction: either all become visible or none.
+    ///
+    /// Blobs already registered are kept as they are. Each update gets a fresh `createdAt`:
+    /// the current time, or one millisecond after the newest update of its scope when the
+    /// clock says otherwise (clients only take an update strictly newer than theirs).
+    async fn insert(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+    ) -> Result<Vec<UpdateInfo>>;
+
+    /// One update with its assets.
+    async fn update(&self, id: Uuid) -> Result<Option<Update>>;
+
+    /// The update a scope serves now, with its assets.
+    async fn current(&self, scope: &Scope) -> Result<Option<Update>>;
+
+    /// Updates matching `filter`, newest first.
+    async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>>;
+
+    /// The scopes that have at least one update, for cache warm-up and listings.
+    async fn scopes(&self) -> Result<Vec<Scope>>;
+}

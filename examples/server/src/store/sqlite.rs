@@ -1,0 +1,498 @@
+//! [`MetadataStore`] on SQLite (WAL mode), the default backend.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row as _, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{
+    BlobHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind,
+};
+use crate::error::{Error, Result};
+
+/// Columns of [`UpdateInfo`], in the order [`info_from_row`] reads them.
+macro_rules! info_columns {
+    () => {
+        "u.seq, u.id, u.app, u.channel, u.runtime_version, u.platform, u.kind, u.created_at, \
+         u.message, u.group_id, u.rollout_percent, u.republished_from, \
+         (SELECT COUNT(*) FROM update_assets a WHERE a.update_id = u.id) AS asset_count"
+    };
+}
+
+/// Metadata in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed publish survives a power cut, not only a killed process.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn assets_of(&self, info: UpdateInfo, metadata: &str, extra: &str) -> Result<Update> {
+        let rows = sqlx::query(
+            "SELECT is_launch_asset, hash, asset_key, content_type, file_extension \
+             FROM update_assets WHERE update_id = ?1 ORDER BY position",
+        )
+        .bind(info.id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut launch_asset = None;
+        let mut assets = Vec::with_capacity(rows.len());
+        for row in rows {
+            let asset = UpdateAsset {
+                hash: BlobHash::from_str(row.try_get("hash")?)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?,
+                key: row.try_get("asset_key")?,
+                content_type: row.try_get("content_type")?,
+                file_extension: row.try_get("file_extension")?,
+            };
+            if row.try_get::<i64, _>("is_launch_asset")? == 1 {
+                launch_asset = Some(asset);
+            } else {
+                assets.push(asset);
+            }
+        }
+        Ok(Update {
+            info,
+            launch_asset,
+            assets,
+            metadata: json_object(metadata)?,
+            extra: json_object(extra)?,
+        })
+    }
+
+    async fn full_update(&self, row: Option<SqliteRow>) -> Result<Option<Update>> {
+        let Some(row) = row else { return Ok(None) };
+        let info = info_from_row(&row)?;
+        let metadata: String = row.try_get("metadata")?;
+        let extra: String = row.try_get("extra")?;
+        self.assets_of(info, &metadata, &extra).await.map(Some)
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn check_health(&self) -> Result<()> {
+        sqlx::query("SELECT value FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn change_counter(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn blob(&self, hash: &BlobHash) -> Result<Option<BlobRecord>> {
+        let row = sqlx::query(
+            "SELECT hash, size, content_type, gzip_size, br_size FROM blobs WHERE hash = ?1",
+        )
+        .bind(hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(BlobRecord {
+                hash: hash.clone(),
+                size: to_u64(row.try_get("size")?)?,
+                content_type: row.try_get("content_type")?,
+                gzip_size: row
+                    .try_get::<Option<i64>, _>("gzip_size")?
+                    .map(to_u64)
+                    .transpose()?,
+                br_size: row
+                    .try_get::<Option<i64>, _>("br_size")?
+                    .map(to_u64)
+                    .transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+    ) -> Result<Vec<UpdateInfo>> {
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        for blob in blobs {
+            sqlx::query(
+                "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(blob.hash.as_str())
+            .bind(to_i64(blob.size)?)
+            .bind(&blob.content_type)
+            .bind(blob.gzip_size.map(to_i64).transpose()?)
+            .bind(blob.br_size.map(to_i64).transpose()?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut inserted = Vec::with_capacity(updates.len());
+        for update in updates {
+            inserted.push(insert_update(&mut tx, update, now).await?);
+        }
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn update(&self, id: Uuid) -> Result<Option<Update>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            info_columns!(),
+            ", u.metadata, u.extra FROM updates u WHERE u.id = ?1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        self.full_update(row).await
+    }
+
+    async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            info_columns!(),
+            ", u.metadata, u.extra FROM updates u \
+             WHERE u.app = ?1 AND u.channel = ?2 AND u.runtime_version = ?3 AND u.platform = ?4 \
+             ORDER BY u.created_at DESC, u.seq DESC LIMIT 1"
+        ))
+        .bind(&scope.app)
+        .bind(&scope.channel)
+        .bind(&scope.runtime_version)
+        .bind(scope.platform.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        self.full_update(row).await
+    }
+
+    async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
+        let (before_at, before_seq) = filter.before.unzip();
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            info_columns!(),
+            " FROM updates u \
+             WHERE (?1 IS NULL OR u.app = ?1) AND (?2 IS NULL OR u.channel = ?2) \
+             AND (?3 IS NULL OR u.runtime_version = ?3) AND (?4 IS NULL OR u.platform = ?4) \
+             AND (?5 IS NULL OR u.created_at < ?5 OR (u.created_at = ?5 AND u.seq < ?6)) \
+             ORDER BY u.created_at DESC, u.seq DESC LIMIT ?7"
+        ))
+        .bind(filter.app.as_deref())
+        .bind(filter.channel.as_deref())
+        .bind(filter.runtime_version.as_deref())
+        .bind(filter.platform.map(Platform::as_str))
+        .bind(before_at)
+        .bind(before_seq)
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(info_from_row).collect()
+    }
+
+    async fn scopes(&self) -> Result<Vec<Scope>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT app, channel, runtime_version, platform FROM updates \
+             ORDER BY app, channel, runtime_version, platform",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Scope {
+                    app: row.try_get("app")?,
+                    channel: row.try_get("channel")?,
+                    runtime_version: row.try_get("runtime_version")?,
+                    platform: platform_from(row.try_get("platform")?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    update: NewUpdate,
+    now: i64,
+) -> Result<UpdateInfo> {
+    if update.kind == UpdateKind::Update && update.launch_asset.is_none() {
+        return Err(Error::Invalid("an update needs a launch asset".into()));
+    }
+    if update.rollout_percent > 100 {
+        return Err(Error::Invalid("rollout percent above 100".into()));
+    }
+    let scope = &update.scope;
+    let newest: Option<i64> = sqlx::query(
+        "SELECT MAX(created_at) AS newest FROM updates \
+         WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4",
+    )
+    .bind(&scope.app)
+    .bind(&scope.channel)
+    .bind(&scope.runtime_version)
+    .bind(scope.platform.as_str())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("newest")?;
+    let created_at = newest.map_or(now, |newest| now.max(newest + 1));
+    let id = update.id.to_string();
+    let result = sqlx::query(
+        "INSERT INTO updates (id, app, channel, runtime_version, platform, kind, created_at, \
+         message, group_id, metadata, extra, rollout_percent, republished_from) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .bind(&id)
+    .bind(&scope.app)
+    .bind(&scope.channel)
+    .bind(&scope.runtime_version)
+    .bind(scope.platform.as_str())
+    .bind(update.kind.as_str())
+    .bind(created_at)
+    .bind(update.message.as_deref())
+    .bind(update.group_id.to_string())
+    .bind(Value::Object(update.metadata.clone()).to_string())
+    .bind(Value::Object(update.extra.clone()).to_string())
+    .bind(i64::from(update.rollout_percent))
+    .bind(update.republished_from.map(|u| u.to_string()))
+    .execute(&mut **tx)
+    .await?;
+    let seq = result.last_insert_rowid();
+    let launch = update.launch_asset.iter().map(|a| (true, a));
+    let others = update.assets.iter().map(|a| (false, a));
+    let mut position = 0_i64;
+    for (is_launch, asset) in launch.chain(others) {
+        sqlx::query(
+            "INSERT INTO update_assets (update_id, position, is_launch_asset, hash, asset_key, \
+             content_type, file_extension) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&id)
+        .bind(position)
+        .bind(i64::from(is_launch))
+        .bind(asset.hash.as_str())
+        .bind(&asset.key)
+        .bind(&asset.content_type)
+        .bind(asset.file_extension.as_deref())
+        .execute(&mut **tx)
+        .await?;
+        position += 1;
+    }
+    Ok(UpdateInfo {
+        id: update.id,
+        scope: update.scope,
+        kind: update.kind,
+        created_at,
+        message: update.message,
+        group_id: update.group_id,
+        rollout_percent: update.rollout_percent,
+        republished_from: update.republished_from,
+        asset_count: u32::try_from(position).unwrap_or(u32::MAX),
+        seq,
+    })
+}
+
+fn info_from_row(row: &SqliteRow) -> Result<UpdateInfo> {
+    let uuid = |column: &str| -> Result<Uuid> {
+        let text: String = row.try_get(column)?;
+        Uuid::parse_str(&text).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
+    };
+    let republished_from: Option<String> = row.try_get("republished_from")?;
+    Ok(UpdateInfo {
+        id: uuid("id")?,
+        scope: Scope {
+            app: row.try_get("app")?,
+            channel: row.try_get("channel")?,
+            runtime_version: row.try_get("runtime_version")?,
+            platform: platform_from(row.try_get("platform")?)?,
+        },
+        kind: row.try_get::<String, _>("kind")?.parse()?,
+        created_at: row.try_get("created_at")?,
+        message: row.try_get("message")?,
+        group_id: uuid("group_id")?,
+        rollout_percent: u8::try_from(row.try_get::<i64, _>("rollout_percent")?)
+            .map_err(|e| Error::Corrupt(format!("rollout_percent: {e}")))?,
+        republished_from: republished_from
+            .map(|text| Uuid::parse_str(&text))
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("republished_from: {e}")))?,
+        asset_count: u32::try_from(row.try_get::<i64, _>("asset_count")?)
+            .map_err(|e| Error::Corrupt(format!("asset_count: {e}")))?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+fn platform_from(text: String) -> Result<Platform> {
+    text.parse()
+        .map_err(|_| Error::Corrupt(format!("platform {text:?}")))
+}
+
+fn json_object(text: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::Corrupt(format!("not a JSON object: {text:.80}"))),
+    }
+}
+
+fn to_u64(value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| Error::Corrupt(format!("negative size {value}")))
+}
+
+fn to_i64(value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::Invalid(format!("size {value} too large")))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(channel: &str) -> Scope {
+        Scope {
+            app: "default".into(),
+            channel: channel.into(),
+            runtime_version: "1.0.0".into(),
+            platform: Platform::Ios,
+        }
+    }
+
+    fn blob(bytes: &[u8]) -> BlobRecord {
+        BlobRecord {
+            hash: BlobHash::of(bytes),
+            size: bytes.len() as u64,
+            content_type: "application/javascript".into(),
+            gzip_size: None,
+            br_size: Some(3),
+        }
+    }
+
+    fn new_update(scope: Scope, bundle: &BlobRecord) -> NewUpdate {
+        NewUpdate {
+            id: Uuid::new_v4(),
+            scope,
+            kind: UpdateKind::Update,
+            message: Some("hello".into()),
+            group_id: Uuid::new_v4(),
+            launch_asset: Some(UpdateAsset {
+                hash: bundle.hash.clone(),
+                key: "bundle".into(),
+                content_type: bundle.content_type.clone(),
+                file_extension: None,
+            }),
+            assets: vec![],
+            metadata: Map::new(),
+            extra: Map::new(),
+            rollout_percent: 100,
+            republished_from: None,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn newest_update_is_current_and_created_at_strictly_grows() {
+        let (_dir, store) = store().await;
+        let bundle = blob(b"bundle");
+        let counter = store.change_counter().await.unwrap();
+        let first = store
+            .insert(&[bundle.clone()], vec![new_update(scope("main"), &bundle)])
+            .await
+            .unwrap();
+        let second = store
+            .insert(&[bundle.clone()], vec![new_update(scope("main"), &bundle)])
+            .await
+            .unwrap();
+        assert!(second[0].created_at > first[0].created_at);
+        assert_eq!(store.change_counter().await.unwrap(), counter + 2);
+        let current = store.current(&scope("main")).await.unwrap().unwrap();
+        assert_eq!(current.info.id, second[0].id);
+        assert_eq!(current.launch_asset.unwrap().hash, bundle.hash);
+        assert!(store.current(&scope("other")).await.unwrap().is_none());
+        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
+
+        let older = store
+            .list(&UpdateFilter {
+                before: Some((second[0].created_at, second[0].seq)),
+                ..UpdateFilter::scope(&scope("main"), 10)
+            })
+            .await
+            .unwrap();
+        assert_eq!(older.len(), 1);
+        assert_eq!(older[0].id, first[0].id);
+        assert_eq!(store.scopes().await.unwrap(), vec![scope("main")]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_insert_leaves_nothing() {
+        let (_dir, store) = store().await;
+        let bundle = blob(b"bundle");
+        let good = new_update(scope("main"), &bundle);
+        let mut bad = new_update(scope("main"), &bundle);
+        bad.id = good.id; // duplicate id: the second row fails
+        assert!(
+            store
+                .insert(&[bundle.clone()], vec![good, bad])
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .list(&UpdateFilter {
+                    limit: 10,
+                    ..UpdateFilter::default()
+                })
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.blob(&bundle.hash).await.unwrap().is_none());
+        assert_eq!(store.change_counter().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn assets_must_reference_registered_blobs() {
+        let (_dir, store) = store().await;
+        let bundle = blob(b"bundle");
+        let err = store
+            .insert(&[], vec![new_update(scope("main"), &bundle)])
+            .await;
+        assert!(err.is_err());
+    }
+}
