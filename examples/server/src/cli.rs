@@ -86,7 +86,7 @@ pub struct ServeArgs {
     pub bind: Option<SocketAddr>,
 
     /// Base URL apps reach this server at; asset URLs in manifests start with it
-    /// [default: http://127.0.0.1:3000]. Android release builds need https.
+    /// [default: `http://127.0.0.1:3000`]. Android release builds need https.
     #[arg(long, env = "EXPO_UPDATE_SERVER_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::blobs::{BlobStore, LocalBlobStore};
-use crate::cli::{Cli, Command, PlatformArg};
-use crate::config::Loaded;
+use crate::cli::{Cli, Command, ListArgs, PlatformArg, PublishArgs, RollbackArgs, ShowArgs};
+use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table};
 use crate::publish::{PublishRequest, publish};
@@ -58,97 +58,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let data = Data::open(&settings.data_dir).await?;
             http::serve(&settings, serve, signers, data).await
         }
-        Command::Publish(args) => {
-            let data = Data::open(&settings.data_dir).await?;
-            let request = PublishRequest {
-                dist: args.dist,
-                app: args.app,
-                channel: args
-                    .channel
-                    .unwrap_or_else(|| settings.default_channel.clone()),
-                runtime_version: args.runtime_version,
-                platforms: platforms(args.platform),
-                message: args.message,
-                app_config: args.app_config,
-                progress: !args.json,
-            };
-            let updates = publish(data.store.as_ref(), data.blobs, request).await?;
-            print_created(&updates, args.json, "published");
-            Ok(())
-        }
-        Command::List(args) => {
-            let data = Data::open(&settings.data_dir).await?;
-            let filter = UpdateFilter {
-                app: args.app,
-                channel: args.channel,
-                runtime_version: args.runtime_version,
-                platform: platforms(args.platform).and_then(|p| p.first().copied()),
-                before: None,
-                limit: args.limit,
-            };
-            let updates = data.store.list(&filter).await?;
-            if args.json {
-                println!(
-                    "{}",
-                    json_text(&Value::Array(updates.iter().map(info_json).collect()))
-                );
-            } else if updates.is_empty() {
-                println!("no updates");
-            } else {
-                print!("{}", updates_table(&updates));
-            }
-            Ok(())
-        }
-        Command::Show(args) => {
-            let data = Data::open(&settings.data_dir).await?;
-            let update = data
-                .store
-                .update(args.id)
-                .await?
-                .ok_or(Error::UpdateNotFound(args.id))?;
-            if args.json {
-                println!("{}", json_text(&update_json(&update)));
-            } else {
-                print!("{}", update_text(&update));
-            }
-            Ok(())
-        }
-        Command::Rollback(args) => {
-            let data = Data::open(&settings.data_dir).await?;
-            let store = data.store.as_ref();
-            let channel = args
-                .channel
-                .unwrap_or_else(|| settings.default_channel.clone());
-            let platforms = args.platform.and_then(platforms);
-            let updates = if let Some(to) = args.to {
-                vec![ops::rollback_to(store, to, args.message).await?]
-            } else {
-                let runtime = args.runtime_version.unwrap_or_default();
-                if args.embedded {
-                    ops::rollback_to_embedded(
-                        store,
-                        &args.app,
-                        &channel,
-                        &runtime,
-                        platforms.as_deref(),
-                        args.message,
-                    )
-                    .await?
-                } else {
-                    ops::rollback_previous(
-                        store,
-                        &args.app,
-                        &channel,
-                        &runtime,
-                        platforms.as_deref(),
-                        args.message,
-                    )
-                    .await?
-                }
-            };
-            print_created(&updates, args.json, "rolled back");
-            Ok(())
-        }
+        Command::Publish(args) => run_publish(&settings, args).await,
+        Command::List(args) => run_list(&settings, args).await,
+        Command::Show(args) => run_show(&settings, args).await,
+        Command::Rollback(args) => run_rollback(&settings, args).await,
         Command::Republish(args) => {
             let data = Data::open(&settings.data_dir).await?;
             let update = ops::republish(
@@ -162,6 +75,87 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
+    let data = Data::open(&settings.data_dir).await?;
+    let request = PublishRequest {
+        dist: args.dist,
+        app: args.app,
+        channel: args
+            .channel
+            .unwrap_or_else(|| settings.default_channel.clone()),
+        runtime_version: args.runtime_version,
+        platforms: platforms(args.platform),
+        message: args.message,
+        app_config: args.app_config,
+        progress: !args.json,
+    };
+    let updates = publish(data.store.as_ref(), data.blobs, request).await?;
+    print_created(&updates, args.json, "published");
+    Ok(())
+}
+
+async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
+    let data = Data::open(&settings.data_dir).await?;
+    let filter = UpdateFilter {
+        app: args.app,
+        channel: args.channel,
+        runtime_version: args.runtime_version,
+        platform: platforms(args.platform).and_then(|p| p.first().copied()),
+        before: None,
+        limit: args.limit,
+    };
+    let updates = data.store.list(&filter).await?;
+    if args.json {
+        println!(
+            "{}",
+            json_text(&Value::Array(updates.iter().map(info_json).collect()))
+        );
+    } else if updates.is_empty() {
+        println!("no updates");
+    } else {
+        print!("{}", updates_table(&updates));
+    }
+    Ok(())
+}
+
+async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
+    let data = Data::open(&settings.data_dir).await?;
+    let update = data
+        .store
+        .update(args.id)
+        .await?
+        .ok_or(Error::UpdateNotFound(args.id))?;
+    if args.json {
+        println!("{}", json_text(&update_json(&update)));
+    } else {
+        print!("{}", update_text(&update));
+    }
+    Ok(())
+}
+
+async fn run_rollback(settings: &Settings, args: RollbackArgs) -> Result<()> {
+    let data = Data::open(&settings.data_dir).await?;
+    let store = data.store.as_ref();
+    let channel = args
+        .channel
+        .unwrap_or_else(|| settings.default_channel.clone());
+    let platforms = args.platform.and_then(platforms);
+    let updates = if let Some(to) = args.to {
+        vec![ops::rollback_to(store, to, args.message).await?]
+    } else {
+        let runtime = args.runtime_version.unwrap_or_default();
+        let (app, platforms) = (args.app.as_str(), platforms.as_deref());
+        if args.embedded {
+            ops::rollback_to_embedded(store, app, &channel, &runtime, platforms, args.message)
+                .await?
+        } else {
+            ops::rollback_previous(store, app, &channel, &runtime, platforms, args.message).await?
+        }
+    };
+    print_created(&updates, args.json, "rolled back");
+    Ok(())
 }
 
 fn print_created(updates: &[UpdateInfo], json: bool, verb: &str) {

@@ -7,7 +7,7 @@
 //! expo-update-server rollback --channel production --runtime-version 1.0.0
 //! ```
 //!
-//! Metadata lives in SQLite (WAL) and blobs on disk, content-addressed and precompressed,
+//! Metadata lives in `SQLite` (WAL) and blobs on disk, content-addressed and precompressed,
 //! both under the data directory. Every command works on that directory directly; a running
 //! server notices their changes within a second. See `--help` and DESIGN.md.
 //!
@@ -15,7 +15,7 @@
 //!
 //! # Modules
 //!
-//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (SQLite now).
+//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (`SQLite` now).
 //! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk now).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).

@@ -36,13 +36,13 @@ pub async fn rollback_to(
     message: Option<String>,
 ) -> Result<UpdateInfo> {
     let target = store.update(id).await?.ok_or(Error::UpdateNotFound(id))?;
-    if let Some(current) = store.current(&target.info.scope).await? {
-        if current.info.id == id {
-            return Err(Error::Nothing(format!(
-                "{id} is already the update served to {}",
-                target.info.scope
-            )));
-        }
+    if let Some(current) = store.current(&target.info.scope).await?
+        && current.info.id == id
+    {
+        return Err(Error::Nothing(format!(
+            "{id} is already the update served to {}",
+            target.info.scope
+        )));
     }
     let message = message.or_else(|| Some(format!("rollback to {id}")));
     let copy = NewUpdate::copy_of(&target, target.info.scope.clone(), Uuid::new_v4(), message);
@@ -97,10 +97,10 @@ pub async fn rollback_previous(
             Some(from) => store.update(from).await?,
             None => None,
         };
-        if let Some(origin) = &origin {
-            if origin.info.scope == scope {
-                position = &origin.info;
-            }
+        if let Some(origin) = &origin
+            && origin.info.scope == scope
+        {
+            position = &origin.info;
         }
         let previous = store
             .list(&UpdateFilter {

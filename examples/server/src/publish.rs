@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::blobs::BlobStore;
 use crate::compress;
 use crate::error::{Error, Result};
-use crate::export::{AppConfig, ExportDir, ExportFile, MAX_FILE_SIZE, asset_key};
+use crate::export::{AppConfig, ExportDir, ExportFile, MAX_FILE_SIZE, PlatformExport, asset_key};
 use crate::store::{
     BlobHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, UpdateAsset, UpdateInfo,
     UpdateKind,
@@ -98,48 +98,7 @@ pub async fn publish(
         .map(|&p| export.platform(p))
         .collect::<Result<Vec<_>>>()?;
 
-    // Each distinct file once, largest first so the slow compressions start early.
-    let mut files: BTreeMap<String, ExportFile> = BTreeMap::new();
-    for platform in &exports {
-        for file in std::iter::once(&platform.launch_asset).chain(&platform.assets) {
-            files
-                .entry(file.relative_path.clone())
-                .or_insert_with(|| file.clone());
-        }
-    }
-    let mut jobs: Vec<(u64, ExportFile)> = files
-        .into_values()
-        .map(|file| {
-            let size = std::fs::metadata(&file.path)
-                .map_err(|e| Error::io(&file.path, e))?
-                .len();
-            if size > MAX_FILE_SIZE {
-                return Err(Error::Export(format!(
-                    "{}: larger than {MAX_FILE_SIZE} bytes",
-                    file.relative_path
-                )));
-            }
-            Ok((size, file))
-        })
-        .collect::<Result<_>>()?;
-    jobs.sort_by(|a, b| b.0.cmp(&a.0));
-
-    let bar = progress_bar(jobs.len() as u64, request.progress);
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let stored: BTreeMap<String, StoredFile> = futures_util::stream::iter(jobs)
-        .map(|(_, file)| {
-            let blobs = Arc::clone(&blobs);
-            let bar = bar.clone();
-            async move {
-                let stored = store_file(blobs.as_ref(), &file).await?;
-                bar.inc(1);
-                Ok::<_, Error>((file.relative_path, stored))
-            }
-        })
-        .buffer_unordered(workers)
-        .try_collect()
-        .await?;
-    bar.finish_and_clear();
+    let stored = store_files(blobs, distinct_files(&exports)?, request.progress).await?;
 
     let mut records: BTreeMap<&BlobHash, &BlobRecord> = BTreeMap::new();
     for file in stored.values() {
@@ -185,6 +144,61 @@ pub async fn publish(
     store.insert(&records, updates).await
 }
 
+/// Each distinct file of the exports once, with its size, largest first so the slow
+/// compressions start early.
+fn distinct_files(exports: &[PlatformExport]) -> Result<Vec<(u64, ExportFile)>> {
+    let mut files: BTreeMap<String, ExportFile> = BTreeMap::new();
+    for platform in exports {
+        for file in std::iter::once(&platform.launch_asset).chain(&platform.assets) {
+            files
+                .entry(file.relative_path.clone())
+                .or_insert_with(|| file.clone());
+        }
+    }
+    let mut jobs: Vec<(u64, ExportFile)> = files
+        .into_values()
+        .map(|file| {
+            let size = std::fs::metadata(&file.path)
+                .map_err(|e| Error::io(&file.path, e))?
+                .len();
+            if size > MAX_FILE_SIZE {
+                return Err(Error::Export(format!(
+                    "{}: larger than {MAX_FILE_SIZE} bytes",
+                    file.relative_path
+                )));
+            }
+            Ok((size, file))
+        })
+        .collect::<Result<_>>()?;
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.0));
+    Ok(jobs)
+}
+
+/// Stores every file (skipping blobs already stored), one per core at a time.
+async fn store_files(
+    blobs: Arc<dyn BlobStore>,
+    jobs: Vec<(u64, ExportFile)>,
+    progress: bool,
+) -> Result<BTreeMap<String, StoredFile>> {
+    let bar = progress_bar(jobs.len() as u64, progress);
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let stored = futures_util::stream::iter(jobs)
+        .map(|(_, file)| {
+            let blobs = Arc::clone(&blobs);
+            let bar = bar.clone();
+            async move {
+                let stored = store_file(blobs.as_ref(), &file).await?;
+                bar.inc(1);
+                Ok::<_, Error>((file.relative_path, stored))
+            }
+        })
+        .buffer_unordered(workers)
+        .try_collect()
+        .await;
+    bar.finish_and_clear();
+    stored
+}
+
 fn runtime_version(
     given: Option<&str>,
     config: Option<&AppConfig>,
@@ -216,17 +230,16 @@ async fn store_file(blobs: &dyn BlobStore, file: &ExportFile) -> Result<StoredFi
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
 
-    let stored = match blobs.stat(&hash).await? {
-        Some(stored) => stored,
-        None => {
-            let content_type = file.content_type.clone();
-            let hash = hash.clone();
-            let prepared =
-                tokio::task::spawn_blocking(move || compress::prepare(hash, bytes, &content_type))
-                    .await
-                    .map_err(|e| Error::Task(e.to_string()))?;
-            blobs.put(prepared).await?
-        }
+    let stored = if let Some(stored) = blobs.stat(&hash).await? {
+        stored
+    } else {
+        let content_type = file.content_type.clone();
+        let hash = hash.clone();
+        let prepared =
+            tokio::task::spawn_blocking(move || compress::prepare(hash, bytes, &content_type))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?;
+        blobs.put(prepared).await?
     };
     Ok(StoredFile {
         record: BlobRecord {

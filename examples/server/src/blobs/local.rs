@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::store::BlobHash;
 
 /// Temporary files older than this are left over from a killed process.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+const STALE_TEMP_AGE: Duration = Duration::from_hours(1);
 
 /// Blobs in a directory tree.
 #[derive(Debug, Clone)]
@@ -98,8 +98,7 @@ impl LocalBlobStore {
         let dir = self
             .path(&blob.hash, Encoding::Identity)
             .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.root.clone());
+            .map_or_else(|| self.root.clone(), Path::to_path_buf);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         if let Some(br) = &blob.br {
             self.write_atomically(&self.path(&blob.hash, Encoding::Brotli), br)?;

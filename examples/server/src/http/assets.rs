@@ -80,12 +80,12 @@ pub async fn asset(
         })?
     };
     let etag = etag(&hash, encoding);
-    if let Some(if_none_match) = header_str(&headers, header::IF_NONE_MATCH) {
-        if etag_matches(if_none_match, &etag) {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            common_headers(response.headers_mut(), &etag);
-            return Ok(response);
-        }
+    if let Some(if_none_match) = header_str(&headers, header::IF_NONE_MATCH)
+        && etag_matches(if_none_match, &etag)
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        common_headers(response.headers_mut(), &etag);
+        return Ok(response);
     }
 
     let reader = state
@@ -146,7 +146,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
         .filter(|v| v.len() <= MAX_CONDITIONAL_LEN)
 }
 
-/// A strong ETag per representation: the hash, suffixed with the coding.
+/// A strong `ETag` per representation: the hash, suffixed with the coding.
 fn etag(hash: &BlobHash, encoding: Encoding) -> String {
     match encoding {
         Encoding::Identity => format!("\"{hash}\""),

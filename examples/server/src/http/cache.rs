@@ -66,6 +66,11 @@ impl ManifestCache {
         self.read().len()
     }
 
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Scope, Arc<ScopeEntry>>> {
         // A panic while holding the lock cannot leave the map inconsistent: use it anyway.
         self.entries

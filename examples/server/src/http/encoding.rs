@@ -23,10 +23,10 @@ pub fn choose(accept_encoding: Option<&str>, available: &[Encoding]) -> Option<E
         }
         let mut q = 1000;
         for param in parts {
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("q") {
-                    q = parse_q(value.trim()).unwrap_or(0);
-                }
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                q = parse_q(value.trim()).unwrap_or(0);
             }
         }
         let slot = match coding.as_str() {
@@ -48,8 +48,7 @@ pub fn choose(accept_encoding: Option<&str>, available: &[Encoding]) -> Option<E
             Encoding::Brotli => 2,
         };
         match (weights[slot], star) {
-            (Some(q), _) => q,
-            (None, Some(q)) => q,
+            (Some(q), _) | (None, Some(q)) => q,
             // Identity is acceptable unless refused; others only when listed.
             (None, None) if encoding == Encoding::Identity => 1,
             (None, None) => 0,

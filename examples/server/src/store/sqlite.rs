@@ -1,4 +1,4 @@
-//! [`MetadataStore`] on SQLite (WAL mode), the default backend.
+//! [`MetadataStore`] on `SQLite` (WAL mode), the default backend.
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -28,7 +28,7 @@ macro_rules! info_columns {
     };
 }
 
-/// Metadata in one SQLite file.
+/// Metadata in one `SQLite` file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -233,7 +233,7 @@ impl MetadataStore for SqliteStore {
                     app: row.try_get("app")?,
                     channel: row.try_get("channel")?,
                     runtime_version: row.try_get("runtime_version")?,
-                    platform: platform_from(row.try_get("platform")?)?,
+                    platform: platform_from(row.try_get::<&str, _>("platform")?)?,
                 })
             })
             .collect()
@@ -331,7 +331,7 @@ fn info_from_row(row: &SqliteRow) -> Result<UpdateInfo> {
             app: row.try_get("app")?,
             channel: row.try_get("channel")?,
             runtime_version: row.try_get("runtime_version")?,
-            platform: platform_from(row.try_get("platform")?)?,
+            platform: platform_from(row.try_get::<&str, _>("platform")?)?,
         },
         kind: row.try_get::<String, _>("kind")?.parse()?,
         created_at: row.try_get("created_at")?,
@@ -349,7 +349,7 @@ fn info_from_row(row: &SqliteRow) -> Result<UpdateInfo> {
     })
 }
 
-fn platform_from(text: String) -> Result<Platform> {
+fn platform_from(text: &str) -> Result<Platform> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("platform {text:?}")))
 }
@@ -432,11 +432,17 @@ mod tests {
         let bundle = blob(b"bundle");
         let counter = store.change_counter().await.unwrap();
         let first = store
-            .insert(&[bundle.clone()], vec![new_update(scope("main"), &bundle)])
+            .insert(
+                std::slice::from_ref(&bundle),
+                vec![new_update(scope("main"), &bundle)],
+            )
             .await
             .unwrap();
         let second = store
-            .insert(&[bundle.clone()], vec![new_update(scope("main"), &bundle)])
+            .insert(
+                std::slice::from_ref(&bundle),
+                vec![new_update(scope("main"), &bundle)],
+            )
             .await
             .unwrap();
         assert!(second[0].created_at > first[0].created_at);
@@ -468,7 +474,7 @@ mod tests {
         bad.id = good.id; // duplicate id: the second row fails
         assert!(
             store
-                .insert(&[bundle.clone()], vec![good, bad])
+                .insert(std::slice::from_ref(&bundle), vec![good, bad])
                 .await
                 .is_err()
         );
