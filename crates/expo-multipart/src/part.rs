@@ -111,7 +111,12 @@ impl Part {
     }
 
     /// Appends an already validated header.
+    ///
+    /// Leading and trailing spaces and tabs are removed from the value: they
+    /// are not part of a field value (RFC 9110 §5.5), and readers drop them,
+    /// so keeping them would make a decoded part differ from the one written.
     pub fn push_header(&mut self, name: HeaderName, value: HeaderValue) {
+        let value = trim_value(value);
         if self.name.is_none() && name == CONTENT_DISPOSITION && !self.has_disposition() {
             self.name = disposition_name(&value);
         }
@@ -194,6 +199,25 @@ impl Part {
         }
         out.extend_from_slice(b"\r\n");
     }
+}
+
+fn trim_value(value: HeaderValue) -> HeaderValue {
+    let bytes = value.as_bytes();
+    let start = bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    let end = bytes.len()
+        - bytes
+            .iter()
+            .rev()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+    if start == 0 && end == bytes.len() {
+        return value;
+    }
+    // A slice of a valid value is valid.
+    HeaderValue::from_bytes(bytes.get(start..end.max(start)).unwrap_or_default()).unwrap_or(value)
 }
 
 /// Reads the `name` parameter of a `content-disposition` value.
@@ -281,6 +305,16 @@ mod tests {
             part.header("X-B").map(HeaderValue::as_bytes),
             Some(&b"1"[..])
         );
+    }
+
+    #[test]
+    fn header_values_are_trimmed() {
+        let part = Part::new("")
+            .with_header("a", " \tx y\t ")
+            .and_then(|p| p.with_header("b", "  "))
+            .unwrap();
+        assert_eq!(part.header("a").unwrap(), "x y");
+        assert_eq!(part.header("b").unwrap(), "");
     }
 
     #[test]
