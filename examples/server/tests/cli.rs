@@ -1,0 +1,221 @@
+//! The command line on a temporary data directory: publish, list, show, republish, rollback.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+mod common;
+
+use std::path::Path;
+
+use common::{bin, run_json, run_ok, synthetic_export};
+use serde_json::Value;
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// Every blob file under `data/blobs` (identity and variants), `tmp/` excluded.
+fn blob_files(data: &Path) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if path.file_name().unwrap() != "tmp" {
+                    walk(&path, out);
+                }
+            } else {
+                out.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("blobs"), &mut out);
+    out.sort();
+    out
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn publish_list_show_republish_rollback() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let dist = synthetic_export(work.path(), 20_000, "1.0.0");
+
+    let before = now_ms();
+    let published = run_json(
+        bin(&data)
+            .args(["publish"])
+            .arg(&dist)
+            .args(["--channel", "production", "--message", "first"]),
+    );
+    let after = now_ms();
+    let published = published.as_array().unwrap().clone();
+    assert_eq!(published.len(), 2, "one update per platform");
+    for update in &published {
+        let created = update["created_at"].as_i64().unwrap();
+        assert!((before..=after + 1).contains(&created), "createdAt is the publish time");
+        assert_eq!(update["runtime_version"], "1.0.0", "taken from app-config.json");
+        assert_eq!(update["channel"], "production");
+        assert_eq!(update["asset_count"], 3);
+        assert_eq!(update["group_id"], published[0]["group_id"]);
+    }
+
+    // Identical assets are stored once: 2 bundles + 1 png + 1 font = 4 identity files.
+    let identity_files = |data: &Path| {
+        blob_files(data)
+            .into_iter()
+            .filter(|f| !f.contains('.'))
+            .count()
+    };
+    assert_eq!(identity_files(&data), 4);
+    // Bundles are stored with br and gzip variants; the PNG with none.
+    assert!(blob_files(&data).iter().any(|f| f.ends_with(".br")));
+    assert!(blob_files(&data).iter().any(|f| f.ends_with(".gz")));
+
+    // Publishing the same export again stores nothing new.
+    let second = run_json(
+        bin(&data)
+            .args(["publish"])
+            .arg(&dist)
+            .args(["--channel", "production", "--platform", "ios", "-m", "second"]),
+    );
+    assert_eq!(second.as_array().unwrap().len(), 1);
+    assert_eq!(second[0]["platform"], "ios");
+    assert_eq!(identity_files(&data), 4);
+
+    let list = run_json(bin(&data).args(["list"]));
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list[0]["id"], second[0]["id"], "newest first");
+
+    let table = run_ok(bin(&data).args(["list"]));
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains("production") && table.contains("second"), "{table}");
+
+    let ios_id = second[0]["id"].as_str().unwrap().to_owned();
+    let shown = run_json(bin(&data).args(["show", &ios_id]));
+    assert_eq!(shown["id"], ios_id.as_str());
+    assert_eq!(shown["extra"]["expoClient"]["name"], "Synthetic");
+    assert_eq!(shown["launch_asset"]["content_type"], "application/javascript");
+    let extensions: Vec<&str> = shown["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["file_extension"].as_str().unwrap())
+        .collect();
+    assert_eq!(extensions, [".png", ".ttf"]);
+    let text = String::from_utf8(run_ok(bin(&data).args(["show", &ios_id])).stdout).unwrap();
+    assert!(text.contains("runtime version  1.0.0"), "{text}");
+
+    // Rollback (no target): the ios channel goes back to the first publish.
+    let first_ios = published.iter().find(|u| u["platform"] == "ios").unwrap();
+    let rolled = run_json(bin(&data).args([
+        "rollback",
+        "--channel",
+        "production",
+        "--runtime-version",
+        "1.0.0",
+        "--platform",
+        "ios",
+    ]));
+    assert_eq!(rolled[0]["republished_from"], first_ios["id"]);
+    assert!(rolled[0]["created_at"].as_i64().unwrap() > second[0]["created_at"].as_i64().unwrap());
+    assert_ne!(rolled[0]["id"], first_ios["id"], "a rollback is a new update");
+
+    // Rollback --to the second publish, then republish into another channel.
+    let to = run_json(bin(&data).args(["rollback", "--to", &ios_id]));
+    assert_eq!(to[0]["republished_from"], ios_id.as_str());
+    let promoted = run_json(bin(&data).args(["republish", &ios_id, "--channel", "staging"]));
+    assert_eq!(promoted[0]["channel"], "staging");
+    assert_eq!(promoted[0]["message"], "second");
+
+    // Rollback to embedded, on both platforms.
+    let embedded = run_json(bin(&data).args([
+        "rollback",
+        "--embedded",
+        "--channel",
+        "production",
+        "--runtime-version",
+        "1.0.0",
+    ]));
+    let kinds: Vec<&str> = embedded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["rollback_to_embedded", "rollback_to_embedded"]);
+
+    let all = run_json(bin(&data).args(["list", "--channel", "production", "--platform", "ios"]));
+    assert_eq!(ids(&all)[0], embedded[0]["id"].as_str().unwrap());
+}
+
+#[test]
+fn refusals_are_clear() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let dist = synthetic_export(work.path(), 1000, "1.0.0");
+
+    let fail = |command: &mut std::process::Command| -> String {
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{command:?} should fail");
+        String::from_utf8(output.stderr).unwrap()
+    };
+
+    let err = fail(bin(&data).arg("publish").arg(&dist).args(["--runtime-version", "2.0.0"]));
+    assert!(err.contains("does not match the runtimeVersion"), "{err}");
+
+    let err = fail(bin(&data).arg("publish").arg(work.path()));
+    assert!(err.contains("npx expo export"), "{err}");
+
+    let err = fail(bin(&data).args(["show", "4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111"]));
+    assert!(err.contains("no update with id"), "{err}");
+
+    let err = fail(bin(&data).args(["show", "not-a-uuid"]));
+    assert!(err.contains("invalid value"), "{err}");
+
+    let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
+    assert!(err.contains("no update in app default, channel default"), "{err}");
+
+    let err = fail(bin(&data).arg("publish").arg(&dist).args(["--channel", "bad\tname"]));
+    assert!(err.contains("channel"), "{err}");
+
+    // Only one update exists: nothing to roll back to.
+    run_ok(bin(&data).arg("publish").arg(&dist).args(["--platform", "android"]));
+    let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
+    assert!(err.contains("rollback --embedded"), "{err}");
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let work = tempfile::tempdir().unwrap();
+    let help = run_ok(bin(work.path()).args(["serve", "--help"]));
+    let help = String::from_utf8(help.stdout).unwrap();
+    for flag in [
+        "--bind",
+        "--public-url",
+        "--trust-proxy",
+        "--admin-token",
+        "--signing-key",
+        "--signing-cert",
+        "--data-dir",
+        "--config",
+        "--log-format",
+        "EXPO_UPDATE_SERVER_BIND",
+        "EXPO_UPDATE_SERVER_SIGNING_KEY",
+        "127.0.0.1:3000",
+    ] {
+        assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
+    }
+}

@@ -1,0 +1,193 @@
+//! Helpers for the black-box tests: they run the real `expo-update-server` binary.
+#![allow(dead_code, unreachable_pub, reason = "each test file uses a different part")]
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The binary under test, with no `EXPO_UPDATE_SERVER_*` variable leaking in.
+pub fn bin(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_expo-update-server"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("EXPO_UPDATE_SERVER_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("RUST_LOG", "info").arg("--data-dir").arg(data_dir);
+    command
+}
+
+/// Runs a command and returns its output, panicking with its stderr on failure.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs a command with `--json` output and parses it.
+pub fn run_json(command: &mut Command) -> Value {
+    let output = run_ok(command.arg("--json"));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&output.stdout));
+    })
+}
+
+/// The committed real `expo export` output (with `app-config.json` beside `dist`).
+pub fn sample_export() -> PathBuf {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-fixtures/sample-export/dist");
+    assert!(
+        dist.join("metadata.json").is_file(),
+        "missing fixture {}",
+        dist.display()
+    );
+    dist
+}
+
+/// Writes a synthetic export into `dir`: `bundle_size` bytes of JavaScript-like text for each
+/// platform (slow to brotli-compress) and a shared PNG and a font.
+pub fn synthetic_export(dir: &Path, bundle_size: usize, runtime_version: &str) -> PathBuf {
+    let dist = dir.join("dist");
+    let write = |relative: &str, bytes: &[u8]| {
+        let path = dist.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    for platform in ["ios", "android"] {
+        let mut bundle = String::with_capacity(bundle_size + 100);
+        let mut i = 0_u64;
+        while bundle.len() < bundle_size {
+            // Varied enough that brotli has real work to do.
+            let x = i.wrapping_mul(6_364_136_223_846_793_005) >> 40;
+            bundle.push_str(&format!(
+                "function {platform}_f{i}(a,b){{return a*{x}+b-{};}}\n",
+                x % 977
+            ));
+            i += 1;
+        }
+        write(&format!("_expo/static/js/{platform}/entry-{platform}.hbc"), bundle.as_bytes());
+    }
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..2000).map(|i| (i * 7 % 251) as u8)).collect();
+    write("assets/0123456789abcdef0123456789abcdef", &png);
+    let font: Vec<u8> = (0..5000_u32).map(|i| (i % 13) as u8).collect();
+    write("assets/fedcba9876543210fedcba9876543210", &font);
+    write(
+        "metadata.json",
+        br#"{"version":0,"bundler":"metro","fileMetadata":{
+  "ios":{"bundle":"_expo/static/js/ios/entry-ios.hbc","assets":[
+    {"path":"assets/0123456789abcdef0123456789abcdef","ext":"png"},
+    {"path":"assets/fedcba9876543210fedcba9876543210","ext":"ttf"}]},
+  "android":{"bundle":"_expo/static/js/android/entry-android.hbc","assets":[
+    {"path":"assets/0123456789abcdef0123456789abcdef","ext":"png"},
+    {"path":"assets/fedcba9876543210fedcba9876543210","ext":"ttf"}]}}}"#,
+    );
+    std::fs::write(
+        dir.join("app-config.json"),
+        format!(r#"{{"name":"Synthetic","slug":"synthetic","runtimeVersion":"{runtime_version}"}}"#),
+    )
+    .unwrap();
+    dist
+}
+
+/// A running server, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `serve` on a free loopback port with extra arguments and waits until it listens.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Self {
+        Self::try_start(data_dir, args).unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+    }
+
+    /// Like [`Server::start`]; on failure returns the server's log.
+    pub fn try_start(data_dir: &Path, args: &[&str]) -> Result<Self, String> {
+        let mut child = bin(data_dir)
+            .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more: keep draining so the server never blocks.
+                    continue;
+                }
+            }
+        });
+        let mut log = String::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) => {
+                    log.push_str(&line);
+                    log.push('\n');
+                    let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                        continue;
+                    };
+                    if event["message"] == "listening" {
+                        let address = event["address"].as_str().unwrap().to_owned();
+                        return Ok(Self {
+                            child,
+                            base: format!("http://{address}"),
+                        });
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(log);
+                }
+            }
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Decodes a response body by its `content-encoding`.
+pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    match encoding {
+        None | Some("identity") => out.extend_from_slice(body),
+        Some("br") => {
+            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).unwrap();
+        }
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap();
+        }
+        Some(other) => panic!("unexpected content-encoding {other}"),
+    }
+    out
+}
+
+/// SHA-256 hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
