@@ -218,8 +218,11 @@ fn expo_multipart_body_parser_reads_encoder_output() {
     }
 }
 
-/// Python's view of one encoded body: (header name, value) lists and bodies.
-fn python_parts(result: &Value) -> Vec<(Vec<(String, Vec<u8>)>, Vec<u8>)> {
+/// One part as (header name, value) pairs and body bytes.
+type PartView = (Vec<(String, Vec<u8>)>, Vec<u8>);
+
+/// Python's view of one encoded body.
+fn python_parts(result: &Value) -> Vec<PartView> {
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["defects"], json!([]), "{result}");
     result["parts"]
@@ -238,7 +241,7 @@ fn python_parts(result: &Value) -> Vec<(Vec<(String, Vec<u8>)>, Vec<u8>)> {
         .collect()
 }
 
-fn our_view(parts: &[Part]) -> Vec<(Vec<(String, Vec<u8>)>, Vec<u8>)> {
+fn our_view(parts: &[Part]) -> Vec<PartView> {
     parts
         .iter()
         .map(|p| {
@@ -308,6 +311,62 @@ fn random_fields(rng: &mut StdRng) -> Vec<Field> {
         .collect()
 }
 
+fn form_data_input(cases: &[Vec<Field>]) -> Value {
+    cases
+        .iter()
+        .map(|fields| {
+            let fields: Vec<Value> = fields
+                .iter()
+                .map(|f| {
+                    let mut field = json!({ "name": f.name, "value": b64(&f.value) });
+                    if let Some(ct) = f.content_type {
+                        field["contentType"] = json!(ct);
+                    }
+                    if !f.header.is_empty() {
+                        field["header"] = f
+                            .header
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                            .collect();
+                    }
+                    field
+                })
+                .collect();
+            json!({ "fields": fields })
+        })
+        .collect()
+}
+
+fn check_form_data_part(index: usize, field: &Field, part: &Part) {
+    // form-data escapes `"` in names as %22.
+    assert_eq!(part.name(), Some(field.name.replace('"', "%22").as_str()));
+    assert_eq!(part.body().as_ref(), field.value.as_slice(), "case {index}");
+    let content_types: Vec<_> = part
+        .headers()
+        .iter()
+        .filter(|(n, _)| n == "content-type")
+        .map(|(_, v)| v.to_str().unwrap())
+        .collect();
+    // form-data's default for a Buffer value is application/octet-stream.
+    let mut expected = vec![field.content_type.unwrap_or("application/octet-stream")];
+    expected.extend(
+        field
+            .header
+            .iter()
+            .filter(|(k, _)| *k == "content-type")
+            .map(|(_, v)| v.as_str()),
+    );
+    assert_eq!(content_types, expected, "case {index}");
+    for (name, value) in &field.header {
+        assert!(
+            part.headers()
+                .iter()
+                .any(|(n, v)| n == name && v.as_bytes() == value.as_bytes()),
+            "case {index}: {name}"
+        );
+    }
+}
+
 #[test]
 fn decoder_reads_form_data_package_output() {
     let mut rng = StdRng::seed_from_u64(0x666f_726d);
@@ -331,29 +390,7 @@ fn decoder_reads_form_data_package_output() {
         },
     ]];
     cases.extend((0..150).map(|_| random_fields(&mut rng)));
-    let input: Value = cases
-        .iter()
-        .map(|fields| {
-            let fields: Vec<Value> = fields
-                .iter()
-                .map(|f| {
-                    let mut field = json!({ "name": f.name, "value": b64(&f.value) });
-                    if let Some(ct) = f.content_type {
-                        field["contentType"] = json!(ct);
-                    }
-                    if !f.header.is_empty() {
-                        field["header"] = f
-                            .header
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), json!(v)))
-                            .collect();
-                    }
-                    field
-                })
-                .collect();
-            json!({ "fields": fields })
-        })
-        .collect();
+    let input = form_data_input(&cases);
     let Some(bodies) = run("node", "form_data.js", &input) else {
         return;
     };
@@ -366,33 +403,7 @@ fn decoder_reads_form_data_package_output() {
         let parts = decode(content_type, &body, &Limits::default()).unwrap();
         assert_eq!(parts.len(), fields.len(), "case {index}");
         for (field, part) in fields.iter().zip(&parts) {
-            // form-data escapes `"` in names as %22.
-            assert_eq!(part.name(), Some(field.name.replace('"', "%22").as_str()));
-            assert_eq!(part.body().as_ref(), field.value.as_slice(), "case {index}");
-            let content_types: Vec<_> = part
-                .headers()
-                .iter()
-                .filter(|(n, _)| n == "content-type")
-                .map(|(_, v)| v.to_str().unwrap())
-                .collect();
-            // form-data's default for a Buffer value is application/octet-stream.
-            let mut expected = vec![field.content_type.unwrap_or("application/octet-stream")];
-            expected.extend(
-                field
-                    .header
-                    .iter()
-                    .filter(|(k, _)| *k == "content-type")
-                    .map(|(_, v)| v.as_str()),
-            );
-            assert_eq!(content_types, expected, "case {index}");
-            for (name, value) in &field.header {
-                assert!(
-                    part.headers()
-                        .iter()
-                        .any(|(n, v)| n == name && v.as_bytes() == value.as_bytes()),
-                    "case {index}: {name}"
-                );
-            }
+            check_form_data_part(index, field, part);
         }
         decoded.push((content_type.to_owned(), body, parts));
     }
