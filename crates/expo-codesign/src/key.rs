@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
 use x509_parser::asn1_rs::{FromDer, Integer, Sequence};
 use x509_parser::x509::AlgorithmIdentifier;
 
@@ -70,28 +70,32 @@ impl PrivateKey {
 
     /// Loads a DER-encoded PKCS#8 `PrivateKeyInfo` holding an RSA key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
-        match RsaKeyPair::from_pkcs8(der) {
-            Ok(pair) => Ok(Self::from_pair(pair)),
-            Err(e) if e.to_string() == "WrongAlgorithm" => {
-                Err(Error::UnsupportedKeyType(pkcs8_algorithm_name(der)))
-            }
-            Err(e) => Err(key_rejected(&e)),
+        if let Some(name) = pkcs8_non_rsa_algorithm(der) {
+            return Err(Error::UnsupportedKeyType(name));
         }
+        RsaKeyPair::from_pkcs8(der)
+            .map_err(|e| key_rejected(&e))
+            .and_then(Self::from_pair)
     }
 
     /// Loads a DER-encoded PKCS#1 `RSAPrivateKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
         RsaKeyPair::from_der(der)
-            .map(Self::from_pair)
             .map_err(|e| key_rejected(&e))
+            .and_then(Self::from_pair)
     }
 
-    fn from_pair(pair: RsaKeyPair) -> Self {
-        let components = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+    fn from_pair(pair: RsaKeyPair) -> Result<Self, Error> {
+        let components = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let public = RsaPublicKey::new(&components.n, &components.e);
-        Self {
-            pair: Arc::new(pair),
-            public,
+        // aws-lc accepts up to 8192 bits; Expo tooling and clients use 2048 to 4096.
+        match public.bits() {
+            ..MIN_BITS => Err(Error::UnsupportedKeySize("smaller than 2048 bits")),
+            MIN_BITS..=MAX_BITS => Ok(Self {
+                pair: Arc::new(pair),
+                public,
+            }),
+            _ => Err(Error::UnsupportedKeySize("larger than 4096 bits")),
         }
     }
 
@@ -102,7 +106,7 @@ impl PrivateKey {
 
     /// Length of a signature made with this key, in bytes.
     pub fn signature_len(&self) -> usize {
-        self.pair.public().modulus_len()
+        self.pair.public_modulus_len()
     }
 
     pub(crate) fn public_key(&self) -> &RsaPublicKey {
@@ -132,13 +136,13 @@ enum KeyFormat {
     Pkcs1,
 }
 
-fn key_rejected(e: &ring::error::KeyRejected) -> Error {
-    match e.to_string().as_str() {
+const MIN_BITS: usize = 2048;
+const MAX_BITS: usize = 4096;
+
+fn key_rejected(e: &aws_lc_rs::error::KeyRejected) -> Error {
+    match e.description_() {
         "TooSmall" => Error::UnsupportedKeySize("smaller than 2048 bits"),
         "TooLarge" => Error::UnsupportedKeySize("larger than 4096 bits"),
-        "PrivateModulusLenNotMultipleOf512Bits" => {
-            Error::UnsupportedKeySize("not a multiple of 512 bits")
-        }
         "WrongAlgorithm" => Error::UnsupportedKeyType("not RSA".into()),
         "InvalidEncoding" => {
             Error::InvalidKey("invalid DER encoding (truncated or corrupt)".into())
@@ -147,20 +151,20 @@ fn key_rejected(e: &ring::error::KeyRejected) -> Error {
     }
 }
 
-/// Names the algorithm of a PKCS#8 key ring refused as "not RSA", for the error message.
-fn pkcs8_algorithm_name(der: &[u8]) -> String {
-    let oid = Sequence::from_der(der).ok().and_then(|(_, seq)| {
-        let (rest, _version) = Integer::from_der(&seq.content).ok()?;
-        let (_, alg) = AlgorithmIdentifier::from_der(rest).ok()?;
-        Some(alg.algorithm.to_id_string())
-    });
-    match oid.as_deref() {
-        Some("1.2.840.10045.2.1") => "EC".into(),
-        Some("1.3.101.112") => "Ed25519".into(),
-        Some("1.3.101.113") => "Ed448".into(),
-        Some("1.2.840.10040.4.1") => "DSA".into(),
-        Some("1.2.840.113549.1.1.10") => "RSASSA-PSS".into(),
-        Some(other) => format!("with algorithm OID {other}"),
-        None => "unknown".into(),
-    }
+/// Names the algorithm of a PKCS#8 key that is not RSA, for a precise error; `None` for
+/// RSA keys and for input too broken to tell (the RSA parser then reports it).
+fn pkcs8_non_rsa_algorithm(der: &[u8]) -> Option<String> {
+    let (_, seq) = Sequence::from_der(der).ok()?;
+    let (rest, _version) = Integer::from_der(&seq.content).ok()?;
+    let (_, alg) = AlgorithmIdentifier::from_der(rest).ok()?;
+    let name = match alg.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.1" => return None,
+        "1.2.840.10045.2.1" => "EC".into(),
+        "1.3.101.112" => "Ed25519".into(),
+        "1.3.101.113" => "Ed448".into(),
+        "1.2.840.10040.4.1" => "DSA".into(),
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS".into(),
+        other => format!("with algorithm OID {other}"),
+    };
+    Some(name)
 }

@@ -1,22 +1,28 @@
-//! RSA public keys as plain big-endian components, comparable between ring and x509-parser.
+//! RSA public keys as plain big-endian components, comparable between the private key and
+//! certificates, and pre-parsed for repeated verification.
 
-use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
 use crate::Error;
 
 /// An RSA public key: modulus and exponent, big-endian without leading zeros.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) struct RsaPublicKey {
     n: Vec<u8>,
     e: Vec<u8>,
+    /// Parsed once: verification then costs only the RSA operation. `None` when the
+    /// components do not form a usable key, in which case nothing verifies.
+    parsed: Option<ParsedPublicKey>,
 }
 
 impl RsaPublicKey {
     pub(crate) fn new(n: &[u8], e: &[u8]) -> Self {
-        Self {
-            n: strip_leading_zeros(n).to_vec(),
-            e: strip_leading_zeros(e).to_vec(),
-        }
+        let n = strip_leading_zeros(n).to_vec();
+        let e = strip_leading_zeros(e).to_vec();
+        let parsed = RsaPublicKeyComponents { n: &n, e: &e }
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+            .ok();
+        Self { n, e, parsed }
     }
 
     pub(crate) fn bits(&self) -> usize {
@@ -28,20 +34,26 @@ impl RsaPublicKey {
 
     /// Checks an RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        RsaPublicKeyComponents {
-            n: &self.n,
-            e: &self.e,
-        }
-        .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
-        .map_err(|_| Error::BadSignature)
+        self.parsed
+            .as_ref()
+            .ok_or(Error::BadSignature)?
+            .verify_sig(message, signature)
+            .map_err(|_| Error::BadSignature)
     }
 }
+
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n && self.e == other.e
+    }
+}
+
+impl Eq for RsaPublicKey {}
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! Signing manifest and directive bodies, one key or several by keyid.
 
+use aws_lc_rs::rand::SystemRandom;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
-use ring::rand::SystemRandom;
 
 use crate::checks::{Warning, check_chain};
 use crate::{ALGORITHM, Certificate, Error, PrivateKey, header};

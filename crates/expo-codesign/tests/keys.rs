@@ -41,11 +41,15 @@ fn crlf_line_endings() {
 }
 
 #[test]
-fn small_key_is_refused() {
-    assert!(matches!(
-        PrivateKey::from_pem(&fixture("rsa1024-pkcs1.pem")),
-        Err(Error::UnsupportedKeySize(_))
-    ));
+fn keys_outside_2048_to_4096_bits_are_refused() {
+    assert_eq!(
+        PrivateKey::from_pem(&fixture("rsa1024-pkcs1.pem")).unwrap_err(),
+        Error::UnsupportedKeySize("smaller than 2048 bits")
+    );
+    assert_eq!(
+        PrivateKey::from_pem(&fixture("rsa4608-pkcs8.pem")).unwrap_err(),
+        Error::UnsupportedKeySize("larger than 4096 bits")
+    );
 }
 
 #[test]
