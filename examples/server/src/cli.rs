@@ -194,6 +194,16 @@ pub struct PublishArgs {
     #[arg(long, env = "EXPO_UPDATE_SERVER_APP", default_value = "default")]
     pub app: String,
 
+    /// Brotli quality of the precompressed variants, 0 to 11: 11 is smallest (about 12%
+    /// below 9) and slowest (seconds per bundle, once per distinct file).
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_BROTLI_QUALITY",
+        default_value_t = 11,
+        value_parser = clap::value_parser!(u32).range(0..=11)
+    )]
+    pub brotli_quality: u32,
+
     /// Print the new updates as JSON.
     #[arg(long)]
     pub json: bool,

@@ -90,6 +90,7 @@ async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
         message: args.message,
         app_config: args.app_config,
         progress: !args.json,
+        brotli_quality: args.brotli_quality,
     };
     let updates = publish(data.store.as_ref(), data.blobs, request).await?;
     print_created(&updates, args.json, "published");

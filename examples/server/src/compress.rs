@@ -12,19 +12,25 @@ use bytes::Bytes;
 use crate::blobs::PreparedBlob;
 use crate::store::BlobHash;
 
-/// Brotli quality (maximum).
-const BROTLI_QUALITY: u32 = 11;
+/// Default brotli quality (the maximum).
+pub const BROTLI_QUALITY: u32 = 11;
 /// Brotli window, log2 bytes (the encoder's maximum for standard brotli).
 const BROTLI_WINDOW: u32 = 22;
 /// Below this size compression cannot pay for the `content-encoding` header.
 const MIN_SIZE: usize = 256;
 
-/// Computes the variants of `identity` (whose hash is `hash`) worth storing.
-pub fn prepare(hash: BlobHash, identity: Bytes, content_type: &str) -> PreparedBlob {
+/// Computes the variants of `identity` (whose hash is `hash`) worth storing, brotli at
+/// `brotli_quality` (0 to 11).
+pub fn prepare(
+    hash: BlobHash,
+    identity: Bytes,
+    content_type: &str,
+    brotli_quality: u32,
+) -> PreparedBlob {
     let (gzip, br) = if worth_compressing(content_type, identity.len()) {
         (
             smaller(gzip(&identity), identity.len()),
-            smaller(brotli(&identity), identity.len()),
+            smaller(brotli(&identity, brotli_quality), identity.len()),
         )
     } else {
         (None, None)
@@ -80,12 +86,12 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-/// brotli at quality 11.
-pub fn brotli(bytes: &[u8]) -> Vec<u8> {
+/// brotli at `quality` (0 to 11).
+pub fn brotli(bytes: &[u8], quality: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() / 2);
     {
         let mut encoder =
-            brotli::CompressorWriter::new(&mut out, 64 * 1024, BROTLI_QUALITY, BROTLI_WINDOW);
+            brotli::CompressorWriter::new(&mut out, 64 * 1024, quality.min(11), BROTLI_WINDOW);
         // Writing into a Vec cannot fail.
         let _ = encoder.write_all(bytes);
     }
@@ -105,6 +111,7 @@ mod tests {
             BlobHash::of(&text),
             Bytes::from(text.clone()),
             "application/javascript",
+            BROTLI_QUALITY,
         );
         assert_eq!(blob.hash, BlobHash::of(&text));
 
@@ -127,6 +134,7 @@ mod tests {
             BlobHash::of(b"abc"),
             Bytes::from_static(b"abc"),
             "text/plain",
+            BROTLI_QUALITY,
         );
         assert!(tiny.gzip.is_none() && tiny.br.is_none());
 
@@ -134,6 +142,7 @@ mod tests {
             BlobHash::of(&[0; 4096]),
             Bytes::from(vec![0; 4096]),
             "image/png",
+            BROTLI_QUALITY,
         );
         assert!(png.gzip.is_none() && png.br.is_none());
 
@@ -151,6 +160,7 @@ mod tests {
             BlobHash::of(&noise),
             Bytes::from(noise),
             "application/octet-stream",
+            BROTLI_QUALITY,
         );
         assert!(blob.gzip.is_none() && blob.br.is_none());
     }

@@ -43,6 +43,8 @@ pub struct PublishRequest {
     pub app_config: Option<PathBuf>,
     /// Draw a progress bar (only on a terminal).
     pub progress: bool,
+    /// Brotli quality, 0 to 11.
+    pub brotli_quality: u32,
 }
 
 /// A file of the export after storing.
@@ -98,7 +100,13 @@ pub async fn publish(
         .map(|&p| export.platform(p))
         .collect::<Result<Vec<_>>>()?;
 
-    let stored = store_files(blobs, distinct_files(&exports)?, request.progress).await?;
+    let stored = store_files(
+        blobs,
+        distinct_files(&exports)?,
+        request.progress,
+        request.brotli_quality,
+    )
+    .await?;
 
     let mut records: BTreeMap<&BlobHash, &BlobRecord> = BTreeMap::new();
     for file in stored.values() {
@@ -179,6 +187,7 @@ async fn store_files(
     blobs: Arc<dyn BlobStore>,
     jobs: Vec<(u64, ExportFile)>,
     progress: bool,
+    brotli_quality: u32,
 ) -> Result<BTreeMap<String, StoredFile>> {
     let bar = progress_bar(jobs.len() as u64, progress);
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -187,7 +196,7 @@ async fn store_files(
             let blobs = Arc::clone(&blobs);
             let bar = bar.clone();
             async move {
-                let stored = store_file(blobs.as_ref(), &file).await?;
+                let stored = store_file(blobs.as_ref(), &file, brotli_quality).await?;
                 bar.inc(1);
                 Ok::<_, Error>((file.relative_path, stored))
             }
@@ -219,7 +228,11 @@ fn runtime_version(
     }
 }
 
-async fn store_file(blobs: &dyn BlobStore, file: &ExportFile) -> Result<StoredFile> {
+async fn store_file(
+    blobs: &dyn BlobStore,
+    file: &ExportFile,
+    brotli_quality: u32,
+) -> Result<StoredFile> {
     let path = file.path.clone();
     let (bytes, hash, key) = tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -235,10 +248,11 @@ async fn store_file(blobs: &dyn BlobStore, file: &ExportFile) -> Result<StoredFi
     } else {
         let content_type = file.content_type.clone();
         let hash = hash.clone();
-        let prepared =
-            tokio::task::spawn_blocking(move || compress::prepare(hash, bytes, &content_type))
-                .await
-                .map_err(|e| Error::Task(e.to_string()))?;
+        let prepared = tokio::task::spawn_blocking(move || {
+            compress::prepare(hash, bytes, &content_type, brotli_quality)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
         blobs.put(prepared).await?
     };
     Ok(StoredFile {
@@ -259,7 +273,7 @@ fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
     if wanted && std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} storing {pos}/{len} files [{bar:30}] {elapsed} (compressing with brotli 11)",
+            "{spinner} storing {pos}/{len} files [{bar:30}] {elapsed} (precompressing)",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }

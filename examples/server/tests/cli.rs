@@ -1,5 +1,10 @@
 //! The command line on a temporary data directory: publish, list, show, republish, rollback.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "a scenario reads best as one function; blob file names are ours, lower-case"
+)]
 
 mod common;
 
@@ -53,19 +58,25 @@ fn publish_list_show_republish_rollback() {
     let dist = synthetic_export(work.path(), 20_000, "1.0.0");
 
     let before = now_ms();
-    let published = run_json(
-        bin(&data)
-            .args(["publish"])
-            .arg(&dist)
-            .args(["--channel", "production", "--message", "first"]),
-    );
+    let published = run_json(bin(&data).args(["publish"]).arg(&dist).args([
+        "--channel",
+        "production",
+        "--message",
+        "first",
+    ]));
     let after = now_ms();
     let published = published.as_array().unwrap().clone();
     assert_eq!(published.len(), 2, "one update per platform");
     for update in &published {
         let created = update["created_at"].as_i64().unwrap();
-        assert!((before..=after + 1).contains(&created), "createdAt is the publish time");
-        assert_eq!(update["runtime_version"], "1.0.0", "taken from app-config.json");
+        assert!(
+            (before..=after + 1).contains(&created),
+            "createdAt is the publish time"
+        );
+        assert_eq!(
+            update["runtime_version"], "1.0.0",
+            "taken from app-config.json"
+        );
         assert_eq!(update["channel"], "production");
         assert_eq!(update["asset_count"], 3);
         assert_eq!(update["group_id"], published[0]["group_id"]);
@@ -84,12 +95,14 @@ fn publish_list_show_republish_rollback() {
     assert!(blob_files(&data).iter().any(|f| f.ends_with(".gz")));
 
     // Publishing the same export again stores nothing new.
-    let second = run_json(
-        bin(&data)
-            .args(["publish"])
-            .arg(&dist)
-            .args(["--channel", "production", "--platform", "ios", "-m", "second"]),
-    );
+    let second = run_json(bin(&data).args(["publish"]).arg(&dist).args([
+        "--channel",
+        "production",
+        "--platform",
+        "ios",
+        "-m",
+        "second",
+    ]));
     assert_eq!(second.as_array().unwrap().len(), 1);
     assert_eq!(second[0]["platform"], "ios");
     assert_eq!(identity_files(&data), 4);
@@ -101,13 +114,19 @@ fn publish_list_show_republish_rollback() {
     let table = run_ok(bin(&data).args(["list"]));
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.starts_with("ID"), "{table}");
-    assert!(table.contains("production") && table.contains("second"), "{table}");
+    assert!(
+        table.contains("production") && table.contains("second"),
+        "{table}"
+    );
 
     let ios_id = second[0]["id"].as_str().unwrap().to_owned();
     let shown = run_json(bin(&data).args(["show", &ios_id]));
     assert_eq!(shown["id"], ios_id.as_str());
     assert_eq!(shown["extra"]["expoClient"]["name"], "Synthetic");
-    assert_eq!(shown["launch_asset"]["content_type"], "application/javascript");
+    assert_eq!(
+        shown["launch_asset"]["content_type"],
+        "application/javascript"
+    );
     let extensions: Vec<&str> = shown["assets"]
         .as_array()
         .unwrap()
@@ -131,7 +150,10 @@ fn publish_list_show_republish_rollback() {
     ]));
     assert_eq!(rolled[0]["republished_from"], first_ios["id"]);
     assert!(rolled[0]["created_at"].as_i64().unwrap() > second[0]["created_at"].as_i64().unwrap());
-    assert_ne!(rolled[0]["id"], first_ios["id"], "a rollback is a new update");
+    assert_ne!(
+        rolled[0]["id"], first_ios["id"],
+        "a rollback is a new update"
+    );
 
     // Rollback --to the second publish, then republish into another channel.
     let to = run_json(bin(&data).args(["rollback", "--to", &ios_id]));
@@ -173,7 +195,12 @@ fn refusals_are_clear() {
         String::from_utf8(output.stderr).unwrap()
     };
 
-    let err = fail(bin(&data).arg("publish").arg(&dist).args(["--runtime-version", "2.0.0"]));
+    let err = fail(
+        bin(&data)
+            .arg("publish")
+            .arg(&dist)
+            .args(["--runtime-version", "2.0.0"]),
+    );
     assert!(err.contains("does not match the runtimeVersion"), "{err}");
 
     let err = fail(bin(&data).arg("publish").arg(work.path()));
@@ -186,13 +213,26 @@ fn refusals_are_clear() {
     assert!(err.contains("invalid value"), "{err}");
 
     let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
-    assert!(err.contains("no update in app default, channel default"), "{err}");
+    assert!(
+        err.contains("no update in app default, channel default"),
+        "{err}"
+    );
 
-    let err = fail(bin(&data).arg("publish").arg(&dist).args(["--channel", "bad\tname"]));
+    let err = fail(
+        bin(&data)
+            .arg("publish")
+            .arg(&dist)
+            .args(["--channel", "bad\tname"]),
+    );
     assert!(err.contains("channel"), "{err}");
 
     // Only one update exists: nothing to roll back to.
-    run_ok(bin(&data).arg("publish").arg(&dist).args(["--platform", "android"]));
+    run_ok(
+        bin(&data)
+            .arg("publish")
+            .arg(&dist)
+            .args(["--platform", "android"]),
+    );
     let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
     assert!(err.contains("rollback --embedded"), "{err}");
 }

@@ -1,7 +1,12 @@
 //! Helpers for the black-box tests: they run the real `expo-update-server` binary.
-#![allow(dead_code, unreachable_pub, reason = "each test file uses a different part")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file uses a different part"
+)]
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,7 +23,10 @@ pub fn bin(data_dir: &Path) -> Command {
             command.env_remove(name);
         }
     }
-    command.env("RUST_LOG", "info").arg("--data-dir").arg(data_dir);
+    command
+        .env("RUST_LOG", "info")
+        .arg("--data-dir")
+        .arg(data_dir);
     command
 }
 
@@ -68,15 +76,23 @@ pub fn synthetic_export(dir: &Path, bundle_size: usize, runtime_version: &str) -
         while bundle.len() < bundle_size {
             // Varied enough that brotli has real work to do.
             let x = i.wrapping_mul(6_364_136_223_846_793_005) >> 40;
-            bundle.push_str(&format!(
-                "function {platform}_f{i}(a,b){{return a*{x}+b-{};}}\n",
+            let _ = writeln!(
+                bundle,
+                "function {platform}_f{i}(a,b){{return a*{x}+b-{};}}",
                 x % 977
-            ));
+            );
             i += 1;
         }
-        write(&format!("_expo/static/js/{platform}/entry-{platform}.hbc"), bundle.as_bytes());
+        write(
+            &format!("_expo/static/js/{platform}/entry-{platform}.hbc"),
+            bundle.as_bytes(),
+        );
     }
-    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..2000).map(|i| (i * 7 % 251) as u8)).collect();
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..2000).map(|i| u8::try_from(i * 7 % 251).unwrap()))
+        .collect();
     write("assets/0123456789abcdef0123456789abcdef", &png);
     let font: Vec<u8> = (0..5000_u32).map(|i| (i % 13) as u8).collect();
     write("assets/fedcba9876543210fedcba9876543210", &font);
@@ -92,7 +108,9 @@ pub fn synthetic_export(dir: &Path, bundle_size: usize, runtime_version: &str) -
     );
     std::fs::write(
         dir.join("app-config.json"),
-        format!(r#"{{"name":"Synthetic","slug":"synthetic","runtimeVersion":"{runtime_version}"}}"#),
+        format!(
+            r#"{{"name":"Synthetic","slug":"synthetic","runtimeVersion":"{runtime_version}"}}"#
+        ),
     )
     .unwrap();
     dist
@@ -122,36 +140,30 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Once nobody listens, keep draining so the server never blocks on stderr.
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more: keep draining so the server never blocks.
-                    continue;
-                }
+                let _ = tx.send(line);
             }
         });
         let mut log = String::new();
         loop {
-            match rx.recv_timeout(Duration::from_secs(120)) {
-                Ok(line) => {
-                    log.push_str(&line);
-                    log.push('\n');
-                    let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                        continue;
-                    };
-                    if event["message"] == "listening" {
-                        let address = event["address"].as_str().unwrap().to_owned();
-                        return Ok(Self {
-                            child,
-                            base: format!("http://{address}"),
-                        });
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(log);
-                }
+            let Ok(line) = rx.recv_timeout(Duration::from_mins(2)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(log);
+            };
+            log.push_str(&line);
+            log.push('\n');
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if event["message"] == "listening" {
+                let address = event["address"].as_str().unwrap().to_owned();
+                return Ok(Self {
+                    child,
+                    base: format!("http://{address}"),
+                });
             }
         }
     }
@@ -176,10 +188,14 @@ pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
     match encoding {
         None | Some("identity") => out.extend_from_slice(body),
         Some("br") => {
-            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).unwrap();
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Some("gzip") => {
-            flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap();
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Some(other) => panic!("unexpected content-encoding {other}"),
     }
@@ -189,5 +205,10 @@ pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
 /// SHA-256 hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }

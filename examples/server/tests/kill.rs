@@ -1,0 +1,134 @@
+//! `kill -9` during `publish`, at random points over its whole duration, never leaves a
+//! partial update visible, and running it again completes it.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{bin, decode, run_json, sha256_hex, synthetic_export};
+use rand::Rng as _;
+use serde_json::Value;
+
+/// How many kills (at least 20); `KILL_POINTS` raises it.
+fn kill_points() -> usize {
+    std::env::var("KILL_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+        .max(20)
+}
+
+fn publish_command(data: &Path, dist: &Path) -> std::process::Command {
+    let mut command = bin(data);
+    command
+        .arg("publish")
+        .arg(dist)
+        .args(["--channel", "production", "--message", "killed?"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Checks that what `list` shows is whole: no update, or every platform of one publish,
+/// each with all its assets stored and intact.
+fn assert_no_partial_update(data: &Path) -> usize {
+    let list = run_json(bin(data).arg("list"));
+    let updates = list.as_array().unwrap();
+    assert!(
+        updates.len() % 2 == 0,
+        "a publish of two platforms is visible by halves: {list:#}"
+    );
+    for update in updates {
+        let id = update["id"].as_str().unwrap();
+        let shown = run_json(bin(data).args(["show", id]));
+        let assets: Vec<&Value> = std::iter::once(&shown["launch_asset"])
+            .chain(shown["assets"].as_array().unwrap())
+            .collect();
+        assert_eq!(assets.len(), 3, "{shown:#}");
+        for asset in assets {
+            let hash: String = asset["hash"].as_str().unwrap().to_owned();
+            let path = data
+                .join("blobs")
+                .join(&hash[0..2])
+                .join(&hash[2..4])
+                .join(&hash);
+            let identity = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{} of visible update {id}: {e}", path.display()));
+            assert_eq!(sha256_hex(&identity), hash, "{}", path.display());
+            for (suffix, encoding) in [("br", "br"), ("gz", "gzip")] {
+                let variant = path.with_extension(suffix);
+                if let Ok(bytes) = std::fs::read(&variant) {
+                    assert_eq!(
+                        decode(Some(encoding), &bytes),
+                        identity,
+                        "{}",
+                        variant.display()
+                    );
+                }
+            }
+        }
+    }
+    updates.len()
+}
+
+#[test]
+fn kill_9_during_publish_never_shows_a_partial_update() {
+    let work = tempfile::tempdir().unwrap();
+    // Big enough that brotli 11 takes a while: kills land in every phase.
+    let dist = synthetic_export(work.path(), 120_000, "1.0.0");
+
+    // How long a whole publish takes here.
+    let calibration = work.path().join("calibration");
+    let start = Instant::now();
+    assert!(
+        publish_command(&calibration, &dist)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let full = start.elapsed();
+    assert_eq!(assert_no_partial_update(&calibration), 2);
+
+    let mut rng = rand::rng();
+    let mut generation = 0;
+    let mut data = work.path().join("data-0");
+    let (mut killed_before_commit, mut finished_before_kill) = (0, 0);
+    for _ in 0..kill_points() {
+        let delay = Duration::from_micros(
+            rng.random_range(0..=u64::try_from(full.as_micros()).unwrap() * 11 / 10),
+        );
+        let mut child = publish_command(&data, &dist).spawn().unwrap();
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok(); // SIGKILL; an error means it had already exited
+        child.wait().unwrap();
+        // The database may never have been created if the kill came very early.
+        if !data.join("metadata.sqlite").exists() {
+            killed_before_commit += 1;
+            continue;
+        }
+        let visible = assert_no_partial_update(&data);
+        if visible == 0 {
+            killed_before_commit += 1;
+        } else {
+            // It completed: go on with a fresh data directory, to kill a publish mid-way again.
+            finished_before_kill += usize::from(finished);
+            generation += 1;
+            data = work.path().join(format!("data-{generation}"));
+        }
+    }
+    eprintln!(
+        "{} kills over {full:?}: {killed_before_commit} left no update, {} completed \
+         ({finished_before_kill} had exited before the kill)",
+        kill_points(),
+        kill_points() - killed_before_commit
+    );
+    assert!(killed_before_commit > 0, "no kill landed before the commit");
+
+    // A rerun completes what was killed.
+    assert!(publish_command(&data, &dist).status().unwrap().success());
+    assert_eq!(assert_no_partial_update(&data), 2);
+}
