@@ -74,15 +74,16 @@
 //! cannot add arbitrary part headers such as `expo-signature`, writes
 //! `Content-Disposition` capitalised and never checks its boundary against
 //! the content. Its reader (`server::MultipartParser`) is a `form-data`
-//! reader that does not fit `multipart/mixed` responses read by untrusted
-//! clients: headers land in a `HeaderMap` (order lost, a repeated header
-//! keeps only the last value) through a fixed array of 16 `httparse`
-//! headers; the body must start with the boundary (no preamble) and a
-//! boundary followed by transport padding is an error; a part without
-//! headers is misread; nothing bounds the header buffer or part sizes; and
-//! an empty body, which Expo defines as zero parts, is an error. So both
-//! directions are written here (with `memchr` for the searching), and
-//! `mpart-async` serves as an independent reader in this crate's tests.
+//! reader that does not fit `multipart/mixed` responses read by clients
+//! that must not trust them: headers land in a `HeaderMap` (order lost, a
+//! repeated header keeps only its last value) and more than 16 headers in a
+//! part is an error; the body must start with the boundary (a preamble is
+//! an error), as is transport padding after a boundary; a part without
+//! headers swallows the next part's headers; nothing bounds the header
+//! buffer or part sizes; and an empty body, which Expo defines as zero
+//! parts, is an error. So both directions are written here (with `memchr`
+//! for the searching), and `mpart-async` serves as an independent reader
+//! in this crate's tests (`tests/mpart_async.rs`).
 //!
 //! # Crate features
 //!
