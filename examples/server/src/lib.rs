@@ -50,4 +50,5 @@ pub mod logging;
 pub mod ops;
 pub mod output;
 pub mod publish;
+pub mod sample;
 pub mod store;

@@ -38,7 +38,7 @@ fn assert_no_partial_update(data: &Path) -> usize {
     let list = run_json(bin(data).arg("list"));
     let updates = list.as_array().unwrap();
     assert!(
-        updates.len() % 2 == 0,
+        updates.len().is_multiple_of(2),
         "a publish of two platforms is visible by halves: {list:#}"
     );
     for update in updates {

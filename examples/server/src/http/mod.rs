@@ -25,6 +25,7 @@ use self::state::AppState;
 use crate::commands::Data;
 use crate::config::{ServeSettings, Settings};
 use crate::error::{Error, Result};
+use crate::sample;
 
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
@@ -65,6 +66,23 @@ pub async fn serve(
     signers: Option<SignerSet>,
     data: Data,
 ) -> Result<()> {
+    if serve.sample {
+        let seeded = sample::seed_if_empty(
+            data.store.as_ref(),
+            Arc::clone(&data.blobs),
+            &settings.default_channel,
+        )
+        .await?;
+        if !seeded.is_empty() {
+            tracing::info!(
+                runtime_version = sample::SAMPLE_RUNTIME_VERSION,
+                channel = %settings.default_channel,
+                "the database was empty: published the bundled sample update (disable with --sample=false); try: curl -H 'expo-platform: ios' -H 'expo-runtime-version: {}' {}/manifest",
+                sample::SAMPLE_RUNTIME_VERSION,
+                serve.public_url,
+            );
+        }
+    }
     let cache = Arc::new(ManifestCache::default());
     let state = AppState {
         store: Arc::clone(&data.store),
