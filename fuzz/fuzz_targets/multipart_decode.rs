@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(parts) = whole {
         let encoded = Multipart::new(parts.clone()).encode();
         let content_type = encoded.content_type.to_str().expect("ASCII content type");
-        let limits = Limits { max_parts: usize::MAX, max_header_bytes: usize::MAX, max_body_bytes: usize::MAX };
+        let limits = Limits {
+            max_parts: usize::MAX,
+            max_header_bytes: usize::MAX,
+            max_body_bytes: usize::MAX,
+        };
         let again = decode(content_type, &encoded.body, &limits).expect("encoder output decodes");
         assert_eq!(again, parts);
     }
