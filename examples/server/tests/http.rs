@@ -1,0 +1,550 @@
+//! The real server on loopback: health, assets in every encoding, the admin API, malformed
+//! requests, graceful shutdown.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one function"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, bin, decode, run_json, run_ok, sha256_hex};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "0123456789abcdef-test-token";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Every asset hash (hex) of every update the server knows, with its content type.
+async fn all_assets(server: &Server) -> Vec<(String, String)> {
+    let list: Value = client()
+        .get(server.url("/admin/updates"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut assets = Vec::new();
+    for update in list.as_array().unwrap() {
+        let id = update["id"].as_str().unwrap();
+        let shown: Value = client()
+            .get(server.url(&format!("/admin/updates/{id}")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for asset in
+            std::iter::once(&shown["launch_asset"]).chain(shown["assets"].as_array().unwrap())
+        {
+            if asset.is_null() {
+                continue;
+            }
+            let entry = (
+                asset["hash"].as_str().unwrap().to_owned(),
+                asset["content_type"].as_str().unwrap().to_owned(),
+            );
+            if !assets.contains(&entry) {
+                assets.push(entry);
+            }
+        }
+    }
+    assets
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_admin_and_health() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+
+    let health = http.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+
+    // The bundled sample (the real export) was published into the empty database.
+    let assets = all_assets(&server).await;
+    assert_eq!(assets.len(), 4, "2 bundles + 2 PNGs: {assets:?}");
+
+    let mut encodings_seen = Vec::new();
+    for (hash, content_type) in &assets {
+        for accept in [
+            None,
+            Some("br"),
+            Some("gzip"),
+            Some("gzip, deflate, br"),
+            Some("identity"),
+        ] {
+            let mut request = http.get(server.url(&format!("/assets/{hash}")));
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{hash} {accept:?}");
+            let headers = response.headers().clone();
+            assert_eq!(headers["content-type"], content_type.as_str());
+            assert_eq!(
+                headers["cache-control"],
+                "public, max-age=31536000, immutable"
+            );
+            assert_eq!(headers["vary"], "accept-encoding");
+            let encoding = headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            match (accept, encoding.as_deref()) {
+                (None | Some("identity"), None)
+                | (Some("gzip"), Some("gzip") | None)
+                | (Some("br" | "gzip, deflate, br"), Some("br") | None) => {}
+                other => panic!("{hash}: unexpected encoding for {other:?}"),
+            }
+            encodings_seen.push(encoding.clone().unwrap_or_default());
+            let body = response.bytes().await.unwrap();
+            assert_eq!(
+                headers["content-length"].to_str().unwrap(),
+                body.len().to_string()
+            );
+            assert_eq!(sha256_hex(&decode(encoding.as_deref(), &body)), *hash);
+
+            // Conditional request with the ETag of that representation.
+            let etag = headers["etag"].to_str().unwrap().to_owned();
+            let mut again = http
+                .get(server.url(&format!("/assets/{hash}")))
+                .header("if-none-match", &etag);
+            if let Some(accept) = accept {
+                again = again.header("accept-encoding", accept);
+            }
+            assert_eq!(
+                again.send().await.unwrap().status(),
+                StatusCode::NOT_MODIFIED
+            );
+        }
+        // The manifest spelling of the hash (base64url) names the same asset.
+        let digest: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let b64 = base64url(&digest);
+        let response = http
+            .get(server.url(&format!("/assets/{b64}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(sha256_hex(&response.bytes().await.unwrap()), *hash);
+
+        // HEAD: headers only.
+        let head = http
+            .head(server.url(&format!("/assets/{hash}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert!(head.bytes().await.unwrap().is_empty());
+
+        // Range on the identity bytes.
+        let full = http
+            .get(server.url(&format!("/assets/{hash}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let partial = http
+            .get(server.url(&format!("/assets/{hash}")))
+            .header("range", "bytes=10-99")
+            .header("accept-encoding", "br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+        assert!(partial.headers().get("content-encoding").is_none());
+        assert_eq!(
+            partial.headers()["content-range"],
+            format!("bytes 10-99/{}", full.len()).as_str()
+        );
+        assert_eq!(partial.bytes().await.unwrap(), full.slice(10..100));
+    }
+    assert!(
+        encodings_seen.iter().any(|e| e == "br"),
+        "some asset served with br"
+    );
+    assert!(
+        encodings_seen.iter().any(|e| e == "gzip"),
+        "some asset served with gzip"
+    );
+
+    // Admin API: republish and rollback, seen by the CLI.
+    let list: Value = http
+        .get(server.url("/admin/updates?platform=ios"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ios = list[0]["id"].as_str().unwrap().to_owned();
+    let republished = http
+        .post(server.url(&format!("/admin/updates/{ios}/republish")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"channel": "staging", "message": "promoted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(republished.status(), StatusCode::CREATED);
+    let republished: Value = republished.json().await.unwrap();
+    assert_eq!(republished[0]["channel"], "staging");
+    assert_eq!(republished[0]["republished_from"], ios.as_str());
+
+    let embedded = http
+        .post(server.url("/admin/rollback"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"channel": "staging", "runtime_version": "0.0.0-sample", "embedded": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embedded.status(), StatusCode::CREATED);
+    let cli_list = run_json(bin(data.path()).args(["list", "--channel", "staging"]));
+    assert_eq!(cli_list[0]["kind"], "rollback_to_embedded");
+    assert_eq!(cli_list.as_array().unwrap().len(), 2);
+
+    // Graceful shutdown on SIGTERM.
+    let pid = server.child.id().to_string();
+    run_ok(std::process::Command::new("kill").args(["-TERM", &pid]));
+    let mut server = server;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_needs_its_token() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN, "--sample=false"]);
+    let http = client();
+    for (auth, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (
+            Some("Bearer wrong-token-wrong-token".to_owned()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(format!("Basic {TOKEN}")), StatusCode::UNAUTHORIZED),
+        (Some(format!("Bearer {TOKEN}x")), StatusCode::UNAUTHORIZED),
+        (Some(format!("bearer {TOKEN}")), StatusCode::OK),
+    ] {
+        let mut request = http.get(server.url("/admin/updates"));
+        if let Some(auth) = &auth {
+            request = request.header("authorization", auth);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{auth:?}");
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        }
+    }
+    drop(server);
+
+    let disabled = Server::start(data.path(), &["--sample=false"]);
+    let response = http
+        .get(disabled.url("/admin/updates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "admin_disabled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_requests_get_a_json_4xx() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+    let assets = all_assets(&server).await;
+    let png = assets
+        .iter()
+        .find(|(_, ct)| ct == "image/png")
+        .map(|(h, _)| h.clone())
+        .unwrap();
+    let unknown = "0".repeat(64);
+    let admin =
+        |method: Method, path: &str| http.request(method, server.url(path)).bearer_auth(TOKEN);
+    let big = "x".repeat(100 * 1024);
+
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("unknown path", http.get(server.url("/nope"))),
+        ("unknown nested path", http.get(server.url("/assets/a/b"))),
+        ("health by POST", http.post(server.url("/health"))),
+        (
+            "asset by POST",
+            http.post(server.url(&format!("/assets/{png}"))),
+        ),
+        (
+            "asset by DELETE",
+            http.delete(server.url(&format!("/assets/{png}"))),
+        ),
+        (
+            "short hex",
+            http.get(server.url(&format!("/assets/{}", &png[..63]))),
+        ),
+        ("long hex", http.get(server.url(&format!("/assets/{png}0")))),
+        (
+            "not hex",
+            http.get(server.url(&format!("/assets/{}", "g".repeat(64)))),
+        ),
+        (
+            "padded base64",
+            http.get(server.url(&format!("/assets/{}=", "A".repeat(43)))),
+        ),
+        (
+            "base64 wrong length",
+            http.get(server.url(&format!("/assets/{}", "A".repeat(42)))),
+        ),
+        (
+            "encoded traversal",
+            http.get(server.url("/assets/..%2F..%2Fmetadata.sqlite")),
+        ),
+        ("encoded NUL", http.get(server.url("/assets/%00"))),
+        ("invalid UTF-8", http.get(server.url("/assets/%FF%FE"))),
+        (
+            "very long hash",
+            http.get(server.url(&format!("/assets/{}", "a".repeat(8000)))),
+        ),
+        ("unicode hash", http.get(server.url("/assets/%C3%A9"))),
+        (
+            "unknown asset",
+            http.get(server.url(&format!("/assets/{unknown}"))),
+        ),
+        (
+            "range past the end",
+            http.get(server.url(&format!("/assets/{png}")))
+                .header("range", "bytes=99999999-"),
+        ),
+        (
+            "range of zero suffix",
+            http.get(server.url(&format!("/assets/{png}")))
+                .header("range", "bytes=-0"),
+        ),
+        (
+            "identity refused",
+            http.get(server.url(&format!("/assets/{png}")))
+                .header("accept-encoding", "identity;q=0"),
+        ),
+        (
+            "everything refused",
+            http.get(server.url(&format!("/assets/{png}")))
+                .header("accept-encoding", "*;q=0"),
+        ),
+        (
+            "admin bad id",
+            admin(Method::GET, "/admin/updates/not-a-uuid"),
+        ),
+        (
+            "admin unknown id",
+            admin(
+                Method::GET,
+                "/admin/updates/4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111",
+            ),
+        ),
+        (
+            "admin limit zero",
+            admin(Method::GET, "/admin/updates?limit=0"),
+        ),
+        (
+            "admin limit huge",
+            admin(Method::GET, "/admin/updates?limit=1000000"),
+        ),
+        (
+            "admin limit not a number",
+            admin(Method::GET, "/admin/updates?limit=abc"),
+        ),
+        (
+            "admin unknown query field",
+            admin(Method::GET, "/admin/updates?colour=red"),
+        ),
+        (
+            "admin bad platform",
+            admin(Method::GET, "/admin/updates?platform=web"),
+        ),
+        ("admin DELETE", admin(Method::DELETE, "/admin/updates")),
+        ("admin unknown route", admin(Method::GET, "/admin/nope")),
+        (
+            "republish unknown",
+            admin(
+                Method::POST,
+                "/admin/updates/4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111/republish",
+            ),
+        ),
+        (
+            "republish bad id",
+            admin(Method::POST, "/admin/updates/xyz/republish"),
+        ),
+        (
+            "republish bad JSON",
+            admin(Method::POST, &format!("/admin/updates/{unknown}/republish"))
+                .header("content-type", "application/json")
+                .body("{"),
+        ),
+        (
+            "rollback bad JSON",
+            admin(Method::POST, "/admin/rollback")
+                .header("content-type", "application/json")
+                .body("{\"to\":"),
+        ),
+        (
+            "rollback JSON array",
+            admin(Method::POST, "/admin/rollback").json(&json!([1, 2])),
+        ),
+        (
+            "rollback wrong type",
+            admin(Method::POST, "/admin/rollback").json(&json!({"embedded": "yes"})),
+        ),
+        (
+            "rollback unknown field",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"runtime_version": "1", "force": true})),
+        ),
+        (
+            "rollback without runtime",
+            admin(Method::POST, "/admin/rollback").json(&json!({"channel": "default"})),
+        ),
+        (
+            "rollback to bad id",
+            admin(Method::POST, "/admin/rollback").json(&json!({"to": "nope"})),
+        ),
+        (
+            "rollback to unknown",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"to": "4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111"})),
+        ),
+        (
+            "rollback to and embedded",
+            admin(Method::POST, "/admin/rollback").json(&json!({"to": unknown, "embedded": true})),
+        ),
+        (
+            "rollback bad channel",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"runtime_version": "1", "channel": "a\tb"})),
+        ),
+        (
+            "rollback long channel",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"runtime_version": "1", "channel": "c".repeat(300)})),
+        ),
+        (
+            "rollback nothing there",
+            admin(Method::POST, "/admin/rollback").json(&json!({"runtime_version": "9.9.9"})),
+        ),
+        (
+            "rollback nothing earlier",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"runtime_version": "0.0.0-sample"})),
+        ),
+        (
+            "rollback bad platform",
+            admin(Method::POST, "/admin/rollback")
+                .json(&json!({"runtime_version": "0.0.0-sample", "platform": "web"})),
+        ),
+        (
+            "body too large",
+            admin(Method::POST, "/admin/rollback")
+                .header("content-type", "application/json")
+                .body(big),
+        ),
+        (
+            "admin without token",
+            http.get(server.url("/admin/updates")),
+        ),
+    ];
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    for (name, request) in cases {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        assert!(status.is_client_error(), "{name}: {status}");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.bytes().await.unwrap();
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "{name}: {status}"
+        );
+        let json: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&body)));
+        assert!(
+            json["error"].is_string() && json["code"].is_string(),
+            "{name}: {json}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_signing_key_stops_startup() {
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("key.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let output = bin(&work.path().join("data"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--signing-key"])
+        .arg(format!("main={}", key.display()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("signing key \"main\""), "{stderr}");
+
+    let missing = bin(&work.path().join("data"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--signing-key",
+            "/nonexistent/key.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/key.pem"));
+}
