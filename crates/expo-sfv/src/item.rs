@@ -1,0 +1,135 @@
+use std::fmt;
+
+use crate::Error;
+
+pub use sfv::Decimal;
+
+/// The value of an Expo SFV dictionary member: a bare item of the four types
+/// Expo SFV keeps from RFC 8941.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// `?1` / `?0`; a bare key means `true`.
+    Boolean(bool),
+    /// `-999_999_999_999_999` to `999_999_999_999_999`.
+    Integer(i64),
+    /// Up to 12 integer digits and 3 fraction digits.
+    Decimal(Decimal),
+    /// Printable ASCII, written between double quotes.
+    String(String),
+}
+
+impl Item {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Item::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Item::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Item::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// What the item is, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Item::Boolean(_) => "a boolean",
+            Item::Integer(_) => "an integer",
+            Item::Decimal(_) => "a decimal",
+            Item::String(_) => "a string",
+        }
+    }
+
+    /// Converts a parsed bare item, refusing the types Expo SFV leaves out.
+    pub(crate) fn from_bare(key: &str, bare: &sfv::BareItem) -> Result<Self, Error> {
+        let not_allowed = |found| Error::NotAllowed {
+            key: key.to_owned(),
+            found,
+        };
+        Ok(match bare {
+            sfv::BareItem::Boolean(b) => Item::Boolean(*b),
+            sfv::BareItem::Integer(i) => Item::Integer(i64::from(*i)),
+            sfv::BareItem::Decimal(d) => Item::Decimal(*d),
+            sfv::BareItem::String(s) => Item::String(s.as_str().to_owned()),
+            sfv::BareItem::Token(_) => return Err(not_allowed("a token")),
+            sfv::BareItem::ByteSequence(_) => return Err(not_allowed("a byte sequence")),
+            sfv::BareItem::Date(_) => return Err(not_allowed("a date")),
+            sfv::BareItem::DisplayString(_) => return Err(not_allowed("a display string")),
+        })
+    }
+
+    /// Checks the value can be written, naming `key` when it cannot.
+    pub(crate) fn validate(&self, key: &str) -> Result<(), Error> {
+        match self {
+            Item::Integer(i) if sfv::Integer::try_from(*i).is_err() => {
+                Err(Error::NumberOutOfRange(key.to_owned()))
+            }
+            Item::String(s) if sfv::StringRef::from_str(s).is_err() => {
+                Err(Error::InvalidString(key.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The bare item to serialize; only called on validated items.
+    pub(crate) fn to_ref(&self) -> Option<sfv::RefBareItem<'_>> {
+        Some(match self {
+            Item::Boolean(b) => sfv::RefBareItem::Boolean(*b),
+            Item::Integer(i) => sfv::RefBareItem::Integer(sfv::Integer::try_from(*i).ok()?),
+            Item::Decimal(d) => sfv::RefBareItem::Decimal(*d),
+            Item::String(s) => sfv::RefBareItem::String(sfv::StringRef::from_str(s).ok()?),
+        })
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_ref() {
+            Some(bare) => f.write_str(&sfv::ItemSerializer::new().bare_item(bare).finish()),
+            None => Err(fmt::Error),
+        }
+    }
+}
+
+impl From<bool> for Item {
+    fn from(b: bool) -> Self {
+        Item::Boolean(b)
+    }
+}
+
+impl From<i64> for Item {
+    fn from(i: i64) -> Self {
+        Item::Integer(i)
+    }
+}
+
+impl From<Decimal> for Item {
+    fn from(d: Decimal) -> Self {
+        Item::Decimal(d)
+    }
+}
+
+impl From<&str> for Item {
+    fn from(s: &str) -> Self {
+        Item::String(s.to_owned())
+    }
+}
+
+impl From<String> for Item {
+    fn from(s: String) -> Self {
+        Item::String(s)
+    }
+}

@@ -1,0 +1,230 @@
+//! The typed headers, the limits, and round trips.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+use expo_sfv::{
+    Decimal, Dictionary, Error, ExpectSignature, Item, MAX_HEADER_LEN, MAX_MEMBERS,
+    ManifestFilters, ServerDefinedHeaders, Signature, parse_string_list,
+};
+use proptest::prelude::*;
+
+#[test]
+fn expect_signature_from_the_spec_and_the_clients() {
+    let e = ExpectSignature::parse(r#"sig, keyid="root", alg="rsa-v1_5-sha256""#).unwrap();
+    assert_eq!(
+        e,
+        ExpectSignature {
+            sig: true,
+            keyid: Some("root".into()),
+            alg: Some("rsa-v1_5-sha256".into())
+        }
+    );
+    assert_eq!(
+        ExpectSignature::parse("").unwrap(),
+        ExpectSignature::default()
+    );
+    // unknown members are ignored
+    assert!(ExpectSignature::parse("sig, future=1").unwrap().sig);
+}
+
+#[test]
+fn expect_signature_type_errors_name_the_member() {
+    let err = ExpectSignature::parse("sig, keyid=1").unwrap_err();
+    assert_eq!(
+        err,
+        Error::WrongType {
+            header: "expo-expect-signature",
+            key: "keyid",
+            expected: "a string"
+        }
+    );
+    assert!(err.to_string().contains("keyid"));
+    assert!(matches!(
+        ExpectSignature::parse(r#"sig="yes""#),
+        Err(Error::WrongType { key: "sig", .. })
+    ));
+    let err = ExpectSignature::parse("sig, keyid=main").unwrap_err();
+    assert_eq!(
+        err,
+        Error::NotAllowed {
+            key: "keyid".into(),
+            found: "a token"
+        }
+    );
+}
+
+#[test]
+fn signature_writes_what_clients_read() {
+    let s = Signature {
+        sig: "ab+/cd==".into(),
+        keyid: Some("main".into()),
+        alg: Some("rsa-v1_5-sha256".into()),
+    };
+    let value = s.to_header_value();
+    assert_eq!(
+        value,
+        r#"sig="ab+/cd==", keyid="main", alg="rsa-v1_5-sha256""#
+    );
+    assert_eq!(Signature::parse(&value).unwrap(), s);
+    let bare = Signature {
+        sig: "x".into(),
+        keyid: None,
+        alg: None,
+    };
+    assert_eq!(bare.to_header_value(), r#"sig="x""#);
+    assert!(matches!(
+        Signature::parse(r#"keyid="main""#),
+        Err(Error::Missing { key: "sig", .. })
+    ));
+    let bad = Signature {
+        sig: "x".into(),
+        keyid: Some("é".into()),
+        alg: None,
+    };
+    assert!(matches!(bad.try_to_header_value(), Err(Error::InvalidString(k)) if k == "keyid"));
+}
+
+#[test]
+fn strictness_names_the_member() {
+    let cases = [
+        ("a=(1 2)", "an inner list"),
+        ("a=1;x", "a parameter"),
+        ("a=tok", "a token"),
+        ("a=:aGk=:", "a byte sequence"),
+    ];
+    for (input, found) in cases {
+        assert_eq!(
+            Dictionary::parse(input).unwrap_err(),
+            Error::NotAllowed {
+                key: "a".into(),
+                found
+            },
+            "{input}"
+        );
+    }
+    // RFC 9651 dates and display strings are not RFC 8941
+    assert!(matches!(
+        Dictionary::parse("a=@1659578233"),
+        Err(Error::Syntax(_))
+    ));
+    assert!(matches!(
+        Dictionary::parse(r#"a=%"x""#),
+        Err(Error::Syntax(_))
+    ));
+}
+
+#[test]
+fn duplicate_keys_keep_first_position_last_value() {
+    let d = Dictionary::parse("a=1, b=2, a=3").unwrap();
+    assert_eq!(d.to_header_value(), "a=3, b=2");
+}
+
+#[test]
+fn limits_refuse_before_parsing() {
+    let long = format!("a=\"{}\"", "x".repeat(MAX_HEADER_LEN));
+    assert!(matches!(
+        Dictionary::parse(&long),
+        Err(Error::TooLong { .. })
+    ));
+    assert!(matches!(
+        parse_string_list(&long),
+        Err(Error::TooLong { .. })
+    ));
+    let many: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("k{i}")).collect();
+    assert!(matches!(
+        Dictionary::parse(&many.join(", ")),
+        Err(Error::TooManyMembers { .. })
+    ));
+    let mut d = Dictionary::new();
+    for i in 0..MAX_MEMBERS {
+        d.insert(format!("k{i}"), true).unwrap();
+    }
+    assert!(matches!(
+        d.insert("one-more", true),
+        Err(Error::TooManyMembers { .. })
+    ));
+    d.insert("k0", false).unwrap(); // replacing is not growing
+}
+
+#[test]
+fn insert_validates() {
+    let mut d = Dictionary::new();
+    assert!(matches!(d.insert("Upper", 1i64), Err(Error::InvalidKey(_))));
+    assert!(matches!(
+        d.insert("a", "tab\t"),
+        Err(Error::InvalidString(_))
+    ));
+    assert!(matches!(
+        d.insert("a", Item::Integer(i64::MAX)),
+        Err(Error::NumberOutOfRange(_))
+    ));
+    d.insert("branch", "main").unwrap();
+    d.insert("n", Decimal::try_from(1.5).unwrap()).unwrap();
+    assert_eq!(d.to_header_value(), r#"branch="main", n=1.5"#);
+    assert_eq!(d.remove("branch"), Some(Item::String("main".into())));
+    assert_eq!(d.len(), 1);
+}
+
+#[test]
+fn filters_and_server_defined_headers() {
+    let f = ManifestFilters::parse(r#"branch="production""#).unwrap();
+    assert_eq!(
+        f.dictionary().get("branch").and_then(Item::as_str),
+        Some("production")
+    );
+    assert_eq!(f.to_header_value(), r#"branch="production""#);
+    let h: ServerDefinedHeaders = r#"expo-channel-name="staging", x-seq=3"#.parse().unwrap();
+    assert_eq!(h.dictionary().len(), 2);
+    assert_eq!(h.to_string(), r#"expo-channel-name="staging", x-seq=3"#);
+}
+
+#[test]
+fn string_lists() {
+    assert_eq!(
+        parse_string_list(r#""0754dad0-d200-d634-113c-ef1f26106028", "b""#).unwrap(),
+        ["0754dad0-d200-d634-113c-ef1f26106028", "b"]
+    );
+    assert_eq!(parse_string_list("").unwrap(), Vec::<String>::new());
+    assert!(
+        matches!(parse_string_list(r#""a", b"#), Err(Error::NotAllowed { key, .. }) if key == "#1")
+    );
+    assert!(matches!(
+        parse_string_list(r#"("a")"#),
+        Err(Error::NotAllowed { .. })
+    ));
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    prop_oneof![
+        any::<bool>().prop_map(Item::Boolean),
+        (-999_999_999_999_999i64..=999_999_999_999_999).prop_map(Item::Integer),
+        (-999_999_999_999i64..=999_999_999_999, 0i64..1000).prop_map(|(i, f)| {
+            let scaled = i
+                .saturating_mul(1000)
+                .saturating_add(if i < 0 { -f } else { f });
+            Item::Decimal(Decimal::from_integer_scaled_1000(
+                sfv::Integer::try_from(scaled).unwrap(),
+            ))
+        }),
+        "[ -~]{0,40}".prop_map(Item::String),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn dictionaries_round_trip(members in prop::collection::vec(("[a-z*][a-z0-9_.*-]{0,10}", item()), 0..20)) {
+        let mut d = Dictionary::new();
+        for (k, v) in members {
+            d.insert(k, v).unwrap();
+        }
+        let text = d.to_header_value();
+        prop_assert_eq!(Dictionary::parse(&text).unwrap(), d);
+    }
+
+    #[test]
+    fn parsing_never_panics(input in "\\PC{0,200}") {
+        let _ = Dictionary::parse(&input);
+        let _ = ExpectSignature::parse(&input);
+        let _ = Signature::parse(&input);
+        let _ = parse_string_list(&input);
+    }
+}
