@@ -10,7 +10,7 @@ use std::io::Write as _;
 use bytes::Bytes;
 
 use crate::blobs::PreparedBlob;
-use crate::store::BlobHash;
+use crate::store::AssetHash;
 
 /// Default brotli quality (the maximum).
 pub const BROTLI_QUALITY: u32 = 11;
@@ -22,7 +22,7 @@ const MIN_SIZE: usize = 256;
 /// Computes the variants of `identity` (whose hash is `hash`) worth storing, brotli at
 /// `brotli_quality` (0 to 11).
 pub fn prepare(
-    hash: BlobHash,
+    hash: AssetHash,
     identity: Bytes,
     content_type: &str,
     brotli_quality: u32,
@@ -108,12 +108,12 @@ mod tests {
     fn variants_decode_to_the_identity_bytes() {
         let text: Vec<u8> = b"function hello() { return 'world'; }\n".repeat(100);
         let blob = prepare(
-            BlobHash::of(&text),
+            AssetHash::of(&text),
             Bytes::from(text.clone()),
             "application/javascript",
             BROTLI_QUALITY,
         );
-        assert_eq!(blob.hash, BlobHash::of(&text));
+        assert_eq!(blob.hash, AssetHash::of(&text));
 
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&blob.gzip.unwrap()[..])
@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn incompressible_or_tiny_content_keeps_only_identity() {
         let tiny = prepare(
-            BlobHash::of(b"abc"),
+            AssetHash::of(b"abc"),
             Bytes::from_static(b"abc"),
             "text/plain",
             BROTLI_QUALITY,
@@ -139,7 +139,7 @@ mod tests {
         assert!(tiny.gzip.is_none() && tiny.br.is_none());
 
         let png = prepare(
-            BlobHash::of(&[0; 4096]),
+            AssetHash::of(&[0; 4096]),
             Bytes::from(vec![0; 4096]),
             "image/png",
             BROTLI_QUALITY,
@@ -157,7 +157,7 @@ mod tests {
             })
             .collect();
         let blob = prepare(
-            BlobHash::of(&noise),
+            AssetHash::of(&noise),
             Bytes::from(noise),
             "application/octet-stream",
             BROTLI_QUALITY,

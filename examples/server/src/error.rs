@@ -34,6 +34,9 @@ pub enum Error {
     /// An `expo export` folder could not be read or does not fit the request.
     #[error("export: {0}")]
     Export(String),
+    /// An export, app config or protocol value is invalid.
+    #[error("{0}")]
+    Manifest(#[from] expo_manifest::Error),
     /// A request or command argument is invalid.
     #[error("{0}")]
     Invalid(String),

@@ -24,27 +24,27 @@
 //! # Example
 //!
 //! ```
-//! use expo_update_server::store::{BlobHash, Platform, Scope};
+//! use expo_update_server::store::{AssetHash, Platform, Scope};
 //!
 //! let scope = Scope::new("default", "production", "1.0.0", Platform::Ios)?;
 //! assert_eq!(scope.to_string(), "app default, channel production, runtime 1.0.0, ios");
 //!
-//! // Blobs are addressed by SHA-256; manifests spell it in base64url.
-//! let hash = BlobHash::of(b"hello");
-//! assert_eq!(hash.to_base64url(), "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ");
+//! // Blobs are addressed by SHA-256: hex on disk, base64url in manifests.
+//! let hash = AssetHash::of(b"hello");
+//! assert_eq!(hash.to_string(), "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ");
 //! # Ok::<(), expo_update_server::error::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
+pub mod app_config;
 pub mod blobs;
 pub mod cli;
 pub mod commands;
 pub mod compress;
 pub mod config;
 pub mod error;
-pub mod export;
 pub mod http;
 pub mod logging;
 pub mod ops;

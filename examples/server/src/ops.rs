@@ -170,11 +170,11 @@ mod tests {
     use serde_json::Map;
 
     use super::*;
-    use crate::store::{BlobHash, BlobRecord, SqliteStore, UpdateAsset};
+    use crate::store::{AssetHash, BlobRecord, SqliteStore, UpdateAsset};
 
     async fn publish(store: &SqliteStore, scope: &Scope, content: &[u8]) -> UpdateInfo {
         let blob = BlobRecord {
-            hash: BlobHash::of(content),
+            hash: AssetHash::of(content),
             size: content.len() as u64,
             content_type: "application/javascript".into(),
             gzip_size: None,
@@ -187,7 +187,7 @@ mod tests {
             message: None,
             group_id: Uuid::new_v4(),
             launch_asset: Some(UpdateAsset {
-                hash: blob.hash.clone(),
+                hash: blob.hash,
                 key: "k".into(),
                 content_type: blob.content_type.clone(),
                 file_extension: None,
@@ -201,7 +201,7 @@ mod tests {
         single(store.insert(&[blob], vec![update]).await.unwrap()).unwrap()
     }
 
-    async fn served(store: &SqliteStore, scope: &Scope) -> BlobHash {
+    async fn served(store: &SqliteStore, scope: &Scope) -> AssetHash {
         store
             .current(scope)
             .await
@@ -225,12 +225,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rolled.len(), 1);
-        assert_eq!(served(&store, &scope).await, BlobHash::of(b"b"));
+        assert_eq!(served(&store, &scope).await, AssetHash::of(b"b"));
         // Twice: back to a, not toggling to c.
         rollback_previous(&store, "default", "main", "1", None, None)
             .await
             .unwrap();
-        assert_eq!(served(&store, &scope).await, BlobHash::of(b"a"));
+        assert_eq!(served(&store, &scope).await, AssetHash::of(b"a"));
         // Nothing before a.
         let err = rollback_previous(&store, "default", "main", "1", None, None).await;
         assert!(matches!(err, Err(Error::Nothing(_))), "{err:?}");
@@ -240,7 +240,7 @@ mod tests {
         let copy = rollback_to(&store, c_id, None).await.unwrap();
         assert_ne!(copy.id, c_id);
         assert_eq!(copy.republished_from, Some(c_id));
-        assert_eq!(served(&store, &scope).await, BlobHash::of(b"c"));
+        assert_eq!(served(&store, &scope).await, AssetHash::of(b"c"));
         assert!(
             rollback_to(&store, copy.id, None).await.is_err(),
             "already served"
@@ -255,7 +255,7 @@ mod tests {
             channel: "production".into(),
             ..scope.clone()
         };
-        assert_eq!(served(&store, &production).await, BlobHash::of(b"a"));
+        assert_eq!(served(&store, &production).await, AssetHash::of(b"a"));
 
         // Embedded.
         let embedded = rollback_to_embedded(&store, "default", "main", "1", None, None)

@@ -153,7 +153,7 @@ pub fn update_text(update: &Update) -> String {
                 } else {
                     a.file_extension.clone().unwrap_or_default()
                 },
-                a.hash.to_base64url(),
+                a.hash.to_string(),
                 a.key.clone(),
                 a.content_type.clone(),
             ]

@@ -10,19 +10,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use expo_manifest::{ExportDir, ExportedFile, PlatformExport};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::app_config::AppConfig;
 use crate::blobs::BlobStore;
 use crate::compress;
 use crate::error::{Error, Result};
-use crate::export::{AppConfig, ExportDir, ExportFile, MAX_FILE_SIZE, PlatformExport, asset_key};
 use crate::store::{
-    BlobHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, UpdateAsset, UpdateInfo,
+    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, UpdateAsset, UpdateInfo,
     UpdateKind,
 };
+
+/// Largest file of an export read into memory (to compress it).
+pub const MAX_FILE_SIZE: u64 = 512 << 20;
 
 /// What to publish where.
 #[derive(Debug, Clone)]
@@ -47,20 +51,18 @@ pub struct PublishRequest {
     pub brotli_quality: u32,
 }
 
-/// A file of the export after storing.
-#[derive(Debug, Clone)]
-struct StoredFile {
-    hash: BlobHash,
-    key: String,
-    record: BlobRecord,
-}
-
 /// Publishes `request`; returns the new updates, one per platform.
 pub async fn publish(
     store: &dyn MetadataStore,
     blobs: Arc<dyn BlobStore>,
     request: PublishRequest,
 ) -> Result<Vec<UpdateInfo>> {
+    if !request.dist.join("metadata.json").is_file() {
+        return Err(Error::Export(format!(
+            "{} has no metadata.json: is it the output of `npx expo export`?",
+            request.dist.display()
+        )));
+    }
     let export = ExportDir::open(&request.dist)?;
     let app_config_path = request
         .app_config
@@ -84,23 +86,23 @@ pub async fn publish(
 
     let platforms = match &request.platforms {
         Some(platforms) => platforms.clone(),
-        None => export.platforms(),
+        None => export.platforms().collect(),
     };
-    if platforms.is_empty() {
-        return Err(Error::Export(
-            "the export has no ios or android bundle".into(),
-        ));
-    }
     let scopes = platforms
         .iter()
         .map(|&p| Scope::new(&request.app, &request.channel, &runtime_version, p))
         .collect::<Result<Vec<_>>>()?;
-    let exports = platforms
-        .iter()
-        .map(|&p| export.platform(p))
-        .collect::<Result<Vec<_>>>()?;
+    // Hashes every file (one read each); blobs are keyed by these hashes.
+    let exports = tokio::task::spawn_blocking(move || {
+        platforms
+            .iter()
+            .map(|&p| export.platform(p))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))??;
 
-    let stored = store_files(
+    let records = store_files(
         blobs,
         distinct_files(&exports)?,
         request.progress,
@@ -108,22 +110,11 @@ pub async fn publish(
     )
     .await?;
 
-    let mut records: BTreeMap<&BlobHash, &BlobRecord> = BTreeMap::new();
-    for file in stored.values() {
-        records.entry(&file.hash).or_insert(&file.record);
-    }
-    let records: Vec<BlobRecord> = records.into_values().cloned().collect();
-
-    let asset = |file: &ExportFile| -> Result<UpdateAsset> {
-        let stored = stored
-            .get(&file.relative_path)
-            .ok_or_else(|| Error::Task(format!("{} was not stored", file.relative_path)))?;
-        Ok(UpdateAsset {
-            hash: stored.hash.clone(),
-            key: stored.key.clone(),
-            content_type: file.content_type.clone(),
-            file_extension: file.file_extension.clone(),
-        })
+    let asset = |file: &ExportedFile| UpdateAsset {
+        hash: file.hash,
+        key: file.key.clone(),
+        content_type: file.content_type.clone(),
+        file_extension: file.file_extension.clone(),
     };
     let mut extra = Map::new();
     if let Some(config) = &app_config {
@@ -133,72 +124,60 @@ pub async fn publish(
     let updates = exports
         .iter()
         .zip(scopes)
-        .map(|(platform, scope)| {
-            Ok(NewUpdate {
-                id: Uuid::new_v4(),
-                scope,
-                kind: UpdateKind::Update,
-                message: request.message.clone(),
-                group_id,
-                launch_asset: Some(asset(&platform.launch_asset)?),
-                assets: platform.assets.iter().map(asset).collect::<Result<_>>()?,
-                metadata: Map::new(),
-                extra: extra.clone(),
-                rollout_percent: 100,
-                republished_from: None,
-            })
+        .map(|(platform, scope)| NewUpdate {
+            id: Uuid::new_v4(),
+            scope,
+            kind: UpdateKind::Update,
+            message: request.message.clone(),
+            group_id,
+            launch_asset: Some(asset(&platform.launch_asset)),
+            assets: platform.assets.iter().map(asset).collect(),
+            metadata: Map::new(),
+            extra: extra.clone(),
+            rollout_percent: 100,
+            republished_from: None,
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     store.insert(&records, updates).await
 }
 
-/// Each distinct file of the exports once, with its size, largest first so the slow
-/// compressions start early.
-fn distinct_files(exports: &[PlatformExport]) -> Result<Vec<(u64, ExportFile)>> {
-    let mut files: BTreeMap<String, ExportFile> = BTreeMap::new();
+/// Each distinct blob of the exports once, largest first so the slow compressions start
+/// early.
+fn distinct_files(exports: &[PlatformExport]) -> Result<Vec<ExportedFile>> {
+    let mut files: BTreeMap<AssetHash, ExportedFile> = BTreeMap::new();
     for platform in exports {
-        for file in std::iter::once(&platform.launch_asset).chain(&platform.assets) {
-            files
-                .entry(file.relative_path.clone())
-                .or_insert_with(|| file.clone());
-        }
-    }
-    let mut jobs: Vec<(u64, ExportFile)> = files
-        .into_values()
-        .map(|file| {
-            let size = std::fs::metadata(&file.path)
-                .map_err(|e| Error::io(&file.path, e))?
-                .len();
-            if size > MAX_FILE_SIZE {
+        for file in platform.files() {
+            if file.size > MAX_FILE_SIZE {
                 return Err(Error::Export(format!(
                     "{}: larger than {MAX_FILE_SIZE} bytes",
                     file.relative_path
                 )));
             }
-            Ok((size, file))
-        })
-        .collect::<Result<_>>()?;
-    jobs.sort_by_key(|job| std::cmp::Reverse(job.0));
-    Ok(jobs)
+            files.entry(file.hash).or_insert_with(|| file.clone());
+        }
+    }
+    let mut files: Vec<ExportedFile> = files.into_values().collect();
+    files.sort_by_key(|file| std::cmp::Reverse(file.size));
+    Ok(files)
 }
 
 /// Stores every file (skipping blobs already stored), one per core at a time.
 async fn store_files(
     blobs: Arc<dyn BlobStore>,
-    jobs: Vec<(u64, ExportFile)>,
+    files: Vec<ExportedFile>,
     progress: bool,
     brotli_quality: u32,
-) -> Result<BTreeMap<String, StoredFile>> {
-    let bar = progress_bar(jobs.len() as u64, progress);
+) -> Result<Vec<BlobRecord>> {
+    let bar = progress_bar(files.len() as u64, progress);
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let stored = futures_util::stream::iter(jobs)
-        .map(|(_, file)| {
+    let stored = futures_util::stream::iter(files)
+        .map(|file| {
             let blobs = Arc::clone(&blobs);
             let bar = bar.clone();
             async move {
-                let stored = store_file(blobs.as_ref(), &file, brotli_quality).await?;
+                let record = store_file(blobs.as_ref(), &file, brotli_quality).await?;
                 bar.inc(1);
-                Ok::<_, Error>((file.relative_path, stored))
+                Ok::<_, Error>(record)
             }
         })
         .buffer_unordered(workers)
@@ -230,41 +209,38 @@ fn runtime_version(
 
 async fn store_file(
     blobs: &dyn BlobStore,
-    file: &ExportFile,
+    file: &ExportedFile,
     brotli_quality: u32,
-) -> Result<StoredFile> {
-    let path = file.path.clone();
-    let (bytes, hash, key) = tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        let hash = BlobHash::of(&bytes);
-        let key = asset_key(&bytes);
-        Ok::<_, Error>((Bytes::from(bytes), hash, key))
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))??;
-
-    let stored = if let Some(stored) = blobs.stat(&hash).await? {
+) -> Result<BlobRecord> {
+    let stored = if let Some(stored) = blobs.stat(&file.hash).await? {
         stored
     } else {
-        let content_type = file.content_type.clone();
-        let hash = hash.clone();
+        let (path, hash, content_type) = (file.path.clone(), file.hash, file.content_type.clone());
         let prepared = tokio::task::spawn_blocking(move || {
-            compress::prepare(hash, bytes, &content_type, brotli_quality)
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            if AssetHash::of(&bytes) != hash {
+                return Err(Error::Export(format!(
+                    "{} changed while being published",
+                    path.display()
+                )));
+            }
+            Ok(compress::prepare(
+                hash,
+                Bytes::from(bytes),
+                &content_type,
+                brotli_quality,
+            ))
         })
         .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+        .map_err(|e| Error::Task(e.to_string()))??;
         blobs.put(prepared).await?
     };
-    Ok(StoredFile {
-        record: BlobRecord {
-            hash: hash.clone(),
-            size: stored.size,
-            content_type: file.content_type.clone(),
-            gzip_size: stored.gzip_size,
-            br_size: stored.br_size,
-        },
-        hash,
-        key,
+    Ok(BlobRecord {
+        hash: file.hash,
+        size: stored.size,
+        content_type: file.content_type.clone(),
+        gzip_size: stored.gzip_size,
+        br_size: stored.br_size,
     })
 }
 
@@ -287,6 +263,7 @@ fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app_config::AppConfig;
 
     #[test]
     fn runtime_version_must_match_the_app_config() {

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, bin, decode, run_json, run_ok, sha256_hex};
+use common::{Server, bin, decode, hex_of_manifest_hash, run_json, run_ok, sha256_hex};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -53,7 +53,7 @@ async fn all_assets(server: &Server) -> Vec<(String, String)> {
                 continue;
             }
             let entry = (
-                asset["hash"].as_str().unwrap().to_owned(),
+                hex_of_manifest_hash(asset["hash"].as_str().unwrap()),
                 asset["content_type"].as_str().unwrap().to_owned(),
             );
             if !assets.contains(&entry) {
@@ -132,10 +132,13 @@ async fn assets_admin_and_health() {
             );
         }
         // The manifest spelling of the hash (base64url) names the same asset.
-        let digest: Vec<u8> = (0..32)
-            .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap())
-            .collect();
-        let b64 = base64url(&digest);
+        let b64 = {
+            use base64::Engine as _;
+            let digest: Vec<u8> = (0..32)
+                .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+        };
         let response = http
             .get(server.url(&format!("/assets/{b64}")))
             .send()
@@ -237,21 +240,6 @@ async fn assets_admin_and_health() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bin, decode, run_json, sha256_hex, synthetic_export};
+use common::{bin, decode, hex_of_manifest_hash, run_json, sha256_hex, synthetic_export};
 use rand::Rng as _;
 use serde_json::Value;
 
@@ -49,7 +49,7 @@ fn assert_no_partial_update(data: &Path) -> usize {
             .collect();
         assert_eq!(assets.len(), 3, "{shown:#}");
         for asset in assets {
-            let hash: String = asset["hash"].as_str().unwrap().to_owned();
+            let hash = hex_of_manifest_hash(asset["hash"].as_str().unwrap());
             let path = data
                 .join("blobs")
                 .join(&hash[0..2])

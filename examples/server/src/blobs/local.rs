@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::{BlobReader, BlobStore, ByteRange, Encoding, PreparedBlob, StoredBlob};
 use crate::error::{Error, Result};
-use crate::store::BlobHash;
+use crate::store::AssetHash;
 
 /// Temporary files older than this are left over from a killed process.
 const STALE_TEMP_AGE: Duration = Duration::from_hours(1);
@@ -56,8 +56,8 @@ impl LocalBlobStore {
     }
 
     /// The path of one encoding of a blob.
-    pub fn path(&self, hash: &BlobHash, encoding: Encoding) -> PathBuf {
-        let hex = hash.as_str();
+    pub fn path(&self, hash: &AssetHash, encoding: Encoding) -> PathBuf {
+        let hex = hash.to_hex();
         let dir = self.root.join(&hex[0..2]).join(&hex[2..4]);
         match encoding {
             Encoding::Identity => dir.join(hex),
@@ -66,7 +66,7 @@ impl LocalBlobStore {
         }
     }
 
-    fn stat_blocking(&self, hash: &BlobHash) -> Result<Option<StoredBlob>> {
+    fn stat_blocking(&self, hash: &AssetHash) -> Result<Option<StoredBlob>> {
         let size_of = |encoding| -> Result<Option<u64>> {
             let path = self.path(hash, encoding);
             match std::fs::metadata(&path) {
@@ -86,7 +86,7 @@ impl LocalBlobStore {
     }
 
     fn put_blocking(&self, blob: &PreparedBlob) -> Result<StoredBlob> {
-        if BlobHash::of(&blob.identity) != blob.hash {
+        if AssetHash::of(&blob.identity) != blob.hash {
             return Err(Error::Invalid(format!(
                 "blob bytes do not hash to {}",
                 blob.hash
@@ -145,9 +145,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
-    async fn stat(&self, hash: &BlobHash) -> Result<Option<StoredBlob>> {
+    async fn stat(&self, hash: &AssetHash) -> Result<Option<StoredBlob>> {
         let this = self.clone();
-        let hash = hash.clone();
+        let hash = *hash;
         tokio::task::spawn_blocking(move || this.stat_blocking(&hash))
             .await
             .map_err(|e| Error::Task(e.to_string()))?
@@ -162,7 +162,7 @@ impl BlobStore for LocalBlobStore {
 
     async fn open(
         &self,
-        hash: &BlobHash,
+        hash: &AssetHash,
         encoding: Encoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>> {
@@ -223,7 +223,7 @@ mod tests {
         let store = LocalBlobStore::open(dir.path()).unwrap();
         let identity = Bytes::from_static(b"hello hello hello hello");
         let blob = PreparedBlob {
-            hash: BlobHash::of(&identity),
+            hash: AssetHash::of(&identity),
             identity: identity.clone(),
             gzip: Some(Bytes::from_static(b"gz")),
             br: None,
@@ -293,7 +293,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalBlobStore::open(dir.path()).unwrap();
         let blob = PreparedBlob {
-            hash: BlobHash::of(b"one"),
+            hash: AssetHash::of(b"one"),
             identity: Bytes::from_static(b"two"),
             gzip: None,
             br: None,

@@ -16,7 +16,7 @@ use tokio::io::AsyncRead;
 pub use local::LocalBlobStore;
 
 use crate::error::Result;
-use crate::store::BlobHash;
+use crate::store::AssetHash;
 
 /// A content coding a blob can be stored and served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +50,7 @@ impl fmt::Display for Encoding {
 #[derive(Debug, Clone)]
 pub struct PreparedBlob {
     /// The address of `identity`.
-    pub hash: BlobHash,
+    pub hash: AssetHash,
     /// The bytes as published.
     pub identity: Bytes,
     /// The gzip variant, when smaller.
@@ -99,7 +99,7 @@ impl fmt::Debug for BlobReader {
 #[async_trait]
 pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
     /// What is stored under `hash`, if the blob is complete.
-    async fn stat(&self, hash: &BlobHash) -> Result<Option<StoredBlob>>;
+    async fn stat(&self, hash: &AssetHash) -> Result<Option<StoredBlob>>;
 
     /// Stores a blob and its variants atomically: a reader sees all of it or nothing, and
     /// storing a blob that exists already is a no-op.
@@ -108,7 +108,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
     /// Opens one encoding of a blob, optionally a range of it; `None` when absent.
     async fn open(
         &self,
-        hash: &BlobHash,
+        hash: &AssetHash,
         encoding: Encoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>>;

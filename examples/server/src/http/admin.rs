@@ -83,7 +83,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
 fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, ApiError> {
     match platform {
         None | Some("all") => Ok(None),
-        Some(name) => Ok(Some(vec![name.parse()?])),
+        Some(name) => Ok(Some(vec![name.parse().map_err(crate::error::Error::from)?])),
     }
 }
 

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::blobs::{ByteRange, Encoding};
 use crate::error::Error;
-use crate::store::{BlobHash, BlobRecord};
+use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
 /// `cache-control` of assets: their URL changes with their content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -31,9 +31,7 @@ pub async fn asset(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let hash: BlobHash = hash
-        .parse()
-        .map_err(|e: Error| ApiError::bad_request(e.to_string()))?;
+    let hash = parse_asset_hash(&hash)?;
     let record = state
         .store
         .blob(&hash)
@@ -147,10 +145,10 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 /// A strong `ETag` per representation: the hash, suffixed with the coding.
-fn etag(hash: &BlobHash, encoding: Encoding) -> String {
+fn etag(hash: &AssetHash, encoding: Encoding) -> String {
     match encoding {
-        Encoding::Identity => format!("\"{hash}\""),
-        other => format!("\"{hash}-{other}\""),
+        Encoding::Identity => format!("\"{}\"", hash.to_hex()),
+        other => format!("\"{}-{other}\"", hash.to_hex()),
     }
 }
 
@@ -252,7 +250,7 @@ mod tests {
 
     #[test]
     fn etags() {
-        let hash = BlobHash::of(b"x");
+        let hash = AssetHash::of(b"x");
         let tag = etag(&hash, Encoding::Brotli);
         assert!(tag.ends_with("-br\""));
         assert!(etag_matches(&format!("\"a\", W/{tag}"), &tag));

@@ -111,12 +111,12 @@ mod tests {
 
     use super::*;
     use crate::store::{
-        BlobHash, BlobRecord, NewUpdate, Platform, SqliteStore, UpdateAsset, UpdateKind,
+        AssetHash, BlobRecord, NewUpdate, Platform, SqliteStore, UpdateAsset, UpdateKind,
     };
 
     async fn publish(store: &SqliteStore, scope: &Scope) -> Uuid {
         let blob = BlobRecord {
-            hash: BlobHash::of(b"x"),
+            hash: AssetHash::of(b"x"),
             size: 1,
             content_type: "application/javascript".into(),
             gzip_size: None,
@@ -130,7 +130,7 @@ mod tests {
             message: None,
             group_id: Uuid::new_v4(),
             launch_asset: Some(UpdateAsset {
-                hash: blob.hash.clone(),
+                hash: blob.hash,
                 key: "k".into(),
                 content_type: blob.content_type.clone(),
                 file_extension: None,

@@ -39,7 +39,7 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(_) => Self::bad_request(error.to_string()),
+            Error::Invalid(_) | Error::Manifest(_) => Self::bad_request(error.to_string()),
             Error::UpdateNotFound(_) => Self::not_found(error.to_string()),
             Error::Nothing(_) => Self::new(StatusCode::CONFLICT, "conflict", error.to_string()),
             other => {

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    BlobHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, Update, UpdateAsset,
-    UpdateFilter, UpdateInfo, UpdateKind, checked_name, iso_millis,
+    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
 };
 pub use sqlite::SqliteStore;
 
@@ -31,7 +31,7 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     async fn change_counter(&self) -> Result<i64>;
 
     /// The stored blob with this hash.
-    async fn blob(&self, hash: &BlobHash) -> Result<Option<BlobRecord>>;
+    async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>>;
 
     /// Registers blobs and updates in one transaction: either all become visible or none.
     ///

@@ -3,57 +3,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use expo_manifest::{AssetHash, Platform};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-
-/// The platform an update is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// iOS.
-    Ios,
-    /// Android.
-    Android,
-}
-
-impl Platform {
-    /// Both platforms, in a stable order.
-    pub const ALL: [Self; 2] = [Self::Ios, Self::Android];
-
-    /// `ios` or `android`, as in `expo-platform`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ios => "ios",
-            Self::Android => "android",
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "ios" => Ok(Self::Ios),
-            "android" => Ok(Self::Android),
-            other => Err(Error::Invalid(format!(
-                "unknown platform {other:?} (expected ios or android)"
-            ))),
-        }
-    }
-}
 
 /// What an update row serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -93,101 +48,15 @@ impl FromStr for UpdateKind {
     }
 }
 
-/// The SHA-256 of a blob's identity bytes, as 64 lower-case hex digits: the blob's address.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BlobHash(String);
-
-impl BlobHash {
-    /// Hashes `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        Self::from_digest(&Sha256::digest(bytes).into())
-    }
-
-    /// The hash of a SHA-256 digest.
-    pub fn from_digest(digest: &[u8; 32]) -> Self {
-        use fmt::Write as _;
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02x}");
-        }
-        Self(hex)
-    }
-
-    /// The hex digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The raw digest.
-    pub fn digest(&self) -> [u8; 32] {
-        let mut out = [0; 32];
-        for (i, pair) in self.0.as_bytes().chunks_exact(2).enumerate() {
-            out[i] = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
-        }
-        out
-    }
-
-    /// The manifest spelling: base64url of the digest, without padding.
-    pub fn to_base64url(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.digest())
-    }
-
-    /// Parses the manifest spelling (base64url of the digest, without padding).
-    pub fn from_base64url(s: &str) -> Result<Self> {
-        if s.len() != 43 {
-            return Err(Error::Invalid(format!("not a base64url SHA-256: {s:?}")));
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| Error::Invalid(format!("not a base64url SHA-256: {s:?}")))?;
-        let digest: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| Error::Invalid(format!("not a base64url SHA-256: {s:?}")))?;
-        Ok(Self::from_digest(&digest))
-    }
-}
-
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        // Only lower-case digits pass validation.
-        _ => digit - b'a' + 10,
-    }
-}
-
-impl fmt::Display for BlobHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for BlobHash {
-    type Err = Error;
-
-    /// Accepts 64 hex digits (either case) or the 43-character base64url form.
-    fn from_str(s: &str) -> Result<Self> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(Self(s.to_ascii_lowercase()));
-        }
-        Self::from_base64url(s)
-            .map_err(|_| Error::Invalid(format!("not a SHA-256 hash (hex or base64url): {s:?}")))
-    }
-}
-
-impl TryFrom<String> for BlobHash {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<BlobHash> for String {
-    fn from(hash: BlobHash) -> Self {
-        hash.0
-    }
+/// Parses an asset hash in either spelling: 64 hex digits (the storage name) or 43
+/// characters of unpadded base64url (the manifest's `hash`).
+pub fn parse_asset_hash(s: &str) -> Result<AssetHash> {
+    AssetHash::from_hex(s)
+        .map_or_else(|| s.parse::<AssetHash>(), Ok)
+        .map_err(|_| {
+            let shown: String = s.chars().take(80).collect();
+            Error::Invalid(format!("not a SHA-256 hash (hex or base64url): {shown:?}"))
+        })
 }
 
 /// The (app, channel, runtime version, platform) an update is served to.
@@ -252,7 +121,7 @@ impl fmt::Display for Scope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobRecord {
     /// Its address.
-    pub hash: BlobHash,
+    pub hash: AssetHash,
     /// Size of the identity bytes.
     pub size: u64,
     /// The media type it is served with.
@@ -267,7 +136,7 @@ pub struct BlobRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateAsset {
     /// The blob holding its bytes.
-    pub hash: BlobHash,
+    pub hash: AssetHash,
     /// The asset key (the export's MD5 of the file).
     pub key: String,
     /// Its media type.
@@ -416,24 +285,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blob_hash_round_trips_hex_and_base64url() {
-        let hash = BlobHash::of(b"hello");
+    fn asset_hash_parses_hex_and_base64url() {
+        let hash = AssetHash::of(b"hello");
+        let hex = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        assert_eq!(hash.to_hex(), hex);
+        assert_eq!(parse_asset_hash(hex).unwrap(), hash);
+        assert_eq!(parse_asset_hash(&hex.to_uppercase()).unwrap(), hash);
         assert_eq!(
-            hash.as_str(),
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
-        let b64 = hash.to_base64url();
-        assert_eq!(b64, "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ");
-        assert_eq!(BlobHash::from_base64url(&b64).unwrap(), hash);
-        assert_eq!(b64.parse::<BlobHash>().unwrap(), hash);
-        assert_eq!(
-            hash.as_str().to_uppercase().parse::<BlobHash>().unwrap(),
+            parse_asset_hash("LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ").unwrap(),
             hash
         );
-    }
-
-    #[test]
-    fn blob_hash_rejects_garbage() {
         for bad in [
             "",
             "zz",
@@ -442,7 +303,7 @@ mod tests {
             "../../etc/passwd",
             &"A".repeat(44),
         ] {
-            assert!(bad.parse::<BlobHash>().is_err(), "{bad}");
+            assert!(parse_asset_hash(bad).is_err(), "{bad}");
         }
     }
 
@@ -453,11 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn platform_and_kind_parse_their_display() {
-        for p in Platform::ALL {
-            assert_eq!(p.to_string().parse::<Platform>().unwrap(), p);
-        }
-        assert!("web".parse::<Platform>().is_err());
+    fn kind_parses_its_display() {
         for k in [UpdateKind::Update, UpdateKind::RollbackToEmbedded] {
             assert_eq!(k.to_string().parse::<UpdateKind>().unwrap(), k);
         }

@@ -1,7 +1,6 @@
 //! [`MetadataStore`] on `SQLite` (WAL mode), the default backend.
 
 use std::path::Path;
-use std::str::FromStr as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +13,7 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    BlobHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
+    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
     UpdateFilter, UpdateInfo, UpdateKind,
 };
 use crate::error::{Error, Result};
@@ -65,8 +64,8 @@ impl SqliteStore {
         let mut assets = Vec::with_capacity(rows.len());
         for row in rows {
             let asset = UpdateAsset {
-                hash: BlobHash::from_str(row.try_get("hash")?)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?,
+                hash: AssetHash::from_hex(row.try_get("hash")?)
+                    .ok_or_else(|| Error::Corrupt("asset hash is not hex".into()))?,
                 key: row.try_get("asset_key")?,
                 content_type: row.try_get("content_type")?,
                 file_extension: row.try_get("file_extension")?,
@@ -111,16 +110,16 @@ impl MetadataStore for SqliteStore {
         Ok(row.try_get("value")?)
     }
 
-    async fn blob(&self, hash: &BlobHash) -> Result<Option<BlobRecord>> {
+    async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
         let row = sqlx::query(
             "SELECT hash, size, content_type, gzip_size, br_size FROM blobs WHERE hash = ?1",
         )
-        .bind(hash.as_str())
+        .bind(hash.to_hex())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
             Ok(BlobRecord {
-                hash: hash.clone(),
+                hash: *hash,
                 size: to_u64(row.try_get("size")?)?,
                 content_type: row.try_get("content_type")?,
                 gzip_size: row
@@ -148,7 +147,7 @@ impl MetadataStore for SqliteStore {
                 "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
             )
-            .bind(blob.hash.as_str())
+            .bind(blob.hash.to_hex())
             .bind(to_i64(blob.size)?)
             .bind(&blob.content_type)
             .bind(blob.gzip_size.map(to_i64).transpose()?)
@@ -297,7 +296,7 @@ async fn insert_update(
         .bind(&id)
         .bind(position)
         .bind(i64::from(is_launch))
-        .bind(asset.hash.as_str())
+        .bind(asset.hash.to_hex())
         .bind(&asset.key)
         .bind(&asset.content_type)
         .bind(asset.file_extension.as_deref())
@@ -389,7 +388,7 @@ mod tests {
 
     fn blob(bytes: &[u8]) -> BlobRecord {
         BlobRecord {
-            hash: BlobHash::of(bytes),
+            hash: AssetHash::of(bytes),
             size: bytes.len() as u64,
             content_type: "application/javascript".into(),
             gzip_size: None,
@@ -405,7 +404,7 @@ mod tests {
             message: Some("hello".into()),
             group_id: Uuid::new_v4(),
             launch_asset: Some(UpdateAsset {
-                hash: bundle.hash.clone(),
+                hash: bundle.hash,
                 key: "bundle".into(),
                 content_type: bundle.content_type.clone(),
                 file_extension: None,

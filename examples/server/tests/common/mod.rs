@@ -202,6 +202,19 @@ pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The hex spelling of a manifest hash (unpadded base64url SHA-256).
+pub fn hex_of_manifest_hash(hash: &str) -> String {
+    use base64::Engine as _;
+    let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(hash)
+        .unwrap();
+    assert_eq!(digest.len(), 32, "{hash}");
+    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
 /// SHA-256 hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
