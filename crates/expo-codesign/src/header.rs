@@ -1,17 +1,10 @@
-//! The `expo-signature` header value.
+//! The `expo-signature` header value, written and read with `expo-sfv`.
+
+use expo_sfv::Signature;
 
 use crate::Error;
 
-/// Fields of an `expo-signature` value.
-pub(crate) struct SignatureFields {
-    pub(crate) sig: String,
-    pub(crate) keyid: Option<String>,
-    pub(crate) alg: Option<String>,
-}
-
-/// Longest header value accepted: a 4096-bit signature is 684 base64 characters.
-pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
-
+/// Whether `keyid` can be written as an SFV string (printable ASCII).
 pub(crate) fn check_keyid(keyid: &str) -> Result<(), Error> {
     if keyid.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
         Ok(())
@@ -20,63 +13,22 @@ pub(crate) fn check_keyid(keyid: &str) -> Result<(), Error> {
     }
 }
 
-pub(crate) fn format(sig: &str, keyid: &str, alg: &str) -> Result<String, Error> {
+/// `sig="...", keyid="...", alg="..."`.
+pub(crate) fn format(sig: String, keyid: &str, alg: &str) -> Result<String, Error> {
     check_keyid(keyid)?;
-    let mut out = String::with_capacity(sig.len() + keyid.len() + alg.len() + 24);
-    out.push_str("sig=\"");
-    out.push_str(sig);
-    out.push_str("\", keyid=\"");
-    for c in keyid.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
+    Signature {
+        sig,
+        keyid: Some(keyid.to_owned()),
+        alg: Some(alg.to_owned()),
     }
-    out.push_str("\", alg=\"");
-    out.push_str(alg);
-    out.push('"');
-    Ok(out)
+    .try_to_header_value()
+    .map_err(|_| Error::InvalidKeyId(keyid.to_owned()))
 }
 
-pub(crate) fn parse(value: &str) -> Result<SignatureFields, Error> {
-    if value.len() > MAX_HEADER_LEN {
-        return Err(Error::TooLarge {
-            len: value.len(),
-            limit: MAX_HEADER_LEN,
-        });
-    }
-    let invalid = |why: &str| Error::InvalidSignatureHeader(why.to_owned());
-    let dict = sfv::Parser::new(value)
-        .parse::<sfv::Dictionary>()
-        .map_err(|e| Error::InvalidSignatureHeader(e.to_string()))?;
-    let mut fields = SignatureFields {
-        sig: String::new(),
-        keyid: None,
-        alg: None,
-    };
-    let mut has_sig = false;
-    for (key, entry) in &dict {
-        let sfv::ListEntry::Item(item) = entry else {
-            return Err(invalid("inner lists are not allowed"));
-        };
-        let string = || {
-            item.bare_item
-                .as_string()
-                .map(|s| s.as_str().to_owned())
-                .ok_or_else(|| invalid("values must be strings"))
-        };
-        match key.as_str() {
-            "sig" => {
-                fields.sig = string()?;
-                has_sig = true;
-            }
-            "keyid" => fields.keyid = Some(string()?),
-            "alg" => fields.alg = Some(string()?),
-            _ => {}
-        }
-    }
-    if !has_sig {
-        return Err(invalid("missing sig"));
-    }
-    Ok(fields)
+/// Reads an `expo-signature` value: `sig` required, `keyid` and `alg` optional strings.
+pub(crate) fn parse(value: &str) -> Result<Signature, Error> {
+    Signature::parse(value).map_err(|e| match e {
+        expo_sfv::Error::TooLong { len, max } => Error::TooLarge { len, limit: max },
+        other => Error::InvalidSignatureHeader(other.to_string()),
+    })
 }

@@ -82,7 +82,7 @@ impl Signer {
     /// The keyid is always included: a client reads a missing keyid as `root`.
     pub fn signature_header(&self, body: &[u8]) -> Result<String, Error> {
         let sig = self.sign(body)?;
-        header::format(&sig, &self.keyid, ALGORITHM)
+        header::format(sig, &self.keyid, ALGORITHM)
     }
 }
 

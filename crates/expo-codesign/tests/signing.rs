@@ -35,6 +35,11 @@ fn header_value_shape() {
     );
     assert_eq!(STANDARD.decode(&sig).unwrap().len(), 256);
     expo_verifier().verify(&header, MANIFEST).unwrap();
+    // What the protocol layer reads back with expo-sfv.
+    let parsed = expo_sfv::Signature::parse(&header).unwrap();
+    assert_eq!(parsed.sig, sig);
+    assert_eq!(parsed.keyid.as_deref(), Some("root"));
+    assert_eq!(parsed.alg.as_deref(), Some(expo_codesign::ALGORITHM));
 }
 
 #[test]
