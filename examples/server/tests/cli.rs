@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{bin, run_json, run_ok, synthetic_export};
+use common::{bin, run_json, run_ok, sample_export, synthetic_export};
 use serde_json::Value;
 
 fn now_ms() -> i64 {
@@ -181,6 +181,55 @@ fn publish_list_show_republish_rollback() {
 
     let all = run_json(bin(&data).args(["list", "--channel", "production", "--platform", "ios"]));
     assert_eq!(ids(&all)[0], embedded[0]["id"].as_str().unwrap());
+}
+
+#[test]
+fn real_exports_share_their_identical_assets() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let dist = sample_export();
+    // A low brotli quality keeps unoptimized test builds quick; the bytes are checked the same.
+    let first = run_json(bin(&data).arg("publish").arg(&dist).args([
+        "--channel",
+        "production",
+        "--brotli-quality",
+        "4",
+    ]));
+    assert_eq!(first.as_array().unwrap().len(), 2);
+    assert_eq!(first[0]["runtime_version"], "1.0.0");
+    let identity_files = || {
+        blob_files(&data)
+            .into_iter()
+            .filter(|f| !f.contains('.'))
+            .count()
+    };
+    assert_eq!(identity_files(), 4, "2 Hermes bundles and 2 PNGs");
+
+    // The second export changes one line of JavaScript: new bundles, the same images.
+    let v2 = dist.join("../../sample-export-v2/dist");
+    let second = run_json(
+        bin(&data)
+            .arg("publish")
+            .arg(&v2)
+            .args(["--channel", "production", "--brotli-quality", "4"])
+            .args(["--runtime-version", "1.0.0", "--app-config"])
+            .arg(dist.join("../app-config.json")),
+    );
+    assert_eq!(second.as_array().unwrap().len(), 2);
+    assert_eq!(identity_files(), 6, "only the two new bundles were added");
+
+    for update in second.as_array().unwrap() {
+        let shown = run_json(bin(&data).args(["show", update["id"].as_str().unwrap()]));
+        assert_eq!(shown["extra"]["expoClient"]["slug"], "sample-app");
+        assert_eq!(shown["assets"].as_array().unwrap().len(), 2);
+        assert!(
+            shown["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["content_type"] == "image/png")
+        );
+    }
 }
 
 #[test]

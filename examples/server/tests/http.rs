@@ -505,34 +505,133 @@ async fn malformed_requests_get_a_json_4xx() {
     }
 }
 
-#[test]
-fn a_bad_signing_key_stops_startup() {
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_come_from_flags_then_env_then_file() {
     let work = tempfile::tempdir().unwrap();
-    let key = work.path().join("key.pem");
+    let config = work.path().join("server.toml");
     std::fs::write(
-        &key,
-        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+        &config,
+        "[serve]\nadmin-token = \"token-from-the-file-0000\"\nsample = false\n",
     )
     .unwrap();
-    let output = bin(&work.path().join("data"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--signing-key"])
-        .arg(format!("main={}", key.display()))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("signing key \"main\""), "{stderr}");
+    let config = config.to_str().unwrap();
+    let data = work.path().join("data");
+    let http = client();
+    let status = |server: &Server, token: &'static str| {
+        let request = http.get(server.url("/admin/updates")).bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
 
-    let missing = bin(&work.path().join("data"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
+    let server = Server::start(&data, &["--config", config]);
+    assert_eq!(
+        status(&server, "token-from-the-file-0000").await,
+        StatusCode::OK
+    );
+    drop(server);
+
+    let env = [("EXPO_UPDATE_SERVER_ADMIN_TOKEN", "token-from-the-env-00000")];
+    let server = Server::try_start_env(&data, &["--config", config], &env).unwrap();
+    assert_eq!(
+        status(&server, "token-from-the-env-00000").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&server, "token-from-the-file-0000").await,
+        StatusCode::UNAUTHORIZED
+    );
+    drop(server);
+
+    let args = [
+        "--config",
+        config,
+        "--admin-token",
+        "token-from-the-flag-0000",
+    ];
+    let server = Server::try_start_env(&data, &args, &env).unwrap();
+    assert_eq!(
+        status(&server, "token-from-the-flag-0000").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&server, "token-from-the-env-00000").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // `sample = false` from the file: nothing was published.
+    let list = run_json(bin(&data).arg("list"));
+    assert!(list.as_array().unwrap().is_empty());
+}
+
+fn codesign_fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/expo-codesign/tests/fixtures")
+        .join(name);
+    assert!(path.is_file(), "missing {}", path.display());
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn signing_keys_are_checked_at_startup() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let key = |keyid: &str, name: &str| format!("{keyid}={}", codesign_fixture(name));
+
+    // A key with its certificate, plus an older one for rotation: the server starts.
+    let good = Server::try_start(
+        &data,
+        &[
+            "--sample=false",
             "--signing-key",
-            "/nonexistent/key.pem",
-        ])
-        .output()
-        .unwrap();
-    assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/key.pem"));
+            &key("main", "expo-private-key.pem"),
+            "--signing-cert",
+            &key("main", "expo-certificate.pem"),
+            "--signing-key",
+            &key("old", "rsa2048-pkcs8.pem"),
+            "--signing-cert",
+            &key("old", "rsa2048-certificate.pem"),
+        ],
+    );
+    assert!(good.is_ok(), "{}", good.err().unwrap_or_default());
+    drop(good);
+
+    let refused = |args: &[String], expected: &str| {
+        let output = bin(&data)
+            .args(["serve", "--bind", "127.0.0.1:0", "--sample=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    // A certificate of another key.
+    refused(
+        &[
+            "--signing-key".into(),
+            key("main", "expo-private-key.pem"),
+            "--signing-cert".into(),
+            key("main", "rsa2048-certificate.pem"),
+        ],
+        "signing key \"main\"",
+    );
+    // An encrypted key, an unsupported key type, a key too small, garbage.
+    for name in [
+        "encrypted-pkcs8.pem",
+        "ec-pkcs8.pem",
+        "rsa1024-pkcs1.pem",
+        "expo-certificate.pem",
+    ] {
+        refused(
+            &["--signing-key".into(), key("k", name)],
+            "signing key \"k\"",
+        );
+    }
+    refused(
+        &["--signing-key".into(), "/nonexistent/key.pem".into()],
+        "/nonexistent/key.pem",
+    );
+    refused(
+        &["--signing-cert".into(), key("main", "expo-certificate.pem")],
+        "--signing-cert needs a --signing-key",
+    );
 }

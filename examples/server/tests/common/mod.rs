@@ -130,9 +130,19 @@ impl Server {
 
     /// Like [`Server::start`]; on failure returns the server's log.
     pub fn try_start(data_dir: &Path, args: &[&str]) -> Result<Self, String> {
+        Self::try_start_env(data_dir, args, &[])
+    }
+
+    /// Like [`Server::try_start`], with environment variables.
+    pub fn try_start_env(
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let mut child = bin(data_dir)
             .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
