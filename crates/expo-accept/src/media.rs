@@ -1,0 +1,416 @@
+//! `Accept` (RFC 9110 12.5.1): media ranges, quality values, negotiation.
+
+use std::{fmt, str::FromStr};
+
+use crate::{
+    Error,
+    syntax::{
+        Elements, FULL, Params, Quality, check_len, elements, is_token, parameters, qvalue, shorten,
+    },
+};
+
+/// The manifest response structures of Expo Updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseFormat {
+    /// `multipart/mixed`: manifest or directive parts, signatures as part headers.
+    MultipartMixed,
+    /// `application/expo+json`: the manifest as the body.
+    ExpoJson,
+    /// `application/json`: the manifest as the body.
+    Json,
+}
+
+impl ResponseFormat {
+    /// The three structures in the order a server prefers them: multipart
+    /// first, since only it carries directives.
+    pub const ALL: [ResponseFormat; 3] = [
+        ResponseFormat::MultipartMixed,
+        ResponseFormat::ExpoJson,
+        ResponseFormat::Json,
+    ];
+
+    /// The media type.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ResponseFormat::MultipartMixed => "multipart/mixed",
+            ResponseFormat::ExpoJson => "application/expo+json",
+            ResponseFormat::Json => "application/json",
+        }
+    }
+
+    /// Whether this is one of the JSON structures, which cannot carry a directive.
+    pub const fn is_json(self) -> bool {
+        !matches!(self, ResponseFormat::MultipartMixed)
+    }
+}
+
+impl fmt::Display for ResponseFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for ResponseFormat {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// One media range of an `Accept` header, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRange {
+    type_: String,
+    subtype: String,
+    params: Vec<(String, String)>,
+    quality: Quality,
+}
+
+impl MediaRange {
+    /// `text` in `text/html`; `*` for `*/*`.
+    pub fn type_(&self) -> &str {
+        &self.type_
+    }
+
+    /// `html` in `text/html`; `*` for `text/*` and `*/*`.
+    pub fn subtype(&self) -> &str {
+        &self.subtype
+    }
+
+    /// The weight in thousandths (`q=0.5` is 500; no `q` is 1000).
+    pub fn quality(&self) -> u16 {
+        self.quality
+    }
+
+    fn parse(element: &str) -> Result<Self, &'static str> {
+        let range = RangeRef::parse(element)?;
+        let params = Params::new(range.params)
+            .map(|p| {
+                p.map(|(name, value)| {
+                    (
+                        name.to_ascii_lowercase(),
+                        value.trim_matches('"').to_ascii_lowercase(),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(MediaRange {
+            type_: range.type_.to_ascii_lowercase(),
+            subtype: range.subtype.to_ascii_lowercase(),
+            params,
+            quality: range.quality,
+        })
+    }
+
+    /// How specifically this range names `offer` (higher is more
+    /// specific), or `None` when it does not match.
+    fn specificity(&self, offer: &Offer<'_>) -> Option<u8> {
+        let level = if self.type_ == "*" {
+            0
+        } else if !self.type_.eq_ignore_ascii_case(offer.type_) {
+            return None;
+        } else if self.subtype == "*" {
+            2
+        } else if !self.subtype.eq_ignore_ascii_case(offer.subtype) {
+            return None;
+        } else {
+            4
+        };
+        // A range with parameters only matches types carrying them all.
+        let params_match = self.params.iter().all(|(name, value)| {
+            offer
+                .params
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v.eq_ignore_ascii_case(value))
+        });
+        match (params_match, self.params.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(level),
+            (true, false) => Some(level + 1),
+        }
+    }
+}
+
+/// A media range borrowed from the header, parsed without allocating.
+struct RangeRef<'a> {
+    type_: &'a str,
+    subtype: &'a str,
+    /// The parameters before the weight, unparsed (already checked).
+    params: &'a str,
+    quality: Quality,
+}
+
+impl<'a> RangeRef<'a> {
+    fn parse(element: &'a str) -> Result<Self, &'static str> {
+        let (essence, rest) = element.split_once(';').unwrap_or((element, ""));
+        let (type_, subtype) = essence
+            .trim_end_matches([' ', '\t'])
+            .split_once('/')
+            .ok_or("missing '/' between type and subtype")?;
+        if !is_token(type_) || !is_token(subtype) {
+            return Err("type and subtype must be tokens");
+        }
+        if type_ == "*" && subtype != "*" {
+            return Err("a wildcard type needs a wildcard subtype");
+        }
+        let mut params = rest;
+        let mut quality = FULL;
+        let mut consumed = 0;
+        for param in Params::new(rest) {
+            let (name, value) = param?;
+            if name.eq_ignore_ascii_case("q") {
+                quality = qvalue(value).ok_or("q must be 0 to 1 with at most three decimals")?;
+                // What follows the weight are accept extensions, not parameters.
+                params = &rest[..consumed];
+                break;
+            }
+            consumed = offset_after(rest, value);
+        }
+        Ok(RangeRef {
+            type_,
+            subtype,
+            params,
+            quality,
+        })
+    }
+
+    /// Like [`MediaRange::specificity`] for a parameterless offer.
+    fn specificity(&self, type_: &str, subtype: &str) -> Option<u8> {
+        let level = if self.type_ == "*" {
+            0
+        } else if !self.type_.eq_ignore_ascii_case(type_) {
+            return None;
+        } else if self.subtype == "*" {
+            2
+        } else if !self.subtype.eq_ignore_ascii_case(subtype) {
+            return None;
+        } else {
+            4
+        };
+        // Parameters can only be matched by an offer that has them.
+        Params::new(self.params).next().is_none().then_some(level)
+    }
+}
+
+/// The byte offset in `outer` just past `inner`, a subslice of it.
+fn offset_after(outer: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize - outer.as_ptr() as usize) + inner.len()
+}
+
+struct Offer<'a> {
+    type_: &'a str,
+    subtype: &'a str,
+    params: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Offer<'a> {
+    fn parse(offer: &'a str) -> Option<Self> {
+        let (essence, rest) = offer.split_once(';').unwrap_or((offer, ""));
+        let (type_, subtype) = essence.trim().split_once('/')?;
+        let params = parameters(rest)
+            .ok()?
+            .into_iter()
+            .map(|(n, v)| (n, v.trim_matches('"')))
+            .collect();
+        Some(Offer {
+            type_,
+            subtype,
+            params,
+        })
+    }
+}
+
+/// A parsed `Accept` header.
+///
+/// [`parse`](Self::parse) skips elements that are not valid media ranges, as
+/// the `negotiator` package of Node servers does, so one odd element does not
+/// turn a usable header into a 406; [`parse_strict`](Self::parse_strict)
+/// refuses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accept {
+    ranges: Vec<MediaRange>,
+}
+
+impl Accept {
+    /// What an absent header means: `*/*`.
+    pub fn any() -> Self {
+        Accept {
+            ranges: vec![MediaRange {
+                type_: "*".into(),
+                subtype: "*".into(),
+                params: Vec::new(),
+                quality: FULL,
+            }],
+        }
+    }
+
+    /// Parses a header value, skipping malformed elements. Fails only when
+    /// the value is over the length or element limits.
+    pub fn parse(header: &str) -> Result<Self, Error> {
+        check_len(header)?;
+        let ranges = elements(header)?
+            .into_iter()
+            .filter_map(|e| MediaRange::parse(e).ok())
+            .collect();
+        Ok(Accept { ranges })
+    }
+
+    /// Parses a header value, refusing any malformed element.
+    pub fn parse_strict(header: &str) -> Result<Self, Error> {
+        check_len(header)?;
+        let ranges = elements(header)?
+            .into_iter()
+            .map(|e| {
+                MediaRange::parse(e).map_err(|reason| Error::Malformed {
+                    element: shorten(e),
+                    reason,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Accept { ranges })
+    }
+
+    /// The media ranges in header order.
+    pub fn ranges(&self) -> &[MediaRange] {
+        &self.ranges
+    }
+
+    /// The quality (in thousandths) the client gives `media_type`, from the
+    /// most specific range that matches it; 0 when none does.
+    pub fn quality_of(&self, media_type: &str) -> u16 {
+        Offer::parse(media_type)
+            .and_then(|offer| self.best(&offer))
+            .map_or(0, |(q, _)| q)
+    }
+
+    /// The quality the client gives a `mime::Mime`, for servers that keep
+    /// their offers as `mime` values.
+    pub fn quality_of_mime(&self, media_type: &mime::Mime) -> u16 {
+        self.quality_of(media_type.as_ref())
+    }
+
+    fn best(&self, offer: &Offer<'_>) -> Option<(Quality, u8)> {
+        self.ranges
+            .iter()
+            .filter_map(|r| r.specificity(offer).map(|s| (s, r.quality)))
+            // The most specific range decides; among equals the first one.
+            .fold(None, |best: Option<(u8, Quality)>, (s, q)| match best {
+                Some((bs, _)) if bs >= s => best,
+                _ => Some((s, q)),
+            })
+            .map(|(s, q)| (q, s))
+    }
+
+    /// The offer the client prefers: highest quality, then the most specific
+    /// matching range, then the earliest offer (offers are in the server's
+    /// order of preference). `None` when nothing is acceptable.
+    pub fn negotiate<'a, T: AsRef<str>>(&self, offers: &'a [T]) -> Option<&'a T> {
+        let mut best: Option<(Quality, u8, &'a T)> = None;
+        for offer in offers {
+            let Some((q, s)) = Offer::parse(offer.as_ref()).and_then(|o| self.best(&o)) else {
+                continue;
+            };
+            if q == 0 {
+                continue;
+            }
+            if best.is_none_or(|(bq, bs, _)| (q, s) > (bq, bs)) {
+                best = Some((q, s, offer));
+            }
+        }
+        best.map(|(_, _, offer)| offer)
+    }
+
+    /// [`negotiate`](Self::negotiate) over response formats.
+    pub fn negotiate_format(&self, offers: &[ResponseFormat]) -> Option<ResponseFormat> {
+        self.negotiate(offers).copied()
+    }
+}
+
+impl FromStr for Accept {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Accept::parse(s)
+    }
+}
+
+impl fmt::Display for Accept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}/{}", r.type_, r.subtype)?;
+            for (name, value) in &r.params {
+                if is_token(value) {
+                    write!(f, ";{name}={value}")?;
+                } else {
+                    write!(f, ";{name}=\"{value}\"")?;
+                }
+            }
+            if r.quality == 0 {
+                f.write_str(";q=0")?;
+            } else if r.quality != FULL {
+                let q = format!("{:03}", r.quality);
+                write!(f, ";q=0.{}", q.trim_end_matches('0'))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Chooses the manifest structure for an `Accept` header value (`None` when
+/// the request has none, which means `*/*`).
+///
+/// Over-limit values are [`Error::TooLong`] / [`Error::TooManyElements`]
+/// (answer 400); nothing acceptable is [`Error::NotAcceptable`] (answer 406).
+pub fn negotiate_format(
+    accept: Option<&str>,
+    offers: &[ResponseFormat],
+) -> Result<ResponseFormat, Error> {
+    let chosen = match accept {
+        None => offers.first().copied(),
+        Some(header) => negotiate_format_in(header, offers)?,
+    };
+    chosen.ok_or_else(|| Error::NotAcceptable {
+        offered: offers
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// The hot path: one pass over the header, no allocation. Same rules as
+/// [`Accept::parse`] followed by [`Accept::negotiate_format`].
+fn negotiate_format_in(
+    header: &str,
+    offers: &[ResponseFormat],
+) -> Result<Option<ResponseFormat>, Error> {
+    check_len(header)?;
+    // Per format: (specificity, quality) of the most specific range naming it.
+    let mut matched: [Option<(u8, Quality)>; 3] = [None; 3];
+    for element in Elements::new(header) {
+        let Ok(range) = RangeRef::parse(element?) else {
+            continue;
+        };
+        for format in ResponseFormat::ALL {
+            let (type_, subtype) = format.as_str().split_once('/').unwrap_or_default();
+            if let Some(s) = range.specificity(type_, subtype) {
+                let slot = &mut matched[format as usize];
+                if slot.is_none_or(|(best, _)| s > best) {
+                    *slot = Some((s, range.quality));
+                }
+            }
+        }
+    }
+    let mut best: Option<(Quality, u8, ResponseFormat)> = None;
+    for &format in offers {
+        if let Some((s, q)) = matched[format as usize]
+            && q > 0
+            && best.is_none_or(|(bq, bs, _)| (q, s) > (bq, bs))
+        {
+            best = Some((q, s, format));
+        }
+    }
+    Ok(best.map(|(_, _, format)| format))
+}

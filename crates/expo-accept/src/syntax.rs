@@ -1,0 +1,223 @@
+//! RFC 9110 list, token, quoted-string and weight syntax shared by both headers.
+
+use crate::{Error, MAX_ELEMENTS, MAX_HEADER_LEN};
+
+/// A quality value in thousandths: `q=0.5` is 500, no `q` is 1000.
+pub(crate) type Quality = u16;
+
+pub(crate) const FULL: Quality = 1000;
+
+pub(crate) fn check_len(header: &str) -> Result<(), Error> {
+    if header.len() > MAX_HEADER_LEN {
+        return Err(Error::TooLong {
+            len: header.len(),
+            max: MAX_HEADER_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// Splits a `#rule` list on commas outside quoted strings, dropping empty
+/// elements as RFC 9110 5.6.1 asks recipients to.
+pub(crate) fn elements(header: &str) -> Result<Vec<&str>, Error> {
+    let mut out = Vec::new();
+    for element in Elements::new(header) {
+        out.push(element?);
+    }
+    Ok(out)
+}
+
+/// The elements of a `#rule` list, without allocating; yields an error
+/// once more than [`MAX_ELEMENTS`] have been seen.
+pub(crate) struct Elements<'a> {
+    rest: Option<&'a str>,
+    seen: usize,
+}
+
+impl<'a> Elements<'a> {
+    pub(crate) fn new(header: &'a str) -> Self {
+        Elements {
+            rest: Some(header),
+            seen: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Result<&'a str, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest?;
+            let (element, tail) = match split_unquoted(rest, b',') {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            self.rest = tail;
+            let element = trim_ows(element);
+            if element.is_empty() {
+                continue;
+            }
+            self.seen += 1;
+            if self.seen > MAX_ELEMENTS {
+                self.rest = None;
+                return Some(Err(Error::TooManyElements {
+                    count: self.seen,
+                    max: MAX_ELEMENTS,
+                }));
+            }
+            return Some(Ok(element));
+        }
+    }
+}
+
+/// The position of the first `sep` outside a quoted string.
+fn split_unquoted(s: &str, sep: u8) -> Option<usize> {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if b == sep && !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+pub(crate) fn trim_ows(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_quoted_string(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return false;
+    };
+    let mut escaped = false;
+    for b in inner.bytes() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return false,
+            b'\t' | b' '..=b'~' | 0x80..=0xff => {}
+            _ => return false,
+        }
+    }
+    !escaped
+}
+
+/// Splits `name=value` parameters after the first `;`, checking their syntax.
+pub(crate) fn parameters(rest: &str) -> Result<Vec<(&str, &str)>, &'static str> {
+    Params::new(rest).collect()
+}
+
+/// The `;`-separated parameters of an element, without allocating.
+pub(crate) struct Params<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Params<'a> {
+    pub(crate) fn new(rest: &'a str) -> Self {
+        Params { rest: Some(rest) }
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Result<(&'a str, &'a str), &'static str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest?;
+            // `;` inside a quoted value is not a separator.
+            let (piece, tail) = match split_unquoted(rest, b';') {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            self.rest = tail;
+            let piece = trim_ows(piece);
+            if piece.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = piece.split_once('=') else {
+                return Some(Err("parameter without '='"));
+            };
+            if !is_token(name) {
+                return Some(Err("invalid parameter name"));
+            }
+            if !(is_token(value) || is_quoted_string(value)) {
+                return Some(Err("invalid parameter value"));
+            }
+            return Some(Ok((name, value)));
+        }
+    }
+}
+
+/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`
+pub(crate) fn qvalue(s: &str) -> Option<Quality> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths: Quality = 0;
+    for (i, b) in frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .enumerate()
+    {
+        thousandths += Quality::from(b - b'0') * [100, 10, 1][i];
+    }
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(FULL),
+        _ => None,
+    }
+}
+
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qvalues() {
+        assert_eq!(qvalue("1"), Some(1000));
+        assert_eq!(qvalue("1.000"), Some(1000));
+        assert_eq!(qvalue("0.5"), Some(500));
+        assert_eq!(qvalue("0.05"), Some(50));
+        assert_eq!(qvalue("0.005"), Some(5));
+        assert_eq!(qvalue("0"), Some(0));
+        assert_eq!(qvalue("0."), Some(0));
+        for bad in ["1.001", "0.5555", "2", "-1", ".5", "", "0.a", "1.5", "01"] {
+            assert_eq!(qvalue(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_splitting_respects_quotes() {
+        assert_eq!(
+            elements(r#"a/b;p="x,y", c/d"#).unwrap(),
+            [r#"a/b;p="x,y""#, "c/d"]
+        );
+        assert_eq!(elements(" , a ,, b ,").unwrap(), ["a", "b"]);
+        assert!(elements("").unwrap().is_empty());
+    }
+}
