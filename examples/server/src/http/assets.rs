@@ -33,8 +33,8 @@ pub async fn asset(
     let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let hash = parse_asset_hash(&hash)?;
     let record = state
-        .store
-        .blob(&hash)
+        .cache
+        .blob(state.store.as_ref(), &hash)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no asset {hash}")))?;
 

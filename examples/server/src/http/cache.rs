@@ -1,5 +1,5 @@
-//! The manifest hot path's cache: the resolved update of each scope, loaded once and kept
-//! until something changes what is served.
+//! The hot paths' cache: the resolved update of each scope, loaded once and kept until
+//! something changes what is served, and the records of the blobs assets are served from.
 //!
 //! The protocol layer renders responses from a cached [`ScopeEntry`] (serialized and signed
 //! once per entry), so a manifest request costs a hash-map lookup, not a database query.
@@ -13,7 +13,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::store::{MetadataStore, Scope, Update};
+use crate::store::{AssetHash, BlobRecord, MetadataStore, Scope, Update};
+
+/// At most this many blob records are cached (only blobs that exist are).
+pub const MAX_BLOBS: usize = 200_000;
 
 /// At most this many scopes are cached; past it, lookups go to the store uncached (clients
 /// choose the channel and runtime version they ask for, so unknown scopes must not grow the
@@ -30,10 +33,11 @@ pub struct ScopeEntry {
     pub update: Option<Arc<Update>>,
 }
 
-/// Resolved updates by scope.
+/// Resolved updates by scope, and blob records by hash.
 #[derive(Debug, Default)]
 pub struct ManifestCache {
     entries: RwLock<HashMap<Scope, Arc<ScopeEntry>>>,
+    blobs: RwLock<HashMap<AssetHash, Arc<BlobRecord>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
 }
@@ -54,11 +58,44 @@ impl ManifestCache {
         Ok(entry)
     }
 
+    /// The record of a stored blob, from the store on a miss; `None` when it does not exist.
+    pub async fn blob(
+        &self,
+        store: &dyn MetadataStore,
+        hash: &AssetHash,
+    ) -> Result<Option<Arc<BlobRecord>>> {
+        let cached = self
+            .blobs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(hash)
+            .cloned();
+        if let Some(record) = cached {
+            return Ok(Some(record));
+        }
+        let Some(record) = store.blob(hash).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        let mut blobs = self
+            .blobs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if blobs.len() < MAX_BLOBS {
+            blobs.insert(*hash, Arc::clone(&record));
+        }
+        Ok(Some(record))
+    }
+
     /// Forgets every entry.
     pub fn invalidate(&self) {
         let mut entries = self.write();
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
+        // Blobs never change, but a future garbage collection may remove them.
+        self.blobs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// How many scopes are cached.
@@ -160,6 +197,23 @@ mod tests {
         let entry = cache.get(&store, &scope).await.unwrap();
         assert_eq!(entry.update.as_ref().unwrap().info.id, first);
         assert_eq!(cache.len(), 1);
+
+        let hash = entry
+            .update
+            .as_ref()
+            .unwrap()
+            .launch_asset
+            .as_ref()
+            .unwrap()
+            .hash;
+        assert_eq!(cache.blob(&store, &hash).await.unwrap().unwrap().size, 1);
+        assert!(
+            cache
+                .blob(&store, &AssetHash::of(b"none"))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
