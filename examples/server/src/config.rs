@@ -161,12 +161,32 @@ pub struct ServeSettings {
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(String);
+pub struct PublicUrl {
+    url: String,
+    scheme: String,
+    authority: String,
+    path: String,
+}
 
 impl PublicUrl {
     /// The URL.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.url
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// Host and optional port.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The path prefix (empty, or starting with `/`, without a trailing slash).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 }
 
@@ -176,23 +196,31 @@ impl FromStr for PublicUrl {
     fn from_str(s: &str) -> Result<Self> {
         let invalid = |why: &str| Error::Config(format!("public URL {s:?}: {why}"));
         let uri: http::Uri = s.parse().map_err(|_| invalid("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
+        let scheme = match uri.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme.to_owned(),
             _ => return Err(invalid("must start with http:// or https://")),
-        }
-        if uri.authority().is_none() {
-            return Err(invalid("has no host"));
+        };
+        let authority = uri.authority().ok_or_else(|| invalid("has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(invalid("must not hold credentials"));
         }
         if uri.query().is_some() {
             return Err(invalid("must not have a query"));
         }
-        Ok(Self(s.trim_end_matches('/').to_owned()))
+        let path = uri.path().trim_end_matches('/').to_owned();
+        let authority = authority.as_str().to_owned();
+        Ok(Self {
+            url: format!("{scheme}://{authority}{path}"),
+            scheme,
+            authority,
+            path,
+        })
     }
 }
 
 impl fmt::Display for PublicUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.url)
     }
 }
 
@@ -391,7 +419,14 @@ certificate = "/etc/cert.pem"
         let serve = loaded.serve(serve_args(&cli)).unwrap();
         assert_eq!(serve.bind.to_string(), "0.0.0.0:8080");
         assert_eq!(serve.public_url.as_str(), "https://updates.example.com");
+        assert_eq!(serve.public_url.path(), "");
         assert!(serve.trust_proxy);
+        let prefixed: PublicUrl = "https://example.com:8443/expo/".parse().unwrap();
+        assert_eq!(prefixed.as_str(), "https://example.com:8443/expo");
+        assert_eq!(
+            (prefixed.scheme(), prefixed.authority(), prefixed.path()),
+            ("https", "example.com:8443", "/expo")
+        );
         assert_eq!(
             serve.signing_keys,
             vec![SigningKeyConfig {
@@ -442,6 +477,8 @@ certificate = "/etc/cert.pem"
         for args in [
             &["x", "serve", "--public-url", "ftp://x"][..],
             &["x", "serve", "--public-url", "/relative"],
+            &["x", "serve", "--public-url", "https://user:pw@example.com"],
+            &["x", "serve", "--public-url", "https://example.com/?a=b"],
             &["x", "serve", "--signing-cert", "main=/c.pem"],
             &[
                 "x",

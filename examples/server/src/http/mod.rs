@@ -7,6 +7,7 @@ pub mod encoding;
 pub mod error;
 pub mod health;
 pub mod manifest;
+pub mod served;
 pub mod signing;
 pub mod state;
 

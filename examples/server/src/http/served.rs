@@ -1,0 +1,215 @@
+//! What a scope serves, in the protocol's model: a manifest with absolute asset URLs, or a
+//! `rollBackToEmbedded` directive.
+
+use axum::http::HeaderMap;
+use expo_manifest::{Asset, Directive, Manifest, RuntimeVersion, Timestamp, UpdateId};
+
+use crate::config::PublicUrl;
+use crate::error::{Error, Result};
+use crate::store::{AssetHash, Update, UpdateAsset, UpdateKind};
+
+/// Longest forwarded host accepted.
+const MAX_HOST_LEN: usize = 255;
+
+/// A stored update as the protocol sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Served {
+    /// An update to download.
+    Manifest(Box<Manifest>),
+    /// An instruction instead of an update.
+    Directive(Directive),
+}
+
+/// The base URL of asset URLs for one request: the configured public URL, or, behind a
+/// trusted proxy, its scheme and host from `x-forwarded-proto` / `x-forwarded-host` (the
+/// path prefix stays the configured one).
+pub fn request_base_url(public_url: &PublicUrl, trust_proxy: bool, headers: &HeaderMap) -> String {
+    if !trust_proxy {
+        return public_url.as_str().to_owned();
+    }
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = match first("x-forwarded-proto")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("https") => "https",
+        Some("http") => "http",
+        _ => public_url.scheme(),
+    };
+    let host = first("x-forwarded-host")
+        .filter(|host| host.len() <= MAX_HOST_LEN && is_authority(host))
+        .unwrap_or(public_url.authority());
+    format!("{scheme}://{host}{}", public_url.path())
+}
+
+/// A host with an optional port, nothing else (no user info, path or odd characters).
+fn is_authority(host: &str) -> bool {
+    host.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        && host.parse::<axum::http::uri::Authority>().is_ok()
+}
+
+/// The URL of an asset: content-addressed, so immutable.
+pub fn asset_url(base: &str, hash: &AssetHash) -> String {
+    format!("{base}/assets/{}", hash.to_hex())
+}
+
+/// The manifest or directive of `update`, with asset URLs under `base`.
+pub fn served(update: &Update, base: &str) -> Result<Served> {
+    let info = &update.info;
+    let time = Timestamp::from_millis(info.created_at)?;
+    match info.kind {
+        UpdateKind::RollbackToEmbedded => Ok(Served::Directive(Directive::RollBackToEmbedded {
+            commit_time: time,
+        })),
+        UpdateKind::Update => {
+            let asset = |a: &UpdateAsset| Asset {
+                hash: a.hash,
+                key: a.key.clone(),
+                content_type: a.content_type.clone(),
+                file_extension: a.file_extension.clone(),
+                url: asset_url(base, &a.hash),
+            };
+            let launch_asset = update
+                .launch_asset
+                .as_ref()
+                .ok_or_else(|| Error::Corrupt(format!("update {} has no launch asset", info.id)))?;
+            let metadata = update
+                .metadata
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect();
+            Ok(Served::Manifest(Box::new(Manifest {
+                id: UpdateId::from_uuid(info.id),
+                created_at: time,
+                runtime_version: RuntimeVersion::new(info.scope.runtime_version.clone())?,
+                launch_asset: asset(launch_asset),
+                assets: update.assets.iter().map(asset).collect(),
+                metadata,
+                extra: update.extra.clone(),
+            })))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use serde_json::{Map, Value};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::{Platform, Scope, UpdateInfo};
+
+    fn update(kind: UpdateKind) -> Update {
+        let bundle = UpdateAsset {
+            hash: AssetHash::of(b"bundle"),
+            key: "k1".into(),
+            content_type: "application/javascript".into(),
+            file_extension: None,
+        };
+        let png = UpdateAsset {
+            hash: AssetHash::of(b"png"),
+            key: "k2".into(),
+            content_type: "image/png".into(),
+            file_extension: Some(".png".into()),
+        };
+        let mut extra = Map::new();
+        extra.insert("expoClient".into(), serde_json::json!({"name": "app"}));
+        Update {
+            info: UpdateInfo {
+                id: Uuid::new_v4(),
+                scope: Scope::new("default", "main", "1.0.0", Platform::Ios).unwrap(),
+                kind,
+                created_at: 1_700_000_000_123,
+                message: None,
+                group_id: Uuid::new_v4(),
+                rollout_percent: 100,
+                republished_from: None,
+                asset_count: 2,
+                seq: 1,
+            },
+            launch_asset: (kind == UpdateKind::Update).then_some(bundle),
+            assets: if kind == UpdateKind::Update {
+                vec![png]
+            } else {
+                vec![]
+            },
+            metadata: Map::new(),
+            extra,
+        }
+    }
+
+    #[test]
+    fn manifest_has_absolute_content_addressed_urls() {
+        let update = update(UpdateKind::Update);
+        let Served::Manifest(manifest) = served(&update, "https://u.example.com/expo").unwrap()
+        else {
+            panic!("not a manifest");
+        };
+        assert_eq!(manifest.id.to_string(), update.info.id.to_string());
+        assert_eq!(
+            manifest.launch_asset.url,
+            format!(
+                "https://u.example.com/expo/assets/{}",
+                AssetHash::of(b"bundle").to_hex()
+            )
+        );
+        assert_eq!(manifest.assets[0].file_extension.as_deref(), Some(".png"));
+        assert_eq!(manifest.extra["expoClient"]["name"], Value::from("app"));
+        let json: Value = serde_json::from_slice(&manifest.to_json_bytes()).unwrap();
+        assert_eq!(json["createdAt"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn rollback_to_embedded_is_a_directive_with_the_stored_time() {
+        let Served::Directive(directive) =
+            served(&update(UpdateKind::RollbackToEmbedded), "http://x").unwrap()
+        else {
+            panic!("not a directive");
+        };
+        let json: Value = serde_json::from_slice(&directive.to_json_bytes()).unwrap();
+        assert_eq!(json["type"], "rollBackToEmbedded");
+        assert_eq!(json["parameters"]["commitTime"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_when_trusted() {
+        let public: PublicUrl = "http://127.0.0.1:3000/u".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        headers.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("updates.example.com, proxy"),
+        );
+        assert_eq!(
+            request_base_url(&public, false, &headers),
+            "http://127.0.0.1:3000/u"
+        );
+        assert_eq!(
+            request_base_url(&public, true, &headers),
+            "https://updates.example.com/u"
+        );
+
+        for bad in ["evil.com/path", "user@evil.com", "a b", ""] {
+            headers.insert("x-forwarded-host", HeaderValue::from_str(bad).unwrap());
+            assert_eq!(
+                request_base_url(&public, true, &headers),
+                "https://127.0.0.1:3000/u",
+                "{bad}"
+            );
+        }
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("gopher"));
+        assert_eq!(
+            request_base_url(&public, true, &headers),
+            "http://127.0.0.1:3000/u"
+        );
+    }
+}
