@@ -163,3 +163,34 @@ fn der_entry_points() {
     assert!(PrivateKey::from_pkcs1_der(pkcs8.contents()).is_err());
     assert!(PrivateKey::from_pkcs8_der(pkcs1.contents()).is_err());
 }
+
+mod damaged {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any prefix of a key file fails cleanly (only the whole file loads).
+        #[test]
+        fn every_truncation_is_an_error(cut in 0usize..1702) {
+            let pem = fixture("expo-private-key.pem");
+            let cut = cut.min(pem.len() - 1);
+            let trimmed = pem[..cut].trim_end();
+            prop_assume!(!trimmed.ends_with("-----END RSA PRIVATE KEY-----"));
+            prop_assert!(PrivateKey::from_pem(&pem[..cut]).is_err());
+        }
+
+        /// Replacing one character never panics, whatever it hits (armor, base64, DER).
+        #[test]
+        fn one_changed_character_never_panics(at in 0usize..3272, c in any::<char>()) {
+            let pem = fixture("rsa4096-pkcs8.pem");
+            let mut chars: Vec<char> = pem.chars().collect();
+            let at = at % chars.len();
+            chars[at] = c;
+            let damaged: String = chars.into_iter().collect();
+            let _ = PrivateKey::from_pem(&damaged);
+            let _ = expo_codesign::Certificate::chain_from_pem(&damaged);
+        }
+    }
+}
