@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 
 use crate::checks::{check_leaf, check_signatures, check_validity};
-use crate::{ALGORITHM, Certificate, Error, header};
+use crate::{ALGORITHM, Certificate, Error, MAX_CHAIN_LEN, header};
 
 /// Longest base64 `sig` accepted: 4096-bit RSA signatures are 684 characters.
 const MAX_SIG_BASE64_LEN: usize = 1024;
@@ -134,6 +134,12 @@ impl Verifier {
     }
 
     fn check_chain(&self) -> Result<(), Error> {
+        if self.chain.len() > MAX_CHAIN_LEN {
+            return Err(Error::ChainTooLong {
+                len: self.chain.len(),
+                limit: MAX_CHAIN_LEN,
+            });
+        }
         check_leaf(None, self.signing_certificate())?;
         check_signatures(&self.chain)
     }

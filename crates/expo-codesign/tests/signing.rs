@@ -286,6 +286,13 @@ fn verifier_with_a_chain() {
             .verify(&header, MANIFEST),
         Err(Error::ChainSignature { .. })
     ));
+    // Chains are bounded like those read from PEM.
+    assert!(matches!(
+        Verifier::new(Certificate::from_pem(&fixture("chain-root.pem")).unwrap())
+            .with_intermediates(vec![intermediates[1].clone(); expo_codesign::MAX_CHAIN_LEN])
+            .verify(&header, MANIFEST),
+        Err(Error::ChainTooLong { .. })
+    ));
     // A root that signs directly but is a CA without code signing usage.
     assert!(matches!(
         Verifier::from_certificate_pem(&fixture("chain-root.pem"))
