@@ -113,9 +113,17 @@ impl ExportDir {
     /// Reads and checks `metadata.json` in `root`; no other file is read yet.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, Error> {
         let root = root.as_ref();
+        let bytes = read_bounded(&root.join("metadata.json"), MAX_METADATA_BYTES)?;
+        Self::from_metadata_json(root, &bytes)
+    }
+
+    /// Checks the content of a `metadata.json` whose files are under `root`
+    /// (for tools that hold the metadata already, and for fuzzing).
+    pub fn from_metadata_json(root: impl AsRef<Path>, bytes: &[u8]) -> Result<Self, Error> {
+        let root = root.as_ref();
         let metadata_path = root.join("metadata.json");
-        let bytes = read_bounded(&metadata_path, MAX_METADATA_BYTES)?;
-        let metadata: Metadata = serde_json::from_slice(&bytes).map_err(|e| Error::Metadata {
+        check_len("metadata.json", bytes.len(), MAX_METADATA_BYTES)?;
+        let metadata: Metadata = serde_json::from_slice(bytes).map_err(|e| Error::Metadata {
             path: metadata_path.clone(),
             message: format!("not the metadata.json of `expo export`: {e}"),
         })?;
