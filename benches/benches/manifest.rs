@@ -22,7 +22,7 @@ fn hashing(c: &mut Criterion) {
     let mut group = c.benchmark_group("hash_10mb");
     group.throughput(Throughput::Bytes(data.len() as u64));
     group.bench_function("AssetHash::of", |b| {
-        b.iter(|| AssetHash::of(black_box(&data)))
+        b.iter(|| AssetHash::of(black_box(&data)));
     });
     if has_sha256sum {
         group.bench_function("sha256sum", |b| {
@@ -31,7 +31,7 @@ fn hashing(c: &mut Criterion) {
                     .arg(&file)
                     .output()
                     .expect("sha256sum")
-            })
+            });
         });
         group.bench_function("sha256sum_empty_file", |b| {
             b.iter(|| {
@@ -39,7 +39,7 @@ fn hashing(c: &mut Criterion) {
                     .arg(&empty)
                     .output()
                     .expect("sha256sum")
-            })
+            });
         });
     }
     group.finish();
@@ -49,7 +49,7 @@ fn hashing(c: &mut Criterion) {
 fn serialization(c: &mut Criterion) {
     let asset = |i: u32| Asset {
         hash: AssetHash::of(&i.to_le_bytes()),
-        key: format!("{:032x}", i),
+        key: format!("{i:032x}"),
         content_type: "image/png".into(),
         file_extension: Some(".png".into()),
         url: format!(
@@ -66,7 +66,7 @@ fn serialization(c: &mut Criterion) {
         runtime_version: RuntimeVersion::new("1.0.0").expect("valid"),
         launch_asset,
         assets: (1..=200).map(asset).collect(),
-        metadata: Default::default(),
+        metadata: std::collections::BTreeMap::default(),
         extra: serde_json::from_str(
             r#"{"expoClient":{"name":"sample-app","slug":"sample-app","version":"1.0.0","runtimeVersion":"1.0.0"}}"#,
         )
@@ -76,10 +76,10 @@ fn serialization(c: &mut Criterion) {
     let mut group = c.benchmark_group("manifest_200_assets");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("to_json_bytes", |b| {
-        b.iter(|| black_box(&manifest).to_json_bytes())
+        b.iter(|| black_box(&manifest).to_json_bytes());
     });
     group.bench_function("from_json_slice", |b| {
-        b.iter(|| Manifest::from_json_slice(black_box(&bytes)))
+        b.iter(|| Manifest::from_json_slice(black_box(&bytes)));
     });
     group.finish();
 }
