@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
-use super::{BlobReader, BlobStore, ByteRange, Encoding, PreparedBlob, StoredBlob};
+use super::{BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob};
 use crate::error::{Error, Result};
 use crate::store::AssetHash;
 
@@ -56,13 +56,13 @@ impl LocalBlobStore {
     }
 
     /// The path of one encoding of a blob.
-    pub fn path(&self, hash: &AssetHash, encoding: Encoding) -> PathBuf {
+    pub fn path(&self, hash: &AssetHash, encoding: ContentCoding) -> PathBuf {
         let hex = hash.to_hex();
         let dir = self.root.join(&hex[0..2]).join(&hex[2..4]);
         match encoding {
-            Encoding::Identity => dir.join(hex),
-            Encoding::Gzip => dir.join(format!("{hex}.gz")),
-            Encoding::Brotli => dir.join(format!("{hex}.br")),
+            ContentCoding::Identity => dir.join(hex),
+            ContentCoding::Gzip => dir.join(format!("{hex}.gz")),
+            ContentCoding::Brotli => dir.join(format!("{hex}.br")),
         }
     }
 
@@ -75,13 +75,13 @@ impl LocalBlobStore {
                 Err(e) => Err(Error::io(path, e)),
             }
         };
-        let Some(size) = size_of(Encoding::Identity)? else {
+        let Some(size) = size_of(ContentCoding::Identity)? else {
             return Ok(None);
         };
         Ok(Some(StoredBlob {
             size,
-            gzip_size: size_if(size_of(Encoding::Gzip)?),
-            br_size: size_if(size_of(Encoding::Brotli)?),
+            gzip_size: size_if(size_of(ContentCoding::Gzip)?),
+            br_size: size_if(size_of(ContentCoding::Brotli)?),
         }))
     }
 
@@ -96,18 +96,21 @@ impl LocalBlobStore {
             return Ok(stored);
         }
         let dir = self
-            .path(&blob.hash, Encoding::Identity)
+            .path(&blob.hash, ContentCoding::Identity)
             .parent()
             .map_or_else(|| self.root.clone(), Path::to_path_buf);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         if let Some(br) = &blob.br {
-            self.write_atomically(&self.path(&blob.hash, Encoding::Brotli), br)?;
+            self.write_atomically(&self.path(&blob.hash, ContentCoding::Brotli), br)?;
         }
         if let Some(gzip) = &blob.gzip {
-            self.write_atomically(&self.path(&blob.hash, Encoding::Gzip), gzip)?;
+            self.write_atomically(&self.path(&blob.hash, ContentCoding::Gzip), gzip)?;
         }
         // Last: its presence marks the blob complete.
-        self.write_atomically(&self.path(&blob.hash, Encoding::Identity), &blob.identity)?;
+        self.write_atomically(
+            &self.path(&blob.hash, ContentCoding::Identity),
+            &blob.identity,
+        )?;
         sync_dir(&dir)?;
         Ok(StoredBlob {
             size: blob.identity.len() as u64,
@@ -163,7 +166,7 @@ impl BlobStore for LocalBlobStore {
     async fn open(
         &self,
         hash: &AssetHash,
-        encoding: Encoding,
+        encoding: ContentCoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>> {
         let path = self.path(hash, encoding);
@@ -243,20 +246,20 @@ mod tests {
         assert_eq!(store.put(blob.clone()).await.unwrap(), stored);
 
         let whole = store
-            .open(&blob.hash, Encoding::Identity, None)
+            .open(&blob.hash, ContentCoding::Identity, None)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(read_all(whole).await, identity);
         let gz = store
-            .open(&blob.hash, Encoding::Gzip, None)
+            .open(&blob.hash, ContentCoding::Gzip, None)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(read_all(gz).await, b"gz");
         assert!(
             store
-                .open(&blob.hash, Encoding::Brotli, None)
+                .open(&blob.hash, ContentCoding::Brotli, None)
                 .await
                 .unwrap()
                 .is_none()
@@ -264,7 +267,7 @@ mod tests {
         let part = store
             .open(
                 &blob.hash,
-                Encoding::Identity,
+                ContentCoding::Identity,
                 Some(ByteRange { first: 6, last: 10 }),
             )
             .await
@@ -275,7 +278,7 @@ mod tests {
             store
                 .open(
                     &blob.hash,
-                    Encoding::Identity,
+                    ContentCoding::Identity,
                     Some(ByteRange { first: 6, last: 23 })
                 )
                 .await

@@ -15,36 +15,10 @@ use tokio::io::AsyncRead;
 
 pub use local::LocalBlobStore;
 
+pub use expo_accept::ContentCoding;
+
 use crate::error::Result;
 use crate::store::AssetHash;
-
-/// A content coding a blob can be stored and served in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Encoding {
-    /// The bytes as published.
-    Identity,
-    /// gzip (level 9).
-    Gzip,
-    /// brotli (quality 11).
-    Brotli,
-}
-
-impl Encoding {
-    /// The `content-encoding` token (`identity` for the identity bytes).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Identity => "identity",
-            Self::Gzip => "gzip",
-            Self::Brotli => "br",
-        }
-    }
-}
-
-impl fmt::Display for Encoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A blob ready to store: identity bytes and the variants worth keeping.
 #[derive(Debug, Clone)]
@@ -109,7 +83,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
     async fn open(
         &self,
         hash: &AssetHash,
-        encoding: Encoding,
+        encoding: ContentCoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>>;
 }

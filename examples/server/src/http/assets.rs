@@ -10,12 +10,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use expo_accept::negotiate_encoding;
 use tokio_util::io::ReaderStream;
 
-use super::encoding;
 use super::error::ApiError;
 use super::state::AppState;
-use crate::blobs::{ByteRange, Encoding};
+use crate::blobs::{ByteRange, ContentCoding};
 use crate::error::Error;
 use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
@@ -63,18 +63,21 @@ pub async fn asset(
     };
 
     let encoding = if range.is_some() {
-        Encoding::Identity
+        ContentCoding::Identity
     } else {
-        encoding::choose(
-            header_str(&headers, header::ACCEPT_ENCODING),
+        negotiate_encoding(
+            headers
+                .get(header::ACCEPT_ENCODING)
+                .map(|v| v.to_str().unwrap_or_default()),
             &available(&record),
         )
-        .ok_or_else(|| {
-            ApiError::new(
+        .map_err(|e| match e {
+            expo_accept::Error::NotAcceptable { .. } => ApiError::new(
                 StatusCode::NOT_ACCEPTABLE,
                 "not_acceptable",
-                "accept-encoding refuses every available encoding (br, gzip, identity)",
-            )
+                "accept-encoding refuses every stored encoding of this asset",
+            ),
+            other => ApiError::bad_request(format!("accept-encoding: {other}")),
         })?
     };
     let etag = etag(&hash, encoding);
@@ -102,7 +105,7 @@ pub async fn asset(
         headers.insert(header::CONTENT_TYPE, value);
     }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(reader.len));
-    if encoding != Encoding::Identity {
+    if encoding != ContentCoding::Identity {
         headers.insert(
             header::CONTENT_ENCODING,
             HeaderValue::from_static(encoding.as_str()),
@@ -117,14 +120,16 @@ pub async fn asset(
     Ok(response)
 }
 
-fn available(record: &BlobRecord) -> Vec<Encoding> {
-    let mut available = Vec::with_capacity(2);
+/// The stored codings, smallest first: the order of preference on equal quality.
+fn available(record: &BlobRecord) -> Vec<ContentCoding> {
+    let mut available = Vec::with_capacity(3);
     if record.br_size.is_some() {
-        available.push(Encoding::Brotli);
+        available.push(ContentCoding::Brotli);
     }
     if record.gzip_size.is_some() {
-        available.push(Encoding::Gzip);
+        available.push(ContentCoding::Gzip);
     }
+    available.push(ContentCoding::Identity);
     available
 }
 
@@ -145,9 +150,9 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 /// A strong `ETag` per representation: the hash, suffixed with the coding.
-fn etag(hash: &AssetHash, encoding: Encoding) -> String {
+fn etag(hash: &AssetHash, encoding: ContentCoding) -> String {
     match encoding {
-        Encoding::Identity => format!("\"{}\"", hash.to_hex()),
+        ContentCoding::Identity => format!("\"{}\"", hash.to_hex()),
         other => format!("\"{}-{other}\"", hash.to_hex()),
     }
 }
@@ -251,10 +256,10 @@ mod tests {
     #[test]
     fn etags() {
         let hash = AssetHash::of(b"x");
-        let tag = etag(&hash, Encoding::Brotli);
+        let tag = etag(&hash, ContentCoding::Brotli);
         assert!(tag.ends_with("-br\""));
         assert!(etag_matches(&format!("\"a\", W/{tag}"), &tag));
         assert!(etag_matches("*", &tag));
-        assert!(!etag_matches(&etag(&hash, Encoding::Identity), &tag));
+        assert!(!etag_matches(&etag(&hash, ContentCoding::Identity), &tag));
     }
 }

@@ -3,7 +3,6 @@
 pub mod admin;
 pub mod assets;
 pub mod cache;
-pub mod encoding;
 pub mod error;
 pub mod health;
 pub mod manifest;
