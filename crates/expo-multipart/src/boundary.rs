@@ -2,9 +2,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use rand::Rng as _;
-use rand::distr::Alphanumeric;
+use rand::RngCore as _;
 
 use crate::error::{Error, Result};
 use crate::params;
@@ -12,9 +12,14 @@ use crate::params;
 /// Longest boundary RFC 2046 allows.
 pub const MAX_BOUNDARY_LEN: usize = 70;
 
-/// Length of [`Boundary::random`] boundaries: 32 alphanumeric characters
-/// carry about 190 bits from the CSPRNG.
+/// Length of [`Boundary::random`] boundaries: 32 characters from a
+/// 64-character alphabet carry 192 bits from the CSPRNG.
 const RANDOM_LEN: usize = 32;
+
+/// The URL-safe base64 alphabet: RFC 2046 boundary characters that are also
+/// RFC 9110 token characters, so the boundary never needs quoting.
+const RANDOM_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// A validated multipart boundary.
 ///
@@ -39,7 +44,7 @@ const RANDOM_LEN: usize = 32;
 /// # Ok::<(), expo_multipart::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Boundary(Box<str>);
+pub struct Boundary(Arc<str>);
 
 impl Boundary {
     /// Validates `boundary` against the RFC 2046 rules.
@@ -48,13 +53,14 @@ impl Boundary {
         Ok(Self(boundary.into()))
     }
 
-    /// A fresh boundary of 32 alphanumeric characters from the thread-local
-    /// CSPRNG ([`rand::rng`]).
+    /// A fresh boundary of 32 characters (`A-Z a-z 0-9 - _`, 192 bits) from
+    /// the thread-local CSPRNG ([`rand::rng`]).
     pub fn random() -> Self {
-        let boundary: String = rand::rng()
-            .sample_iter(Alphanumeric)
-            .take(RANDOM_LEN)
-            .map(char::from)
+        let mut bytes = [0_u8; RANDOM_LEN];
+        rand::rng().fill_bytes(&mut bytes);
+        let boundary: String = bytes
+            .iter()
+            .map(|&b| char::from(RANDOM_ALPHABET[usize::from(b & 63)]))
             .collect();
         Self(boundary.into())
     }

@@ -10,8 +10,10 @@
 //!
 //! Zero parts is an empty body.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -51,6 +53,9 @@ use crate::part::Part;
 pub struct Multipart {
     parts: Vec<Part>,
     boundary: Boundary,
+    content_type: HeaderValue,
+    /// `\r\n--boundary\r\n`; its tail opens the body, its head closes it.
+    delimiter: Arc<[u8]>,
 }
 
 /// A fully encoded multipart body and its `content-type`.
@@ -63,16 +68,31 @@ pub struct EncodedMultipart {
 }
 
 impl Multipart {
-    /// Prepares `parts` for writing under a fresh [`Boundary::random`],
-    /// drawing again in the (astronomically unlikely) case that it occurs in
-    /// a part.
+    /// Prepares `parts` for writing under a random boundary that occurs in
+    /// none of them.
+    ///
+    /// The boundary is a [`Boundary::random`] kept per thread: it is checked
+    /// against every part of every body and replaced by a fresh one whenever
+    /// it occurs in a part (which, at 192 random bits, an attacker who has
+    /// seen it can provoke but nobody hits by chance). Keeping it saves
+    /// drawing it and preparing its searcher for each response, which would
+    /// cost more than encoding a manifest response. A boundary is not a
+    /// secret: every response states it in its `content-type`.
     pub fn new(parts: Vec<Part>) -> Self {
-        loop {
-            let boundary = Boundary::random();
-            if collision(&parts, &boundary).is_none() {
-                return Self { parts, boundary };
+        CURRENT.with_borrow_mut(|current| {
+            loop {
+                let prepared = current.get_or_insert_with(Prepared::random);
+                if collision(&parts, &prepared.boundary, &prepared.finder).is_none() {
+                    return Self {
+                        parts,
+                        boundary: prepared.boundary.clone(),
+                        content_type: prepared.content_type.clone(),
+                        delimiter: prepared.delimiter.clone(),
+                    };
+                }
+                *current = Some(Prepared::random());
             }
-        }
+        })
     }
 
     /// Prepares `parts` for writing under a boundary of the caller's choice,
@@ -94,9 +114,15 @@ impl Multipart {
     /// # Ok::<(), expo_multipart::Error>(())
     /// ```
     pub fn with_boundary(parts: Vec<Part>, boundary: Boundary) -> Result<Self> {
-        match collision(&parts, &boundary) {
+        let finder = memmem::Finder::new(boundary.dash_boundary().as_slice()).into_owned();
+        match collision(&parts, &boundary, &finder) {
             Some(index) => Err(Error::BoundaryInPart { index }),
-            None => Ok(Self { parts, boundary }),
+            None => Ok(Self {
+                content_type: content_type(&boundary),
+                delimiter: delimiter(&boundary),
+                parts,
+                boundary,
+            }),
         }
     }
 
@@ -112,14 +138,7 @@ impl Multipart {
 
     /// `multipart/mixed; boundary=...`, the boundary quoted when it needs to be.
     pub fn content_type(&self) -> HeaderValue {
-        let boundary = self.boundary.as_str();
-        let value = if self.boundary.needs_quotes() {
-            format!("multipart/mixed; boundary=\"{boundary}\"")
-        } else {
-            format!("multipart/mixed; boundary={boundary}")
-        };
-        // A boundary holds only printable ASCII and never `"` or `\`.
-        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("multipart/mixed"))
+        self.content_type.clone()
     }
 
     /// Length of the encoded body in bytes.
@@ -127,37 +146,46 @@ impl Multipart {
         if self.parts.is_empty() {
             return 0;
         }
-        let b = self.boundary.as_str().len();
-        let delimiters = self.parts.len() * (b + 6) - 2 + (b + 8);
+        // Each part: its delimiter line, head, blank line, body; the first
+        // delimiter lacks the leading CRLF, and the close adds `--`.
+        let delimiters = self.parts.len() * self.delimiter.len() - 2 + self.delimiter.len() + 2;
         delimiters
             + self
                 .parts
                 .iter()
-                .map(|p| p.head_len() + p.body().len())
+                .map(|p| p.head().len() + 2 + p.body().len())
                 .sum::<usize>()
+    }
+
+    /// `\r\n--boundary`, the delimiter line without its CRLF.
+    fn close_prefix(&self) -> &[u8] {
+        self.delimiter
+            .get(..self.delimiter.len() - 2)
+            .unwrap_or_default()
+    }
+
+    /// The delimiter line before part `index`.
+    fn opening(&self, index: usize) -> &[u8] {
+        let skip = if index == 0 { 2 } else { 0 };
+        self.delimiter.get(skip..).unwrap_or_default()
     }
 
     /// Writes the whole body into one buffer.
     pub fn encode(&self) -> EncodedMultipart {
         let mut out = Vec::with_capacity(self.encoded_len());
-        let dash = self.boundary.dash_boundary();
         for (index, part) in self.parts.iter().enumerate() {
-            if index > 0 {
-                out.extend_from_slice(b"\r\n");
-            }
-            out.extend_from_slice(&dash);
+            out.extend_from_slice(self.opening(index));
+            out.extend_from_slice(part.head());
             out.extend_from_slice(b"\r\n");
-            part.write_head(&mut out);
             out.extend_from_slice(part.body());
         }
         if !self.parts.is_empty() {
-            out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(&dash);
+            out.extend_from_slice(self.close_prefix());
             out.extend_from_slice(b"--\r\n");
         }
         debug_assert_eq!(out.len(), self.encoded_len());
         EncodedMultipart {
-            content_type: self.content_type(),
+            content_type: self.content_type.clone(),
             body: Bytes::from(out),
         }
     }
@@ -178,34 +206,73 @@ impl Multipart {
     /// ```
     pub fn into_body(self) -> MultipartBody {
         let len = self.encoded_len();
-        let dash = self.boundary.dash_boundary();
         let mut chunks = Vec::with_capacity(self.parts.len() * 2 + 1);
-        for (index, part) in self.parts.into_iter().enumerate() {
-            let mut head = Vec::with_capacity(dash.len() + 4 + part.head_len());
-            if index > 0 {
-                head.extend_from_slice(b"\r\n");
-            }
-            head.extend_from_slice(&dash);
+        for (index, part) in self.parts.iter().enumerate() {
+            let opening = self.opening(index);
+            let mut head = Vec::with_capacity(opening.len() + part.head().len() + 2);
+            head.extend_from_slice(opening);
+            head.extend_from_slice(part.head());
             head.extend_from_slice(b"\r\n");
-            part.write_head(&mut head);
             chunks.push(Bytes::from(head));
-            let body = part.into_body();
-            if !body.is_empty() {
-                chunks.push(body);
+            if !part.body().is_empty() {
+                chunks.push(part.body().clone());
             }
         }
         if !chunks.is_empty() {
-            let mut close = Vec::with_capacity(dash.len() + 4);
-            close.extend_from_slice(b"\r\n");
-            close.extend_from_slice(&dash);
-            close.extend_from_slice(b"--\r\n");
-            chunks.push(Bytes::from(close));
+            chunks.push(Bytes::from([self.close_prefix(), b"--\r\n"].concat()));
         }
         MultipartBody {
             chunks: chunks.into_iter(),
             remaining: len as u64,
         }
     }
+}
+
+thread_local! {
+    /// The boundary [`Multipart::new`] uses on this thread, with its searcher.
+    static CURRENT: RefCell<Option<Prepared>> = const { RefCell::new(None) };
+}
+
+/// A boundary ready for use: its `--boundary` searcher and content type.
+struct Prepared {
+    boundary: Boundary,
+    finder: memmem::Finder<'static>,
+    content_type: HeaderValue,
+    delimiter: Arc<[u8]>,
+}
+
+impl Prepared {
+    fn random() -> Self {
+        let boundary = Boundary::random();
+        Self {
+            finder: memmem::Finder::new(boundary.dash_boundary().as_slice()).into_owned(),
+            content_type: content_type(&boundary),
+            delimiter: delimiter(&boundary),
+            boundary,
+        }
+    }
+}
+
+fn delimiter(boundary: &Boundary) -> Arc<[u8]> {
+    [b"\r\n".as_slice(), &boundary.dash_boundary(), b"\r\n"]
+        .concat()
+        .into()
+}
+
+fn content_type(boundary: &Boundary) -> HeaderValue {
+    let quote = boundary.needs_quotes();
+    let boundary = boundary.as_str();
+    let mut value = String::with_capacity(boundary.len() + 28);
+    value.push_str("multipart/mixed; boundary=");
+    if quote {
+        value.push('"');
+        value.push_str(boundary);
+        value.push('"');
+    } else {
+        value.push_str(boundary);
+    }
+    // A boundary holds only printable ASCII and never `"` or `\`.
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("multipart/mixed"))
 }
 
 /// The index of the first part in which `--boundary` could be read as a
@@ -218,9 +285,9 @@ impl Multipart {
 /// the whole body (which the blank line precedes). Checking `--boundary`
 /// anywhere in the body, not only after CRLF, also keeps readers happy that
 /// accept bare LF line ends.
-fn collision(parts: &[Part], boundary: &Boundary) -> Option<usize> {
-    let dash = boundary.dash_boundary();
-    let finder = memmem::Finder::new(&dash);
+fn collision(parts: &[Part], boundary: &Boundary, finder: &memmem::Finder<'_>) -> Option<usize> {
+    let dash = finder.needle();
+    debug_assert_eq!(dash, boundary.dash_boundary().as_slice());
     parts.iter().position(|part| {
         finder.find(part.body()).is_some()
             || part.headers().iter().any(|(name, value)| {
@@ -314,6 +381,24 @@ mod tests {
             --xyz--\r\n";
         assert_eq!(m.encode().body, expected);
         assert_eq!(m.encoded_len(), expected.len());
+    }
+
+    #[test]
+    fn new_replaces_a_boundary_that_occurs_in_a_part() {
+        let kept = Multipart::new(Vec::new()).boundary().clone();
+        assert_eq!(Multipart::new(vec![Part::new("x")]).boundary(), &kept);
+
+        let in_body = Part::new(format!("x\r\n--{kept}\r\ny"));
+        let m = Multipart::new(vec![Part::new("a"), in_body.clone()]);
+        assert_ne!(m.boundary(), &kept);
+        let encoded = m.encode();
+        let parts = crate::decode(
+            encoded.content_type.to_str().unwrap(),
+            &encoded.body,
+            &crate::Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(parts, [Part::new("a"), in_body]);
     }
 
     #[test]

@@ -13,9 +13,10 @@
 //!
 //! # Encoding
 //!
-//! [`Multipart::new`] draws a boundary from a CSPRNG and checks that it
-//! occurs in no part (drawing again if it does), so the output is always
-//! unambiguous. [`Multipart::encode`] writes one contiguous [`Bytes`];
+//! [`Multipart::new`] takes a boundary drawn from a CSPRNG and checks that
+//! it occurs in no part, drawing a new one if it does, so the output is
+//! always unambiguous. (The boundary is kept per thread between responses
+//! while it stays clear of their parts: see [`Multipart::new`].) [`Multipart::encode`] writes one contiguous [`Bytes`];
 //! [`Multipart::into_body`] is an [`http_body::Body`] that passes part bodies
 //! through without copying them. The framing is the one the expo-updates
 //! iOS and Android readers accept:
