@@ -467,6 +467,18 @@ certificate = "/etc/cert.pem"
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expo-update-server.example.toml");
+        let loaded = Loaded::read(Some(&path)).unwrap();
+        let cli = Cli::try_parse_from(["x", "serve"]).unwrap();
+        assert_eq!(loaded.settings(&cli).log_format, LogFormat::Json);
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.public_url.as_str(), "https://updates.example.com");
+        assert_eq!(serve.signing_keys.len(), 1);
+        assert!(!serve.sample);
+    }
+
+    #[test]
     fn bad_settings_are_refused_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
