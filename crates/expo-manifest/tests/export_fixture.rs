@@ -46,7 +46,13 @@ fn hashes_match_openssl_for_every_file() {
     let mut checked = 0;
     for platform in Platform::ALL {
         let files = export.platform(platform).unwrap();
-        assert!(files.launch_asset.path.extension().is_some_and(|e| e == "hbc"));
+        assert!(
+            files
+                .launch_asset
+                .path
+                .extension()
+                .is_some_and(|e| e == "hbc")
+        );
         assert_eq!(files.launch_asset.content_type, "application/javascript");
         assert_eq!(files.launch_asset.file_extension, None);
         assert_eq!(files.assets.len(), 2);
