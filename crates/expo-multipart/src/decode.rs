@@ -297,9 +297,7 @@ impl Decoder {
         // `end` is the index of the CRLF that ends the header block.
         let end = if self.buf.starts_with(b"\r\n") {
             0
-        } else if let Some(found) =
-            memmem::find(self.buf.get(scanned..).unwrap_or_default(), b"\r\n\r\n")
-        {
+        } else if let Some(found) = find_blank_line(self.buf.get(scanned..).unwrap_or_default()) {
             scanned + found + 2
         } else {
             // A blank line found later would start at len - 3 or after.
@@ -332,8 +330,10 @@ impl Decoder {
                 reason: "part headers not ended by a blank line",
             });
         }
-        let headers = header_block::parse(block, self.offset(0))?;
-        self.consume(end);
+        let offset = self.offset(0);
+        let block = self.buf.split_to(end).freeze();
+        self.pos += end;
+        let headers = header_block::parse(&block, offset)?;
         self.state = State::Body {
             headers,
             scanned: 0,
@@ -385,6 +385,15 @@ impl Decoder {
     }
 }
 
+/// Position of the first `\r\n\r\n` (header blocks are short, so this
+/// beats building a `memmem::Finder` for every part).
+fn find_blank_line(haystack: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', haystack).find_map(|lf| {
+        let start = lf.checked_sub(1)?;
+        (haystack.get(start..start + 4) == Some(b"\r\n\r\n")).then_some(start)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +408,14 @@ mod tests {
             .iter()
             .map(|p| p.body().to_vec())
             .collect()
+    }
+
+    #[test]
+    fn finds_blank_lines() {
+        assert_eq!(find_blank_line(b"\r\n\r\n"), Some(0));
+        assert_eq!(find_blank_line(b"a\n\r\n\r\n"), Some(2));
+        assert_eq!(find_blank_line(b"a\r\n\r"), None);
+        assert_eq!(find_blank_line(b"\n\n\r\n\n"), None);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Reading a part's header block (RFC 2046 §5.1.1 `MIME-part-headers`,
 //! fields as in RFC 5322 §2.2 with RFC 9110 value rules).
 
+use std::ops::Range;
+
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
-use memchr::memmem;
 
 use crate::error::{Error, Result};
 
@@ -12,35 +14,49 @@ use crate::error::{Error, Result};
 ///
 /// Folded lines (obsolete in HTTP, still legal in MIME) are joined with a
 /// single space, as RFC 9110 §5.5 tells recipients to do.
-pub(crate) fn parse(block: &[u8], offset: usize) -> Result<Vec<(HeaderName, HeaderValue)>> {
-    let mut fields: Vec<(HeaderName, Vec<u8>, usize)> = Vec::new();
+pub(crate) fn parse(block: &Bytes, offset: usize) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let mut fields: Vec<Field> = Vec::new();
     let mut start = 0;
-    for end in memmem::find_iter(block, b"\r\n") {
+    for end in line_ends(block) {
         let line = block.get(start..end).unwrap_or_default();
-        let line_offset = offset + start;
+        let line_start = start;
         start = end + 2;
         let malformed = |reason| Error::MalformedHeader {
-            offset: line_offset,
+            offset: offset + line_start,
             reason,
         };
-        if let Some(continuation) = line.strip_prefix(b" ").or_else(|| line.strip_prefix(b"\t")) {
-            let (_, value, _) = fields
+        if let [b' ' | b'\t', continuation @ ..] = line {
+            let field = fields
                 .last_mut()
                 .ok_or(malformed("continuation line before any header"))?;
             let continuation = trim_ows(continuation);
             if !continuation.is_empty() {
-                if !value.is_empty() {
-                    value.push(b' ');
+                let joined = field.joined.get_or_insert_with(|| {
+                    block.get(field.value.clone()).unwrap_or_default().to_vec()
+                });
+                if !joined.is_empty() {
+                    joined.push(b' ');
                 }
-                value.extend_from_slice(continuation);
+                joined.extend_from_slice(continuation);
             }
             continue;
         }
         let colon = memchr::memchr(b':', line).ok_or(malformed("header line without ':'"))?;
-        let (name, value) = line.split_at(colon);
+        let name = line.get(..colon).unwrap_or_default();
         let name = HeaderName::from_bytes(name).map_err(|_| malformed("invalid header name"))?;
-        let value = trim_ows(value.get(1..).unwrap_or_default());
-        fields.push((name, value.to_vec(), line_offset));
+        let rest = line.get(colon + 1..).unwrap_or_default();
+        let value = trim_ows(rest);
+        let lead = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let value_start = line_start + colon + 1 + lead;
+        fields.push(Field {
+            name,
+            value: value_start..value_start + value.len(),
+            joined: None,
+            offset: offset + line_start,
+        });
     }
     if start != block.len() {
         return Err(Error::MalformedHeader {
@@ -50,14 +66,38 @@ pub(crate) fn parse(block: &[u8], offset: usize) -> Result<Vec<(HeaderName, Head
     }
     fields
         .into_iter()
-        .map(|(name, value, line_offset)| {
-            let value = HeaderValue::from_bytes(&value).map_err(|_| Error::MalformedHeader {
-                offset: line_offset,
-                reason: "control character in header value",
-            })?;
-            Ok((name, value))
+        .map(|field| {
+            // Unfolded values share the block's buffer instead of copying.
+            let bytes = match field.joined {
+                Some(joined) => Bytes::from(joined),
+                None => block.slice(field.value),
+            };
+            let value =
+                HeaderValue::from_maybe_shared(bytes).map_err(|_| Error::MalformedHeader {
+                    offset: field.offset,
+                    reason: "control character in header value",
+                })?;
+            Ok((field.name, value))
         })
         .collect()
+}
+
+/// A header read so far.
+struct Field {
+    name: HeaderName,
+    /// Where the value sits in the block.
+    value: Range<usize>,
+    /// The value with its continuation lines, once there are any.
+    joined: Option<Vec<u8>>,
+    /// Where the header line starts in the body.
+    offset: usize,
+}
+
+/// Positions of the CRLFs in `block` (a bare LF stays part of its line).
+fn line_ends(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(b'\n', block)
+        .filter(move |&lf| lf > 0 && block.get(lf - 1) == Some(&b'\r'))
+        .map(|lf| lf - 1)
 }
 
 fn trim_ows(mut s: &[u8]) -> &[u8] {
@@ -75,7 +115,7 @@ mod tests {
     use super::*;
 
     fn names_values(block: &[u8]) -> Vec<(String, Vec<u8>)> {
-        parse(block, 0)
+        parse(&Bytes::copy_from_slice(block), 0)
             .unwrap()
             .into_iter()
             .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
@@ -99,7 +139,7 @@ mod tests {
 
     #[test]
     fn empty_block_and_empty_values() {
-        assert!(parse(b"", 0).unwrap().is_empty());
+        assert!(parse(&Bytes::new(), 0).unwrap().is_empty());
         assert_eq!(names_values(b"a:\r\n"), [("a".to_owned(), Vec::new())]);
     }
 
@@ -125,7 +165,7 @@ mod tests {
             (b"a: 1\r\nb: 2", 6),
         ];
         for (block, offset) in cases {
-            match parse(block, 100) {
+            match parse(&Bytes::copy_from_slice(block), 100) {
                 Err(Error::MalformedHeader { offset: at, .. }) => {
                     assert_eq!(at, 100 + offset, "{:?}", String::from_utf8_lossy(block));
                 }
