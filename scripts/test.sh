@@ -25,20 +25,20 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "tests"
 if command -v cargo-nextest >/dev/null; then
-    cargo nextest run --workspace --locked --no-fail-fast
+    cargo nextest run --workspace --no-fail-fast
 else
-    cargo test --workspace --locked --no-fail-fast --lib --bins --tests
+    cargo test --workspace --no-fail-fast --lib --bins --tests
 fi
 
 step "doc tests"
-cargo test --workspace --locked --doc
+cargo test --workspace --doc
 
 step "benchmark smoke run (each benchmark once)"
-cargo test -p expo-benches --benches --locked --release
+cargo test -p expo-benches --benches --release
 
 if [[ "$FUZZ_SECONDS" != 0 ]]; then
     step "fuzz smoke run (${FUZZ_SECONDS}s per target)"

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark: expo-update-server serving the committed real
+# export, side by side with nginx serving the very same response bytes as
+# static files, both hit by wrk on loopback in one run.
+#
+#   benches/load/run.sh                 # 10 s per measurement, 3 runs, 64 connections
+#   benches/load/run.sh --smoke         # 1 s, 1 run: checks the script still works
+#   RUNS=5 DURATION=20 CONNECTIONS=64 benches/load/run.sh
+#   REFERENCE_URL=http://127.0.0.1:3001 benches/load/run.sh
+#       also measures the official Node reference server (expo/custom-expo-updates-server),
+#       started by hand on that URL with the same export (see BENCHMARKS.md)
+#
+# Prints a Markdown table: requests/s (median of the runs), the ratio ours/nginx,
+# p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+if [[ ${1:-} == --smoke ]]; then DURATION=1 RUNS=1; fi
+
+for tool in wrk nginx curl python3; do
+    command -v "$tool" >/dev/null || { echo "load benchmark needs $tool (apt-get install wrk nginx curl)" >&2; exit 1; }
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build --release -q -p expo-update-server
+bin=$ROOT/target/release/expo-update-server
+ours_port=$(free_port)
+nginx_port=$(free_port)
+ours=http://127.0.0.1:$ours_port
+key=$ROOT/crates/expo-codesign/tests/fixtures/expo-private-key.pem
+cert=$ROOT/crates/expo-codesign/tests/fixtures/expo-certificate.pem
+
+"$bin" --data-dir "$work/data" publish "$ROOT/test-fixtures/sample-export/dist" \
+    --runtime-version 1.0.0 --platform all >/dev/null 2>&1
+"$bin" --data-dir "$work/data" serve --bind "127.0.0.1:$ours_port" --public-url "$ours" \
+    --signing-key "main=$key" --signing-cert "main=$cert" >"$work/serve.log" 2>&1 &
+server_pid=$!
+pids+=("$server_pid")
+for _ in $(seq 100); do curl -sf "$ours/health" >/dev/null && break; sleep 0.1; done
+
+common=(-H 'expo-protocol-version: 1' -H 'expo-platform: ios' -H 'expo-runtime-version: 1.0.0')
+signed=(-H 'expo-expect-signature: sig, keyid="main", alg="rsa-v1_5-sha256"')
+declare -A headers=(
+    [manifest-multipart-signed]="accept: multipart/mixed|expo-expect-signature: sig, keyid=\"main\", alg=\"rsa-v1_5-sha256\""
+    [manifest-multipart]="accept: multipart/mixed"
+    [manifest-json]="accept: application/expo+json"
+    [manifest-json-signed]="accept: application/expo+json|expo-expect-signature: sig, keyid=\"main\", alg=\"rsa-v1_5-sha256\""
+    [asset-br]="accept-encoding: br"
+    [asset-gzip]="accept-encoding: gzip"
+    [asset-identity]="accept-encoding: identity"
+)
+order=(manifest-multipart-signed manifest-multipart manifest-json-signed manifest-json asset-br asset-gzip asset-identity)
+
+# Capture each response once: its body is what nginx will serve.
+mkdir -p "$work/www"
+launch_url=$(curl -sf "$ours/manifest" "${common[@]}" -H 'accept: application/expo+json' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["launchAsset"]["url"])')
+launch_path=${launch_url#"$ours"}
+declare -A path content_type
+for name in "${order[@]}"; do
+    args=()
+    IFS='|' read -ra hs <<<"${headers[$name]}"
+    for h in "${hs[@]}"; do args+=(-H "$h"); done
+    if [[ $name == manifest-* ]]; then
+        path[$name]=/manifest
+        curl -sf -D "$work/$name.h" -o "$work/www/$name" "$ours/manifest" "${common[@]}" "${args[@]}"
+    else
+        path[$name]=$launch_path
+        curl -sf -D "$work/$name.h" -o "$work/www/$name" "$ours$launch_path" "${args[@]}"
+    fi
+    content_type[$name]=$(grep -i '^content-type:' "$work/$name.h" | head -1 | cut -d' ' -f2- | tr -d '\r')
+done
+
+# nginx: one location per captured body, same content type, no logging.
+{
+    echo "worker_processes 2; pid $work/nginx.pid; error_log $work/nginx-error.log; daemon on;"
+    echo "events { worker_connections 1024; }"
+    echo "http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;"
+    echo "  server { listen 127.0.0.1:$nginx_port; root $work/www;"
+    for name in "${order[@]}"; do
+        echo "    location = /$name { default_type \"${content_type[$name]}\"; }"
+    done
+    echo "  }"
+    echo "}"
+} >"$work/nginx.conf"
+nginx -c "$work/nginx.conf" -p "$work"
+
+# wrk prints "Requests/sec: N" and, with --latency, the 50% and 99% lines.
+measure() { # url header...
+    local url=$1
+    shift
+    local args=()
+    for h in "$@"; do args+=(-H "$h"); done
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" |
+        python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+print(rps, ms("50%"), ms("99%"), non2xx.group(1) if non2xx else 0)'
+}
+
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+printf '\n%s connections, %s threads, %ss x %s runs (median), %s\n\n' \
+    "$CONNECTIONS" "$THREADS" "$DURATION" "$RUNS" "$(date -u +%Y-%m-%dT%H:%MZ)"
+echo "| endpoint | ours req/s | nginx req/s | ours/nginx | ours p50 / p99 ms | nginx p50 / p99 ms |"
+echo "|---|---|---|---|---|---|"
+failed=0
+for name in "${order[@]}"; do
+    IFS='|' read -ra hs <<<"${headers[$name]}"
+    req=("${hs[@]}")
+    [[ $name == manifest-* ]] && req+=('expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+    o_rps=() o_p50=() o_p99=() n_rps=() n_p50=() n_p99=()
+    for _ in $(seq "$RUNS"); do
+        read -r rps p50 p99 bad < <(measure "$ours${path[$name]}" "${req[@]}")
+        o_rps+=("$rps") o_p50+=("$p50") o_p99+=("$p99")
+        ((bad == 0)) || { echo "our server answered $bad non-2xx to $name" >&2; failed=1; }
+        read -r rps p50 p99 bad < <(measure "http://127.0.0.1:$nginx_port/$name" "${req[@]}")
+        n_rps+=("$rps") n_p50+=("$p50") n_p99+=("$p99")
+    done
+    o=$(median "${o_rps[@]}") n=$(median "${n_rps[@]}")
+    printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |\n' "$name" "$o" "$n" \
+        "$(python3 -c "print($o / $n)")" "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")" \
+        "$(median "${n_p50[@]}")" "$(median "${n_p99[@]}")"
+done
+
+if [[ -n ${REFERENCE_URL:-} ]]; then
+    echo
+    echo "| reference server endpoint | req/s | p50 / p99 ms |"
+    echo "|---|---|---|"
+    for name in manifest-multipart-signed manifest-multipart; do
+        IFS='|' read -ra hs <<<"${headers[$name]}"
+        r_rps=() r_p50=() r_p99=()
+        for _ in $(seq "$RUNS"); do
+            read -r rps p50 p99 _ < <(measure "$REFERENCE_URL/api/manifest" "${hs[@]}" \
+                'expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+            r_rps+=("$rps") r_p50+=("$p50") r_p99+=("$p99")
+        done
+        printf '| %s | %.0f | %.2f / %.2f |\n' "$name" "$(median "${r_rps[@]}")" \
+            "$(median "${r_p50[@]}")" "$(median "${r_p99[@]}")"
+    done
+fi
+
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+printf '\npeak RSS of expo-update-server: %.1f MB\n' "$(python3 -c "print($rss_kb / 1024)")"
+exit "$failed"
