@@ -8,15 +8,18 @@
 # EXPO_TEST_DATABASE_URL  postgres://... of a fresh database
 # EXPO_TEST_S3_ENDPOINT   http://127.0.0.1:PORT with bucket EXPO_TEST_S3_BUCKET
 set -euo pipefail
-state=${EXPO_TEST_SERVICES_DIR:-${TMPDIR:-/tmp}/expo-updates-test-services}
+# Each `start` gets its own directory (printed as EXPO_TEST_SERVICES_DIR), so
+# several test runs on one machine never share or clobber a cluster.
+state=${EXPO_TEST_SERVICES_DIR:-}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_postgres() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start() {
-    mkdir -p "$state"
+    state=$(mktemp -d "${TMPDIR:-/tmp}/expo-test-services.XXXXXX")
     chmod 755 "$state"
+    echo "export EXPO_TEST_SERVICES_DIR=$state"
     local bin
     bin=$(pg_bin)
     if [[ -n $bin ]]; then
@@ -51,6 +54,7 @@ start() {
 }
 
 stop() {
+    [[ -n $state && -d $state ]] || { echo "services: EXPO_TEST_SERVICES_DIR is not set" >&2; return 0; }
     local bin
     bin=$(pg_bin)
     if [[ -n $bin && -d $state/pg ]]; then
@@ -60,6 +64,7 @@ stop() {
         kill "$(cat "$state/moto.pid")" 2>/dev/null || true
         rm -f "$state/moto.pid"
     fi
+    rm -rf "$state"
 }
 
 case ${1:-} in
