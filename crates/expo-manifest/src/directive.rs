@@ -8,7 +8,7 @@ pub const MAX_DIRECTIVE_BYTES: usize = 64 << 10;
 
 /// An instruction to the client instead of an update: the body of a
 /// `directive` part.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Directive {
     /// Run the update embedded in the app binary. `commitTime` must be newer
@@ -20,7 +20,10 @@ pub enum Directive {
     },
     /// The client already runs the newest update.
     NoUpdateAvailable,
-    /// A directive of another type, kept as it was read (including `type`).
+    /// A directive of another type, kept as it was read (including `type`),
+    /// so a server can relay directives this crate does not know. It is
+    /// written back compactly with keys sorted: the same value always gives
+    /// the same bytes.
     Other(Map<String, Value>),
 }
 

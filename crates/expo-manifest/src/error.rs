@@ -72,6 +72,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An app config file (`npx expo config --json`) is not a JSON object.
+    #[error("{}: not an app config object (npx expo config --json): {source}", path.display())]
+    AppConfig {
+        /// The app config file.
+        path: PathBuf,
+        /// The parser's complaint, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A path in `metadata.json` leaves the export directory.
     #[error("{}: path {entry:?} escapes the export directory", path.display())]
     PathEscapes {

@@ -80,7 +80,8 @@ impl PlatformExport {
 /// One file of an export with what a manifest says of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportedFile {
-    /// Where the file is.
+    /// Where the file is: the export's absolute root joined with
+    /// [`relative_path`](Self::relative_path).
     pub path: PathBuf,
     /// The path as written in `metadata.json`, relative to the export.
     pub relative_path: String,
@@ -112,7 +113,7 @@ impl ExportedFile {
 impl ExportDir {
     /// Reads and checks `metadata.json` in `root`; no other file is read yet.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, Error> {
-        let root = root.as_ref();
+        let root = absolute(root.as_ref())?;
         let bytes = read_bounded(&root.join("metadata.json"), MAX_METADATA_BYTES)?;
         Self::from_metadata_json(root, &bytes)
     }
@@ -120,7 +121,7 @@ impl ExportDir {
     /// Checks the content of a `metadata.json` whose files are under `root`
     /// (for tools that hold the metadata already, and for fuzzing).
     pub fn from_metadata_json(root: impl AsRef<Path>, bytes: &[u8]) -> Result<Self, Error> {
-        let root = root.as_ref();
+        let root = absolute(root.as_ref())?;
         let metadata_path = root.join("metadata.json");
         check_len("metadata.json", bytes.len(), MAX_METADATA_BYTES)?;
         let metadata: Metadata = serde_json::from_slice(bytes).map_err(|e| Error::Metadata {
@@ -169,13 +170,13 @@ impl ExportDir {
             });
         }
         Ok(ExportDir {
-            root: root.to_path_buf(),
+            root,
             metadata_path,
             platforms,
         })
     }
 
-    /// The export folder.
+    /// The export folder, as an absolute path.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -213,9 +214,9 @@ impl ExportDir {
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         let path = path.as_ref();
         let bytes = read_bounded(path, MAX_APP_CONFIG_BYTES)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Metadata {
+        serde_json::from_slice(&bytes).map_err(|source| Error::AppConfig {
             path: path.to_path_buf(),
-            message: format!("not an app config object (npx expo config --json): {e}"),
+            source,
         })
     }
 
@@ -233,7 +234,8 @@ impl ExportDir {
             path: path.clone(),
             source,
         };
-        let mut file = File::open(&path).map_err(io_error)?;
+        // Open what was checked, so a link swapped in meanwhile is not followed.
+        let mut file = File::open(&resolved).map_err(io_error)?;
         let (mut sha, mut md5, mut size) = (AssetHasher::new(), Md5::new(), 0u64);
         let mut buf = vec![0; 64 * 1024];
         loop {
@@ -267,6 +269,13 @@ impl ExportDir {
             size,
         })
     }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, Error> {

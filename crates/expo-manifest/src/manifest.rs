@@ -33,7 +33,7 @@ pub struct Asset {
 /// Serialization is deterministic (fields in a fixed order, `metadata` and
 /// `extra` sorted by key), so equal manifests have equal bytes; signatures are
 /// computed over those bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     /// Unique id of the update.

@@ -179,3 +179,51 @@ fn symlinks_out_of_the_export_are_refused() {
         .unwrap_err();
     assert!(matches!(err, Error::PathEscapes { .. }), "{err}");
 }
+
+#[test]
+fn app_config_errors_name_the_file() {
+    let dir = scratch("app-config", "{}");
+    std::fs::write(dir.join("config.json"), "[1, 2]").unwrap();
+    let err = ExportDir::load_app_config(dir.join("config.json")).unwrap_err();
+    assert!(
+        matches!(err, Error::AppConfig { .. }) && err.to_string().contains("config.json"),
+        "{err}"
+    );
+    let err = ExportDir::load_app_config(dir.join("absent.json")).unwrap_err();
+    assert!(
+        matches!(err, Error::Io { .. }) && err.to_string().contains("absent.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn paths_are_absolute_from_a_relative_root() {
+    // Tests run in the crate directory.
+    let export = ExportDir::open("../../test-fixtures/sample-export/dist").unwrap();
+    assert!(export.root().is_absolute());
+    let ios = export.platform(Platform::Ios).unwrap();
+    for file in ios.files() {
+        assert!(file.path.is_absolute(), "{}", file.path.display());
+        assert!(file.path.ends_with(&file.relative_path));
+    }
+}
+
+#[test]
+fn the_second_export_differs_in_its_bundles_only() {
+    let v1 = ExportDir::open(fixture()).unwrap();
+    let v2 = ExportDir::open(fixture().join("../../sample-export-v2/dist")).unwrap();
+    for platform in Platform::ALL {
+        let (a, b) = (
+            v1.platform(platform).unwrap(),
+            v2.platform(platform).unwrap(),
+        );
+        assert_ne!(a.launch_asset.hash, b.launch_asset.hash, "{platform}");
+        let hashes = |p: &expo_manifest::PlatformExport| {
+            p.assets
+                .iter()
+                .map(|f| (f.hash, f.key.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hashes(&a), hashes(&b), "{platform}");
+    }
+}
