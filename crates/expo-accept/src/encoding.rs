@@ -4,7 +4,9 @@ use std::{fmt, str::FromStr};
 
 use crate::{
     Error,
-    syntax::{FULL, Quality, check_len, elements, is_token, parameters, qvalue, shorten},
+    syntax::{
+        FULL, Quality, check_len, elements, is_token, parameters, qvalue, shorten, write_weight,
+    },
 };
 
 /// The content codings an asset is stored in.
@@ -178,12 +180,7 @@ impl fmt::Display for AcceptEncoding {
                 f.write_str(", ")?;
             }
             f.write_str(&e.coding)?;
-            if e.quality == 0 {
-                f.write_str(";q=0")?;
-            } else if e.quality != FULL {
-                let q = format!("{:03}", e.quality);
-                write!(f, ";q=0.{}", q.trim_end_matches('0'))?;
-            }
+            write_weight(f, e.quality)?;
         }
         Ok(())
     }

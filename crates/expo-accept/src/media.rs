@@ -1,11 +1,12 @@
 //! `Accept` (RFC 9110 12.5.1): media ranges, quality values, negotiation.
 
-use std::{fmt, str::FromStr};
+use std::{borrow::Cow, fmt, str::FromStr};
 
 use crate::{
     Error,
     syntax::{
-        Elements, FULL, Params, Quality, check_len, elements, is_token, parameters, qvalue, shorten,
+        Elements, FULL, Params, Quality, check_len, elements, is_token, parameters, qvalue,
+        shorten, unquote, write_value, write_weight,
     },
 };
 
@@ -38,6 +39,24 @@ impl ResponseFormat {
         }
     }
 
+    /// The media type; the same as [`as_str`](Self::as_str).
+    pub const fn mime_str(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// The media type as a [`mime::Mime`], e.g. for a `Content-Type` header
+    /// built with `mime` (a multipart response adds its `boundary`).
+    pub fn mime(self) -> mime::Mime {
+        match self {
+            ResponseFormat::Json => mime::APPLICATION_JSON,
+            // Both are valid media types, so parsing cannot fail.
+            other => other
+                .as_str()
+                .parse()
+                .unwrap_or(mime::APPLICATION_OCTET_STREAM),
+        }
+    }
+
     /// Whether this is one of the JSON structures, which cannot carry a directive.
     pub const fn is_json(self) -> bool {
         !matches!(self, ResponseFormat::MultipartMixed)
@@ -50,13 +69,43 @@ impl fmt::Display for ResponseFormat {
     }
 }
 
+/// Reads a media type naming one of the formats (case-insensitive, with
+/// optional whitespace around it); parameters are refused.
+impl FromStr for ResponseFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let essence = s.trim_matches([' ', '\t']);
+        ResponseFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(essence))
+            .ok_or_else(|| Error::Malformed {
+                element: shorten(s),
+                reason: "not one of multipart/mixed, application/expo+json, application/json",
+            })
+    }
+}
+
+/// The format a `Content-Type` names, ignoring its parameters (such as the
+/// `boundary` of a multipart body or a `charset`).
+impl TryFrom<&mime::Mime> for ResponseFormat {
+    type Error = Error;
+
+    fn try_from(media_type: &mime::Mime) -> Result<Self, Error> {
+        media_type.essence_str().parse()
+    }
+}
+
 impl AsRef<str> for ResponseFormat {
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
-/// One media range of an `Accept` header, lower-cased.
+/// One media range of an `Accept` header, lower-cased, its parameter
+/// values unquoted.
+///
+/// Parsed strictly by `FromStr`; printed in a canonical form by `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaRange {
     type_: String,
@@ -81,6 +130,11 @@ impl MediaRange {
         self.quality
     }
 
+    /// The parameters before the weight, as `(name, value)` pairs.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.params.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     fn parse(element: &str) -> Result<Self, &'static str> {
         let range = RangeRef::parse(element)?;
         let params = Params::new(range.params)
@@ -88,7 +142,7 @@ impl MediaRange {
                 p.map(|(name, value)| {
                     (
                         name.to_ascii_lowercase(),
-                        value.trim_matches('"').to_ascii_lowercase(),
+                        unquote(value).to_ascii_lowercase(),
                     )
                 })
             })
@@ -127,6 +181,28 @@ impl MediaRange {
             (true, true) => Some(level),
             (true, false) => Some(level + 1),
         }
+    }
+}
+
+impl FromStr for MediaRange {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        MediaRange::parse(s.trim_matches([' ', '\t'])).map_err(|reason| Error::Malformed {
+            element: shorten(s),
+            reason,
+        })
+    }
+}
+
+impl fmt::Display for MediaRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.type_, self.subtype)?;
+        for (name, value) in &self.params {
+            write!(f, ";{name}=")?;
+            write_value(f, value)?;
+        }
+        write_weight(f, self.quality)
     }
 }
 
@@ -199,7 +275,7 @@ fn offset_after(outer: &str, inner: &str) -> usize {
 struct Offer<'a> {
     type_: &'a str,
     subtype: &'a str,
-    params: Vec<(&'a str, &'a str)>,
+    params: Vec<(&'a str, Cow<'a, str>)>,
 }
 
 impl<'a> Offer<'a> {
@@ -209,7 +285,7 @@ impl<'a> Offer<'a> {
         let params = parameters(rest)
             .ok()?
             .into_iter()
-            .map(|(n, v)| (n, v.trim_matches('"')))
+            .map(|(n, v)| (n, unquote(v)))
             .collect();
         Some(Offer {
             type_,
@@ -335,24 +411,11 @@ impl FromStr for Accept {
 
 impl fmt::Display for Accept {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, r) in self.ranges.iter().enumerate() {
+        for (i, range) in self.ranges.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{}/{}", r.type_, r.subtype)?;
-            for (name, value) in &r.params {
-                if is_token(value) {
-                    write!(f, ";{name}={value}")?;
-                } else {
-                    write!(f, ";{name}=\"{value}\"")?;
-                }
-            }
-            if r.quality == 0 {
-                f.write_str(";q=0")?;
-            } else if r.quality != FULL {
-                let q = format!("{:03}", r.quality);
-                write!(f, ";q=0.{}", q.trim_end_matches('0'))?;
-            }
+            write!(f, "{range}")?;
         }
         Ok(())
     }
@@ -413,4 +476,68 @@ fn negotiate_format_in(
         }
     }
     Ok(best.map(|(_, _, format)| format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_as_mime_and_back() {
+        for format in ResponseFormat::ALL {
+            let mime = format.mime();
+            assert_eq!(mime.essence_str(), format.mime_str());
+            assert_eq!(ResponseFormat::try_from(&mime), Ok(format));
+            assert_eq!(format.to_string().parse::<ResponseFormat>(), Ok(format));
+        }
+        let multipart: mime::Mime = "multipart/mixed; boundary=abc".parse().unwrap();
+        assert_eq!(
+            ResponseFormat::try_from(&multipart),
+            Ok(ResponseFormat::MultipartMixed)
+        );
+        assert_eq!(
+            " Application/Expo+JSON ".parse::<ResponseFormat>(),
+            Ok(ResponseFormat::ExpoJson)
+        );
+        assert!("text/html".parse::<ResponseFormat>().is_err());
+        assert!(
+            "application/json;charset=utf-8"
+                .parse::<ResponseFormat>()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn quoted_parameters_round_trip() {
+        let range: MediaRange = r#"a/b; p="x\"y;z"; q=0.25"#.parse().unwrap();
+        assert_eq!(range.params().collect::<Vec<_>>(), [("p", "x\"y;z")]);
+        assert_eq!(range.to_string(), r#"a/b;p="x\"y;z";q=0.25"#);
+        assert_eq!(range.to_string().parse::<MediaRange>().unwrap(), range);
+
+        let accept = Accept::parse(r#"a/b;p="\"", c/d;q=0.5"#).unwrap();
+        assert_eq!(accept.to_string(), r#"a/b;p="\"", c/d;q=0.5"#);
+        assert_eq!(Accept::parse(&accept.to_string()).unwrap(), accept);
+        // A quoted value matches the same value offered as a token.
+        assert_eq!(
+            Accept::parse(r#"a/b;level="1""#)
+                .unwrap()
+                .quality_of("a/b;level=1"),
+            1000
+        );
+    }
+
+    #[test]
+    fn weights_print_with_the_fewest_digits() {
+        for (wire, printed) in [
+            ("a/b;q=1.000", "a/b"),
+            ("a/b;q=0.000", "a/b;q=0"),
+            ("a/b;q=0.5", "a/b;q=0.5"),
+            ("a/b;q=0.50", "a/b;q=0.5"),
+            ("a/b;q=0.05", "a/b;q=0.05"),
+            ("a/b;q=0.123", "a/b;q=0.123"),
+            ("a/b;q=0.001", "a/b;q=0.001"),
+        ] {
+            assert_eq!(wire.parse::<MediaRange>().unwrap().to_string(), printed);
+        }
+    }
 }

@@ -1,5 +1,10 @@
 //! RFC 9110 list, token, quoted-string and weight syntax shared by both headers.
 
+use std::{
+    borrow::Cow,
+    fmt::{self, Write as _},
+};
+
 use crate::{Error, MAX_ELEMENTS, MAX_HEADER_LEN};
 
 /// A quality value in thousandths: `q=0.5` is 500, no `q` is 1000.
@@ -103,7 +108,9 @@ fn is_quoted_string(s: &str) -> bool {
     let mut escaped = false;
     for b in inner.bytes() {
         match b {
-            _ if escaped => escaped = false,
+            // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+            b'\t' | b' '..=b'~' | 0x80..=0xff if escaped => escaped = false,
+            _ if escaped => return false,
             b'\\' => escaped = true,
             b'"' => return false,
             b'\t' | b' '..=b'~' | 0x80..=0xff => {}
@@ -111,6 +118,55 @@ fn is_quoted_string(s: &str) -> bool {
         }
     }
     !escaped
+}
+
+/// The value of a parameter: a token as it is, a quoted string without its
+/// quotes and escapes.
+pub(crate) fn unquote(value: &str) -> Cow<'_, str> {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return Cow::Borrowed(value);
+    };
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut escaped = false;
+    for c in inner.chars() {
+        if c == '\\' && !escaped {
+            escaped = true;
+        } else {
+            out.push(c);
+            escaped = false;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Writes a parameter value: a token as it is, anything else as a quoted
+/// string, escaping `"` and `\`.
+pub(crate) fn write_value(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    if is_token(value) {
+        return f.write_str(value);
+    }
+    f.write_char('"')?;
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            f.write_char('\\')?;
+        }
+        f.write_char(c)?;
+    }
+    f.write_char('"')
+}
+
+/// Writes `;q=…` unless the weight is the default 1, with the fewest digits.
+pub(crate) fn write_weight(f: &mut fmt::Formatter<'_>, quality: Quality) -> fmt::Result {
+    match quality {
+        FULL => Ok(()),
+        0 => f.write_str(";q=0"),
+        q if q % 100 == 0 => write!(f, ";q=0.{}", q / 100),
+        q if q % 10 == 0 => write!(f, ";q=0.{:02}", q / 10),
+        q => write!(f, ";q=0.{q:03}"),
+    }
 }
 
 /// Splits `name=value` parameters after the first `;`, checking their syntax.
@@ -209,6 +265,42 @@ mod tests {
         for bad in ["1.001", "0.5555", "2", "-1", ".5", "", "0.a", "1.5", "01"] {
             assert_eq!(qvalue(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn quoted_values_are_unescaped_and_escaped_back() {
+        struct Value<'a>(&'a str);
+        impl fmt::Display for Value<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_value(f, self.0)
+            }
+        }
+        for (wire, value) in [
+            ("utf-8", "utf-8"),
+            (r#""utf-8""#, "utf-8"),
+            (r#""a,b""#, "a,b"),
+            (r#""\"""#, "\""),
+            (r#""a\\b""#, "a\\b"),
+            (r#""\x""#, "x"),
+            (r#""""#, ""),
+            ("\"\\\té\"", "\té"),
+        ] {
+            assert_eq!(unquote(wire), value, "{wire}");
+            let printed = Value(value).to_string();
+            assert!(
+                is_token(&printed) || is_quoted_string(&printed),
+                "{printed}"
+            );
+            assert_eq!(unquote(&printed), value);
+        }
+    }
+
+    #[test]
+    fn quoted_pairs_escape_only_visible_characters() {
+        assert!(is_quoted_string("\"\\\t\""));
+        assert!(!is_quoted_string("\"\\\u{1}\""));
+        assert!(!is_quoted_string("\"\u{1}\""));
+        assert!(!is_quoted_string("\"\\\""));
     }
 
     #[test]
