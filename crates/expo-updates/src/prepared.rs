@@ -1,0 +1,159 @@
+//! Updates and directives serialized once and signed once per key.
+
+use std::sync::RwLock;
+
+use bytes::Bytes;
+use expo_codesign::Signer;
+use expo_manifest::{Directive, Extensions, Manifest, Timestamp, UpdateId};
+use http::HeaderValue;
+
+use crate::error::ProtocolError;
+
+/// `expo-signature` values of one body, by keyid.
+///
+/// A body is signed at most once per key: the first request that needs a
+/// signature by a key computes it, every later one clones the header value.
+/// Entries are keyed by keyid, so a key replaced under the same keyid needs
+/// freshly prepared updates (servers rebuild them on every change anyway).
+#[derive(Debug, Default)]
+struct SignatureCache {
+    // Few keys (one, two during a rotation): a vector beats a map.
+    entries: RwLock<Vec<(Box<str>, HeaderValue)>>,
+}
+
+impl SignatureCache {
+    fn get_or_sign(&self, signer: &Signer, body: &[u8]) -> Result<HeaderValue, ProtocolError> {
+        let keyid = signer.keyid();
+        if let Ok(entries) = self.entries.read()
+            && let Some((_, value)) = entries.iter().find(|(k, _)| &**k == keyid)
+        {
+            return Ok(value.clone());
+        }
+        let value = HeaderValue::try_from(signer.signature_header(body)?).map_err(|_| {
+            ProtocolError::Signing(expo_codesign::Error::InvalidKeyId(keyid.to_owned()))
+        })?;
+        if let Ok(mut entries) = self.entries.write()
+            && !entries.iter().any(|(k, _)| &**k == keyid)
+        {
+            entries.push((keyid.into(), value.clone()));
+        }
+        Ok(value)
+    }
+}
+
+/// An update ready to send: its manifest and extensions serialized once,
+/// with a cache of signatures of those exact bytes.
+///
+/// Build it when an update is published or loaded, keep it in an `Arc`, and
+/// hand out clones from an [`UpdateSource`](crate::UpdateSource).
+///
+/// # Examples
+///
+/// ```
+/// use expo_updates::PreparedUpdate;
+///
+/// let json = r#"{"id":"0754dad0-d200-d634-113c-ef1f26106028","createdAt":"2024-01-31T12:34:56.789Z",
+///   "runtimeVersion":"1","launchAsset":{"hash":"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+///   "key":"bundle","contentType":"application/javascript","url":"https://u.example/a"},
+///   "assets":[],"metadata":{},"extra":{}}"#;
+/// let manifest = expo_manifest::Manifest::from_json_slice(json.as_bytes())?;
+/// let update = PreparedUpdate::new(&manifest, None);
+/// assert_eq!(update.id(), manifest.id);
+/// assert!(update.manifest_json().starts_with(b"{"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PreparedUpdate {
+    id: UpdateId,
+    created_at: Timestamp,
+    manifest: Bytes,
+    extensions: Option<Bytes>,
+    signatures: SignatureCache,
+}
+
+impl PreparedUpdate {
+    /// Serializes `manifest` (its stored `createdAt` included as is) and,
+    /// when given and not empty, `extensions`.
+    pub fn new(manifest: &Manifest, extensions: Option<&Extensions>) -> Self {
+        PreparedUpdate {
+            id: manifest.id,
+            created_at: manifest.created_at,
+            manifest: Bytes::from(manifest.to_json_bytes()),
+            extensions: extensions
+                .filter(|e| !e.is_empty())
+                .map(|e| Bytes::from(e.to_json_bytes())),
+            signatures: SignatureCache::default(),
+        }
+    }
+
+    /// The update id.
+    pub fn id(&self) -> UpdateId {
+        self.id
+    }
+
+    /// The stored publish time, `createdAt`.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// The manifest JSON, the exact bytes sent and signed.
+    pub fn manifest_json(&self) -> &Bytes {
+        &self.manifest
+    }
+
+    /// The extensions JSON, when the update has any.
+    pub fn extensions_json(&self) -> Option<&Bytes> {
+        self.extensions.as_ref()
+    }
+
+    /// The `expo-signature` value of the manifest by `signer`, computed on
+    /// first use and cached.
+    pub fn signature(&self, signer: &Signer) -> Result<HeaderValue, ProtocolError> {
+        self.signatures.get_or_sign(signer, &self.manifest)
+    }
+}
+
+/// A directive ready to send: serialized once, signed once per key.
+#[derive(Debug)]
+pub struct PreparedDirective {
+    directive: Directive,
+    json: Bytes,
+    signatures: SignatureCache,
+}
+
+impl PreparedDirective {
+    /// Serializes `directive`.
+    pub fn new(directive: Directive) -> Self {
+        PreparedDirective {
+            json: Bytes::from(directive.to_json_bytes()),
+            directive,
+            signatures: SignatureCache::default(),
+        }
+    }
+
+    /// `rollBackToEmbedded` made at `commit_time` (the stored time of the
+    /// rollback, not the time of the request).
+    pub fn roll_back_to_embedded(commit_time: Timestamp) -> Self {
+        Self::new(Directive::RollBackToEmbedded { commit_time })
+    }
+
+    /// `noUpdateAvailable`.
+    pub fn no_update_available() -> Self {
+        Self::new(Directive::NoUpdateAvailable)
+    }
+
+    /// The directive.
+    pub fn directive(&self) -> &Directive {
+        &self.directive
+    }
+
+    /// The directive JSON, the exact bytes sent and signed.
+    pub fn json(&self) -> &Bytes {
+        &self.json
+    }
+
+    /// The `expo-signature` value of the directive by `signer`, cached.
+    pub fn signature(&self, signer: &Signer) -> Result<HeaderValue, ProtocolError> {
+        self.signatures.get_or_sign(signer, &self.json)
+    }
+}

@@ -1,0 +1,465 @@
+//! Reading a manifest request: [`UpdateRequest::from_parts`].
+
+use std::fmt;
+
+use expo_accept::ResponseFormat;
+use expo_manifest::{Platform, RuntimeVersion, UpdateId};
+use expo_sfv::{Dictionary, ExpectSignature};
+use http::{HeaderMap, Method, request::Parts};
+
+use crate::error::{ProtocolError, shorten};
+use crate::headers as h;
+
+/// Longest `expo-channel-name` accepted.
+pub const MAX_CHANNEL_LEN: usize = 255;
+/// Longest `eas-client-id` accepted.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+/// How much of `expo-fatal-error` is kept; the rest is cut off.
+pub const MAX_FATAL_ERROR_LEN: usize = 1024;
+
+/// The version of the protocol a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProtocolVersion {
+    /// No `expo-protocol-version` header (or `0`): legacy clients, answered
+    /// like version 1 except that they never receive directives.
+    V0,
+    /// `expo-protocol-version: 1`.
+    V1,
+}
+
+impl ProtocolVersion {
+    /// The header value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProtocolVersion::V0 => "0",
+            ProtocolVersion::V1 => "1",
+        }
+    }
+
+    /// Whether this version understands directives.
+    pub const fn supports_directives(self) -> bool {
+        matches!(self, ProtocolVersion::V1)
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated manifest request: what a client asks for and how it wants
+/// the answer.
+///
+/// # Examples
+///
+/// ```
+/// use expo_updates::UpdateRequest;
+///
+/// let (parts, ()) = http::Request::get("/manifest")
+///     .header("expo-protocol-version", "1")
+///     .header("expo-platform", "ios")
+///     .header("expo-runtime-version", "1.0.0")
+///     .header("eas-client-id", "6E5A2A3C-9D4B-4F7E-8C1A-2B3C4D5E6F70")
+///     .body(())?
+///     .into_parts();
+/// let request = UpdateRequest::from_parts(&parts)?;
+/// assert_eq!(request.runtime_version().as_str(), "1.0.0");
+/// assert_eq!(request.client_id(), Some("6e5a2a3c-9d4b-4f7e-8c1a-2b3c4d5e6f70"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    protocol_version: ProtocolVersion,
+    platform: Platform,
+    runtime_version: RuntimeVersion,
+    format: ResponseFormat,
+    expect_signature: Option<ExpectSignature>,
+    channel: Option<String>,
+    current_update_id: Option<UpdateId>,
+    embedded_update_id: Option<UpdateId>,
+    requested_update_id: Option<UpdateId>,
+    client_id: Option<String>,
+    recent_failed_update_ids: Vec<String>,
+    fatal_error: Option<String>,
+    extra_params: Option<Dictionary>,
+    accepts_bsdiff: bool,
+}
+
+impl UpdateRequest {
+    /// The methods a manifest request may use.
+    pub const ALLOW: &'static str = "GET, POST";
+
+    /// Validates the method and headers of a manifest request.
+    ///
+    /// Checks, in this order: the method (405), `expo-protocol-version`
+    /// (406 unless absent, `0` or `1`), `expo-platform` and
+    /// `expo-runtime-version` (400 when missing or invalid), `accept` (406
+    /// when none of the three structures is acceptable), then the optional
+    /// headers (400 when malformed).
+    pub fn from_parts(parts: &Parts) -> Result<Self, ProtocolError> {
+        if parts.method != Method::GET && parts.method != Method::POST {
+            return Err(ProtocolError::MethodNotAllowed {
+                method: shorten(parts.method.as_str()),
+                allow: Self::ALLOW,
+            });
+        }
+        Self::from_headers(&parts.headers)
+    }
+
+    /// [`from_parts`](Self::from_parts) without the method check.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, ProtocolError> {
+        let protocol_version = match text(headers, h::PROTOCOL_VERSION)? {
+            None | Some("0") => ProtocolVersion::V0,
+            Some("1") => ProtocolVersion::V1,
+            Some(other) => {
+                return Err(ProtocolError::UnsupportedProtocolVersion {
+                    value: shorten(other),
+                });
+            }
+        };
+        let platform = match required(headers, h::PLATFORM)? {
+            "ios" => Platform::Ios,
+            "android" => Platform::Android,
+            other => {
+                return Err(ProtocolError::UnsupportedPlatform {
+                    value: shorten(other),
+                });
+            }
+        };
+        let runtime_version = RuntimeVersion::new(required(headers, h::RUNTIME_VERSION)?)
+            .map_err(|e| invalid(h::RUNTIME_VERSION, e))?;
+        let format = negotiate(headers)?;
+        let expect_signature = text(headers, h::EXPECT_SIGNATURE)?
+            .map(|v| ExpectSignature::parse(v).map_err(|e| invalid(h::EXPECT_SIGNATURE, e)))
+            .transpose()?;
+        let channel = text(headers, h::CHANNEL_NAME)?
+            .map(|v| bounded(h::CHANNEL_NAME, v, MAX_CHANNEL_LEN))
+            .transpose()?;
+        let client_id = text(headers, h::EAS_CLIENT_ID)?
+            .map(|v| {
+                bounded(h::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|v| v.to_ascii_lowercase())
+            })
+            .transpose()?;
+        let recent_failed_update_ids = match text(headers, h::RECENT_FAILED_UPDATE_IDS)? {
+            None => Vec::new(),
+            Some(v) => expo_sfv::parse_string_list(v)
+                .map_err(|e| invalid(h::RECENT_FAILED_UPDATE_IDS, e))?
+                .into_iter()
+                .map(|id| id.to_ascii_lowercase())
+                .collect(),
+        };
+        let extra_params = text(headers, h::EXTRA_PARAMS)?
+            .map(|v| Dictionary::parse(v).map_err(|e| invalid(h::EXTRA_PARAMS, e)))
+            .transpose()?;
+        let accepts_bsdiff = headers
+            .get_all(h::A_IM)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|im| im.trim().eq_ignore_ascii_case("bsdiff"))
+            });
+        Ok(UpdateRequest {
+            protocol_version,
+            platform,
+            runtime_version,
+            format,
+            expect_signature,
+            channel,
+            current_update_id: update_id(headers, h::CURRENT_UPDATE_ID)?,
+            embedded_update_id: update_id(headers, h::EMBEDDED_UPDATE_ID)?,
+            requested_update_id: update_id(headers, h::REQUESTED_UPDATE_ID)?,
+            client_id,
+            recent_failed_update_ids,
+            fatal_error: fatal_error(headers),
+            extra_params,
+            accepts_bsdiff,
+        })
+    }
+
+    /// The protocol version (absent header: [`ProtocolVersion::V0`]).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.protocol_version
+    }
+
+    /// `expo-platform`.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// `expo-runtime-version`.
+    pub fn runtime_version(&self) -> &RuntimeVersion {
+        &self.runtime_version
+    }
+
+    /// The response structure negotiated from `accept` (multipart preferred
+    /// on ties, since only it carries directives).
+    pub fn format(&self) -> ResponseFormat {
+        self.format
+    }
+
+    /// `expo-expect-signature`, when the client verifies signatures.
+    pub fn expect_signature(&self) -> Option<&ExpectSignature> {
+        self.expect_signature.as_ref()
+    }
+
+    /// `expo-channel-name`, as sent (channels are case-sensitive).
+    pub fn channel(&self) -> Option<&str> {
+        self.channel.as_deref()
+    }
+
+    /// `expo-current-update-id`: the update the client runs.
+    pub fn current_update_id(&self) -> Option<UpdateId> {
+        self.current_update_id
+    }
+
+    /// `expo-embedded-update-id`: the update built into the app binary.
+    pub fn embedded_update_id(&self) -> Option<UpdateId> {
+        self.embedded_update_id
+    }
+
+    /// Whether the client runs the update embedded in its binary.
+    pub fn runs_embedded_update(&self) -> bool {
+        self.current_update_id.is_some() && self.current_update_id == self.embedded_update_id
+    }
+
+    /// `expo-requested-update-id`: the update a patch request (`a-im: bsdiff`) is for.
+    pub fn requested_update_id(&self) -> Option<UpdateId> {
+        self.requested_update_id
+    }
+
+    /// Whether the client accepts a bsdiff patch of the launch asset (`a-im: bsdiff`).
+    pub fn accepts_bsdiff(&self) -> bool {
+        self.accepts_bsdiff
+    }
+
+    /// `eas-client-id`, lower-cased (iOS sends upper case, Android lower):
+    /// the stable per-install id to bucket rollouts by.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// `expo-recent-failed-update-ids`, lower-cased.
+    pub fn recent_failed_update_ids(&self) -> &[String] {
+        &self.recent_failed_update_ids
+    }
+
+    /// `expo-fatal-error`, cut to [`MAX_FATAL_ERROR_LEN`] bytes.
+    pub fn fatal_error(&self) -> Option<&str> {
+        self.fatal_error.as_deref()
+    }
+
+    /// `expo-extra-params`.
+    pub fn extra_params(&self) -> Option<&Dictionary> {
+        self.extra_params.as_ref()
+    }
+}
+
+fn invalid(header: &'static str, reason: impl fmt::Display) -> ProtocolError {
+    ProtocolError::InvalidHeader {
+        header,
+        reason: reason.to_string(),
+    }
+}
+
+/// A header that may appear once, as text.
+fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, ProtocolError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(invalid(name, "sent more than once"));
+    }
+    first
+        .to_str()
+        .map(|v| Some(v.trim()))
+        .map_err(|_| invalid(name, "not visible ASCII"))
+}
+
+fn required<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ProtocolError> {
+    match text(headers, name)? {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ProtocolError::MissingHeader { header: name }),
+    }
+}
+
+fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, ProtocolError> {
+    if value.is_empty() {
+        return Err(invalid(header, "empty"));
+    }
+    if value.len() > max {
+        return Err(invalid(
+            header,
+            format!("{} bytes long; at most {max} are accepted", value.len()),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn update_id(headers: &HeaderMap, name: &'static str) -> Result<Option<UpdateId>, ProtocolError> {
+    text(headers, name)?
+        .map(|v| v.parse().map_err(|e| invalid(name, e)))
+        .transpose()
+}
+
+fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
+    let mut values = headers.get_all(http::header::ACCEPT).iter();
+    let accept = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(one), None) => Some(
+            one.to_str()
+                .map_err(|_| invalid("accept", "not visible ASCII"))?
+                .to_owned(),
+        ),
+        // Several `accept` lines are one list (RFC 9110 5.3).
+        (Some(_), Some(_)) => {
+            let mut joined = String::new();
+            for value in headers.get_all(http::header::ACCEPT) {
+                let value = value
+                    .to_str()
+                    .map_err(|_| invalid("accept", "not visible ASCII"))?;
+                if joined.len() + value.len() > expo_accept::MAX_HEADER_LEN {
+                    return Err(invalid("accept", "too long"));
+                }
+                if !joined.is_empty() {
+                    joined.push_str(", ");
+                }
+                joined.push_str(value);
+            }
+            Some(joined)
+        }
+    };
+    expo_accept::negotiate_format(accept.as_deref(), &ResponseFormat::ALL).map_err(|e| match e {
+        expo_accept::Error::NotAcceptable { .. } => ProtocolError::NotAcceptable,
+        other => invalid("accept", other),
+    })
+}
+
+fn fatal_error(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(h::FATAL_ERROR)?.as_bytes();
+    let value = value.get(..MAX_FATAL_ERROR_LEN).unwrap_or(value);
+    // Cutting may split a UTF-8 sequence; the lossy decode marks it.
+    Some(String::from_utf8_lossy(value).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut builder = http::Request::get("/manifest");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("expo-protocol-version", "1"),
+        ("expo-platform", "android"),
+        ("expo-runtime-version", "1"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<UpdateRequest, ProtocolError> {
+        let mut all = BASE.to_vec();
+        all.extend_from_slice(extra);
+        UpdateRequest::from_parts(&parts(&all))
+    }
+
+    #[test]
+    fn minimal_request() {
+        let r = with(&[]).unwrap();
+        assert_eq!(r.protocol_version(), ProtocolVersion::V1);
+        assert_eq!(r.platform(), Platform::Android);
+        assert_eq!(r.format(), ResponseFormat::MultipartMixed);
+        assert!(r.expect_signature().is_none());
+        assert!(!r.accepts_bsdiff());
+    }
+
+    #[test]
+    fn absent_version_is_legacy() {
+        let r = UpdateRequest::from_parts(&parts(&BASE[1..])).unwrap();
+        assert_eq!(r.protocol_version(), ProtocolVersion::V0);
+    }
+
+    #[test]
+    fn unknown_version_is_not_acceptable() {
+        let mut all = BASE.to_vec();
+        all[0].1 = "2";
+        let err = UpdateRequest::from_parts(&parts(&all)).unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::NOT_ACCEPTABLE);
+    }
+
+    #[test]
+    fn optional_headers_are_read_and_normalised() {
+        let r = with(&[
+            ("eas-client-id", "ABCDEF01-0000-4000-8000-000000000000"),
+            ("expo-channel-name", "production"),
+            (
+                "expo-current-update-id",
+                "0754DAD0-D200-D634-113C-EF1F26106028",
+            ),
+            (
+                "expo-embedded-update-id",
+                "0754dad0-d200-d634-113c-ef1f26106028",
+            ),
+            ("expo-recent-failed-update-ids", "\"A\", \"b\""),
+            ("expo-extra-params", "a=1, b=\"x\""),
+            ("a-im", "bsdiff"),
+            ("expo-fatal-error", "TypeError: undefined is not a function"),
+        ])
+        .unwrap();
+        assert_eq!(r.client_id(), Some("abcdef01-0000-4000-8000-000000000000"));
+        assert_eq!(r.channel(), Some("production"));
+        assert!(r.runs_embedded_update());
+        assert_eq!(r.recent_failed_update_ids(), ["a", "b"]);
+        assert_eq!(r.extra_params().unwrap().len(), 2);
+        assert!(r.accepts_bsdiff());
+        assert!(r.fatal_error().unwrap().starts_with("TypeError"));
+    }
+
+    #[test]
+    fn fatal_error_is_bounded() {
+        let long = "x".repeat(5000);
+        let mut all = BASE.to_vec();
+        all.push(("expo-fatal-error", &long));
+        let r = UpdateRequest::from_parts(&parts(&all)).unwrap();
+        assert_eq!(r.fatal_error().unwrap().len(), MAX_FATAL_ERROR_LEN);
+    }
+
+    #[test]
+    fn malformed_optional_headers_name_the_header() {
+        for (name, value) in [
+            ("expo-current-update-id", "not-a-uuid"),
+            ("expo-expect-signature", "sig=("),
+            ("expo-recent-failed-update-ids", "a=("),
+            ("expo-extra-params", "(("),
+        ] {
+            let err = with(&[(name, value)]).unwrap_err();
+            assert_eq!(err.header(), Some(name), "{name}");
+            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn duplicated_platform_is_refused() {
+        let mut all = BASE.to_vec();
+        all.push(("expo-platform", "ios"));
+        let err = UpdateRequest::from_parts(&parts(&all)).unwrap_err();
+        assert_eq!(err.header(), Some("expo-platform"));
+    }
+
+    #[test]
+    fn several_accept_lines_form_one_list() {
+        let r = with(&[
+            ("accept", "application/json;q=0.5"),
+            ("accept", "application/expo+json"),
+        ])
+        .unwrap();
+        assert_eq!(r.format(), ResponseFormat::ExpoJson);
+    }
+}

@@ -1,0 +1,160 @@
+//! What a server's storage implements: [`UpdateSource`] and [`AssetSource`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use expo_manifest::{AssetHash, Platform, RuntimeVersion};
+
+use crate::asset::InMemoryAsset;
+use crate::error::SourceError;
+use crate::prepared::{PreparedDirective, PreparedUpdate};
+use crate::request::UpdateRequest;
+
+/// The answer to a manifest request, as the storage sees it.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// The most recent update for the request.
+    Update(Arc<PreparedUpdate>),
+    /// A directive, typically `rollBackToEmbedded`. For that type the
+    /// [`Responder`](crate::Responder) answers `noUpdateAvailable` instead
+    /// once the device runs its embedded update.
+    Directive(Arc<PreparedDirective>),
+}
+
+/// Finds the update for a request: what a server's storage implements.
+///
+/// Return the most recent update (by creation time) for the request's
+/// platform, runtime version and channel, a directive, or `None` when
+/// there is nothing. The request also carries what a source may use to
+/// choose among several updates (`eas-client-id` for rollout buckets).
+pub trait UpdateSource: Send + Sync {
+    /// Resolves a request.
+    fn resolve(
+        &self,
+        request: &UpdateRequest,
+    ) -> impl Future<Output = Result<Option<Resolved>, SourceError>> + Send;
+}
+
+impl<S: UpdateSource> UpdateSource for Arc<S> {
+    fn resolve(
+        &self,
+        request: &UpdateRequest,
+    ) -> impl Future<Output = Result<Option<Resolved>, SourceError>> + Send {
+        (**self).resolve(request)
+    }
+}
+
+/// Finds an asset by hash: what a server's blob storage implements for the
+/// ready-made asset route.
+pub trait AssetSource: Send + Sync {
+    /// The stored asset with this hash, or `None`.
+    fn asset(
+        &self,
+        hash: &AssetHash,
+    ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send;
+}
+
+impl<S: AssetSource> AssetSource for Arc<S> {
+    fn asset(
+        &self,
+        hash: &AssetHash,
+    ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send {
+        (**self).asset(hash)
+    }
+}
+
+/// Where an update applies: platform, runtime version and channel (`None`
+/// for requests without `expo-channel-name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// The platform.
+    pub platform: Platform,
+    /// The runtime version.
+    pub runtime_version: RuntimeVersion,
+    /// The channel.
+    pub channel: Option<String>,
+}
+
+/// Answers of one platform and runtime version, by channel.
+type ByChannel = Vec<(Option<String>, Resolved)>;
+
+/// Updates and assets held in memory: for tests, examples and small
+/// deployments whose updates fit in RAM.
+#[derive(Debug, Default, Clone)]
+pub struct InMemorySource {
+    /// By platform and runtime version, then by channel.
+    answers: HashMap<Platform, HashMap<String, ByChannel>>,
+    assets: HashMap<AssetHash, Arc<InMemoryAsset>>,
+}
+
+impl InMemorySource {
+    /// An empty source: every request gets no update.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the answer for a target, replacing the previous one.
+    pub fn set(&mut self, target: Target, answer: Resolved) {
+        let channels = self
+            .answers
+            .entry(target.platform)
+            .or_default()
+            .entry(target.runtime_version.as_str().to_owned())
+            .or_default();
+        match channels.iter_mut().find(|(c, _)| *c == target.channel) {
+            Some(slot) => slot.1 = answer,
+            None => channels.push((target.channel, answer)),
+        }
+    }
+
+    /// Removes the answer for a target.
+    pub fn remove(&mut self, target: &Target) -> Option<Resolved> {
+        let channels = self
+            .answers
+            .get_mut(&target.platform)?
+            .get_mut(target.runtime_version.as_str())?;
+        let index = channels.iter().position(|(c, _)| *c == target.channel)?;
+        Some(channels.remove(index).1)
+    }
+
+    /// Adds an asset, found by its hash.
+    pub fn add_asset(&mut self, asset: InMemoryAsset) {
+        self.assets.insert(asset.hash(), Arc::new(asset));
+    }
+
+    /// The answer for a request, without the `async`.
+    pub fn lookup(&self, request: &UpdateRequest) -> Option<Resolved> {
+        let channels = self
+            .answers
+            .get(&request.platform())?
+            .get(request.runtime_version().as_str())?;
+        channels
+            .iter()
+            .find(|(c, _)| c.as_deref() == request.channel())
+            .map(|(_, answer)| answer.clone())
+    }
+
+    /// The asset with this hash, without the `async`.
+    pub fn lookup_asset(&self, hash: &AssetHash) -> Option<Arc<InMemoryAsset>> {
+        self.assets.get(hash).cloned()
+    }
+}
+
+impl UpdateSource for InMemorySource {
+    fn resolve(
+        &self,
+        request: &UpdateRequest,
+    ) -> impl Future<Output = Result<Option<Resolved>, SourceError>> + Send {
+        std::future::ready(Ok(self.lookup(request)))
+    }
+}
+
+impl AssetSource for InMemorySource {
+    fn asset(
+        &self,
+        hash: &AssetHash,
+    ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send {
+        std::future::ready(Ok(self.lookup_asset(hash)))
+    }
+}
