@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use expo_manifest::{AssetHash, Platform, RuntimeVersion};
+use expo_manifest::{
+    AssetHash, ExportDir, Extensions, Manifest, Platform, RuntimeVersion, Timestamp, UpdateId,
+};
 
 use crate::asset::InMemoryAsset;
 use crate::error::SourceError;
@@ -121,6 +123,50 @@ impl InMemorySource {
     /// Adds an asset, found by its hash.
     pub fn add_asset(&mut self, asset: InMemoryAsset) {
         self.assets.insert(asset.hash(), Arc::new(asset));
+    }
+
+    /// Publishes one platform of an `expo export` output directory: reads
+    /// its files into memory, builds the manifest (asset URLs
+    /// `<base_url>/assets/<hash>`, a new id, `created_at` as given, `extra`
+    /// as given, e.g. `{"expoClient": <public app config>}`) and makes it
+    /// the answer for `target`.
+    pub fn publish_export(
+        &mut self,
+        export: &ExportDir,
+        target: Target,
+        base_url: &str,
+        created_at: Timestamp,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Arc<PreparedUpdate>, expo_manifest::Error> {
+        let files = export.platform(target.platform)?;
+        let base_url = base_url.trim_end_matches('/');
+        let url = |hash: &AssetHash| format!("{base_url}/assets/{hash}");
+        for file in files.files() {
+            let bytes = std::fs::read(&file.path).map_err(|source| expo_manifest::Error::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+            // The content type comes from the export's own mapping, always a valid header value.
+            if let Ok(asset) = InMemoryAsset::new(&file.content_type, bytes) {
+                self.add_asset(asset);
+            }
+        }
+        let manifest = Manifest {
+            id: UpdateId::new_v4(),
+            created_at,
+            runtime_version: target.runtime_version.clone(),
+            launch_asset: files.launch_asset.to_asset(url(&files.launch_asset.hash)),
+            assets: files
+                .assets
+                .iter()
+                .map(|f| f.to_asset(url(&f.hash)))
+                .collect(),
+            metadata: std::collections::BTreeMap::new(),
+            extra,
+        };
+        let update = Arc::new(PreparedUpdate::new(&manifest, None::<&Extensions>));
+        self.set(target, Resolved::Update(update.clone()));
+        Ok(update)
     }
 
     /// The answer for a request, without the `async`.
