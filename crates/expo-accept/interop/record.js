@@ -3,6 +3,7 @@
 // Accept-Encoding headers, for the differential tests of expo-accept.
 //
 //   cd crates/expo-accept/interop && npm ci && node record.js   # rewrites recorded.json
+//   node record.js --stdout   # prints it instead (the Rust tests compare it with the file)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -15,7 +16,8 @@ const CODING_SETS = [CODINGS, ['gzip', 'identity'], ['identity'], ['br', 'gzip']
 
 const ACCEPT = [
   null, // header absent
-  // what the expo-updates clients send (Android and iOS), and the spec's SHOULD
+  // what expo-updates sends (Android FileDownloader.kt, iOS FileDownloader.swift),
+  // what older Android clients and Expo Go send, and the spec's example
   'multipart/mixed,application/expo+json,application/json',
   'multipart/mixed, application/expo+json, application/json',
   'application/expo+json,application/json',
@@ -59,11 +61,19 @@ const ACCEPT = [
   '*/*;level=1', 'application/json, text/plain, */*', 'application/json;q=0.9,*/*;q=0.9',
   'multipart/mixed;q=0.7, application/json;q=0.7, */*;q=0.8', 'application/json;q=1.0',
   'multipart/mixed; q=0.9, application/expo+json; q=1', 'application/expo+json ; q=0.4 , multipart/mixed ; q=0.3',
+  // browsers, curl and fetch pointed at a manifest URL
+  'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8',
+  'text/html, */*; q=0.01', '*/*;q=0.8, application/signed-exchange;v=b3;q=0.7',
+  // quoted parameter values and escapes
+  'multipart/mixed;boundary="a b"', 'application/json;p="\\""', 'application/json;p="\\x";q=0.5',
+  'application/json;p="unterminated', 'MULTIPART/MIXED;Q=0.5, APPLICATION/JSON;Q=0.4',
 ];
 
 const ENCODING = [
   null, // header absent
-  '', ' ', 'gzip', 'br', 'identity', 'gzip, deflate, br', 'gzip, deflate', 'br, gzip', 'gzip, br',
+  // OkHttp (Android) with and without its Brotli interceptor, URLSession (iOS), Alamofire
+  'br,gzip', 'gzip', 'gzip, deflate, br', 'br;q=1.0, gzip;q=0.9, deflate;q=0.8',
+  '', ' ', 'br', 'identity', 'gzip, deflate', 'br, gzip', 'gzip, br',
   'br;q=1.0, gzip;q=0.8, *;q=0.1', '*', '*;q=0', 'identity;q=0', 'identity;q=0, *;q=0',
   'gzip;q=0, br;q=0', 'gzip;q=0', 'br;q=0', 'br;q=0, gzip;q=0, identity;q=0', '*;q=0, identity',
   '*;q=0, gzip', 'gzip;q=0.5', 'gzip;q=0.5, br;q=0.5', 'br;q=0.5, gzip;q=0.5', 'br;q=0.4, gzip;q=0.5',
@@ -71,7 +81,7 @@ const ENCODING = [
   'compress', 'zstd', 'zstd, br', 'deflate, identity;q=0', 'gzip;q=1.5', 'gzip;q=abc',
   'gzip;q=0.5555', 'gzip;q=', 'gzip; q=0.5', 'gzip ;q=0.5', 'gzip;level=1', 'gzip, garbage value',
   'gzip,,br', ',gzip', 'gzip,', 'br;q=0.001', 'br;q=0.001, identity;q=0.002', '*;q=0.5, br',
-  '*;q=0.5, gzip;q=0.1', 'br, *;q=0', 'identity', 'identity, gzip;q=0.5', 'identity;q=1, br;q=1',
+  '*;q=0.5, gzip;q=0.1', 'br, *;q=0', 'IDENTITY;Q=0', 'identity, gzip;q=0.5', 'identity;q=1, br;q=1',
   'gzip, identity;q=0.5, *;q=0', 'br;q=0.9, gzip;q=0.9, identity;q=0.9', 'deflate;q=0.9, gzip;q=0.1',
   'deflate, *;q=0', 'gzip;q=0.000', 'gzip;q=1.000', 'gzip;q=0.', 'gzip;Q=0.5', 'br;q=0.3, *',
   '*, br;q=0', '*, gzip;q=0', '*;q=0.2, identity;q=0.1', 'gzip;q=0.2, *;q=0.3', 'br gzip',
@@ -86,6 +96,16 @@ const ENCODING = [
   'gzip;q=0.9, br;q=0.8', 'br, identity;q=0', 'gzip, identity;q=0', '*;q=0.9, br;q=0.1',
   'deflate, gzip;q=0.5, *;q=0.1',
 ];
+
+const unique = (list, name) => {
+  const seen = new Set();
+  for (const value of list) {
+    if (seen.has(value)) throw new Error(`${name} lists ${JSON.stringify(value)} twice`);
+    seen.add(value);
+  }
+};
+unique(ACCEPT, 'ACCEPT');
+unique(ENCODING, 'ENCODING');
 
 const headers = (name, value) => (value === null ? {} : { [name]: value });
 const accept = [];
@@ -104,8 +124,11 @@ for (const value of ENCODING) {
   }
 }
 if (ACCEPT.length < 100 || ENCODING.length < 100) throw new Error('need at least 100 headers of each');
-fs.writeFileSync(
-  path.join(__dirname, 'recorded.json'),
-  JSON.stringify({ peer: 'negotiator@1.1.0', accept, encoding }, null, 1) + '\n'
-);
-console.log(`${ACCEPT.length} Accept and ${ENCODING.length} Accept-Encoding headers recorded`);
+const version = require('negotiator/package.json').version;
+const json = JSON.stringify({ peer: `negotiator@${version}`, accept, encoding }, null, 1) + '\n';
+if (process.argv.includes('--stdout')) {
+  process.stdout.write(json);
+} else {
+  fs.writeFileSync(path.join(__dirname, 'recorded.json'), json);
+  console.log(`${ACCEPT.length} Accept and ${ENCODING.length} Accept-Encoding headers recorded`);
+}

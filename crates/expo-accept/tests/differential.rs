@@ -26,9 +26,49 @@ struct EncodingCase {
     chosen: Option<String>,
 }
 
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop");
+
 fn recorded() -> Recorded {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/recorded.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(format!("{INTEROP}/recorded.json")).unwrap())
+        .unwrap()
+}
+
+/// Asks negotiator itself (`node record.js --stdout`) and checks that the
+/// committed table is what it answers today.
+#[test]
+fn recorded_answers_are_negotiators() {
+    let negotiator = std::path::Path::new(INTEROP).join("node_modules/negotiator");
+    let output = if negotiator.is_dir() {
+        std::process::Command::new("node")
+            .args(["record.js", "--stdout"])
+            .current_dir(INTEROP)
+            .output()
+    } else {
+        Err(std::io::Error::other(
+            "interop/node_modules is missing: run npm ci there",
+        ))
+    };
+    let output = match output {
+        Ok(output) => output,
+        Err(err) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: cannot run negotiator ({err})");
+            return;
+        }
+        Err(err) => panic!("cannot run negotiator: {err}"),
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let live: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{INTEROP}/recorded.json")).unwrap())
+            .unwrap();
+    assert!(
+        live == committed,
+        "interop/recorded.json is stale: run `node record.js` in interop/"
+    );
 }
 
 fn our_format(header: Option<&str>, offers: &[String]) -> Option<String> {
@@ -89,6 +129,7 @@ const ACCEPT_DIFFERENCES: &[(&str, &str)] = &[
         "RFC 9110 12.5.1: a wildcard type needs a wildcard subtype; negotiator matches the subtype",
     ),
     ("application/json;charset", RFC_SYNTAX),
+    ("application/json;p=\"unterminated", RFC_SYNTAX),
     (
         "application/json;q=0.5;ext=1",
         "RFC 9110 12.5.1: parameters after the weight are accept extensions, not media type \
