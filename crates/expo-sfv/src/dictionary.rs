@@ -1,6 +1,6 @@
 use std::{fmt, str::FromStr};
 
-use crate::{Error, Item, MAX_HEADER_LEN, MAX_MEMBERS};
+use crate::{Error, Item, MAX_MEMBERS, parser};
 
 /// An Expo SFV dictionary: ordered members with unique keys whose values are
 /// strings, integers, decimals or booleans, without parameters.
@@ -20,40 +20,35 @@ impl Dictionary {
 
     /// Parses a header value strictly: anything outside Expo SFV is an
     /// error naming the offending member.
+    ///
+    /// A key given twice keeps its first position and its last value
+    /// (RFC 8941 4.2.2); only the value that survives must be Expo SFV.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::{Dictionary, Item};
+    ///
+    /// let dict = Dictionary::parse(r#"branch="main", build=42, sig"#)?;
+    /// assert_eq!(dict.get("branch"), Some(&Item::String("main".into())));
+    /// assert_eq!(dict.get("build"), Some(&Item::Integer(42)));
+    /// assert_eq!(dict.get("sig"), Some(&Item::Boolean(true)));
+    ///
+    /// let err = Dictionary::parse("branch=main").unwrap_err();
+    /// assert_eq!(err.member(), Some("branch")); // a token
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLong`] and [`Error::TooManyMembers`] past the limits,
+    /// [`Error::Syntax`] for what RFC 8941 refuses, [`Error::NotAllowed`]
+    /// for what Expo SFV leaves out.
     pub fn parse(input: &str) -> Result<Self, Error> {
-        check_len(input)?;
-        let parsed: sfv::Dictionary = sfv::Parser::new(input)
-            .with_version(sfv::Version::Rfc8941)
-            .parse()
-            .map_err(|e| Error::Syntax(e.to_string()))?;
-        if parsed.len() > MAX_MEMBERS {
-            return Err(Error::TooManyMembers {
-                count: parsed.len(),
-                max: MAX_MEMBERS,
-            });
-        }
-        let members = parsed
-            .iter()
-            .map(|(key, entry)| {
-                let key = key.as_str();
-                let item = match entry {
-                    sfv::ListEntry::InnerList(_) => {
-                        return Err(Error::NotAllowed {
-                            key: key.to_owned(),
-                            found: "an inner list",
-                        });
-                    }
-                    sfv::ListEntry::Item(item) if !item.params.is_empty() => {
-                        return Err(Error::NotAllowed {
-                            key: key.to_owned(),
-                            found: "a parameter",
-                        });
-                    }
-                    sfv::ListEntry::Item(item) => Item::from_bare(key, &item.bare_item)?,
-                };
-                Ok((key.to_owned(), item))
-            })
-            .collect::<Result<_, _>>()?;
+        let members = parser::dictionary(input)?
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.into_item()))
+            .collect();
         Ok(Dictionary { members })
     }
 
@@ -75,10 +70,7 @@ impl Dictionary {
             slot.1 = item;
         } else {
             if self.members.len() == MAX_MEMBERS {
-                return Err(Error::TooManyMembers {
-                    count: MAX_MEMBERS + 1,
-                    max: MAX_MEMBERS,
-                });
+                return Err(Error::TooManyMembers { max: MAX_MEMBERS });
             }
             self.members.push((key, item));
         }
@@ -144,48 +136,24 @@ impl<'a> IntoIterator for &'a Dictionary {
     }
 }
 
-pub(crate) fn check_len(input: &str) -> Result<(), Error> {
-    if input.len() > MAX_HEADER_LEN {
-        return Err(Error::TooLong {
-            len: input.len(),
-            max: MAX_HEADER_LEN,
-        });
-    }
-    Ok(())
-}
-
 /// Parses an SFV list whose members are all strings, such as
-/// `expo-recent-failed-update-ids: "0754dad0-…", "9a1e…"`.
+/// `expo-recent-failed-update-ids`.
+///
+/// # Examples
+///
+/// ```
+/// let ids = expo_sfv::parse_string_list(
+///     r#""0754dad0-d200-d634-113c-ef1f26106028", "9a1e0000-d200-d634-113c-ef1f26106028""#,
+/// )?;
+/// assert_eq!(ids.len(), 2);
+/// assert!(expo_sfv::parse_string_list(r#""a", 1"#).is_err());
+/// # Ok::<(), expo_sfv::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`Dictionary::parse`]; a member that is not a string is
+/// [`Error::NotAllowed`], named `#` and its position.
 pub fn parse_string_list(input: &str) -> Result<Vec<String>, Error> {
-    check_len(input)?;
-    let parsed: sfv::List = sfv::Parser::new(input)
-        .with_version(sfv::Version::Rfc8941)
-        .parse()
-        .map_err(|e| Error::Syntax(e.to_string()))?;
-    if parsed.len() > MAX_MEMBERS {
-        return Err(Error::TooManyMembers {
-            count: parsed.len(),
-            max: MAX_MEMBERS,
-        });
-    }
-    parsed
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            let not_allowed = |found| Error::NotAllowed {
-                key: format!("#{index}"),
-                found,
-            };
-            match entry {
-                sfv::ListEntry::InnerList(_) => Err(not_allowed("an inner list")),
-                sfv::ListEntry::Item(item) if !item.params.is_empty() => {
-                    Err(not_allowed("a parameter"))
-                }
-                sfv::ListEntry::Item(item) => match &item.bare_item {
-                    sfv::BareItem::String(s) => Ok(s.as_str().to_owned()),
-                    _ => Err(not_allowed("a member that is not a string")),
-                },
-            }
-        })
-        .collect()
+    parser::string_list(input)
 }

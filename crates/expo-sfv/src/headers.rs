@@ -2,7 +2,10 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::{Dictionary, Error, Item};
+use crate::{
+    Dictionary, Error,
+    parser::{self, Value},
+};
 
 const EXPECT_SIGNATURE: &str = "expo-expect-signature";
 const SIGNATURE: &str = "expo-signature";
@@ -20,15 +23,68 @@ pub struct ExpectSignature {
 }
 
 impl ExpectSignature {
-    /// Parses the header value; unknown members are ignored.
+    /// Parses the header value; unknown members are ignored, a missing
+    /// `sig` is `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::ExpectSignature;
+    ///
+    /// let expect = ExpectSignature::parse(r#"sig, keyid="main", alg="rsa-v1_5-sha256""#)?;
+    /// assert!(expect.sig);
+    /// assert_eq!(expect.keyid.as_deref(), Some("main"));
+    /// assert_eq!(expect.alg.as_deref(), Some("rsa-v1_5-sha256"));
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Dictionary::parse`], and [`Error::WrongType`] when `sig` is not
+    /// a boolean or `keyid`/`alg` not a string.
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let dict = Dictionary::parse(input)?;
-        Ok(ExpectSignature {
-            sig: optional(&dict, EXPECT_SIGNATURE, "sig", Item::as_bool, "a boolean")?
-                .unwrap_or(false),
-            keyid: optional_string(&dict, EXPECT_SIGNATURE, "keyid")?,
-            alg: optional_string(&dict, EXPECT_SIGNATURE, "alg")?,
-        })
+        let mut out = ExpectSignature::default();
+        for (key, value) in parser::dictionary(input)? {
+            match key {
+                "sig" => match value {
+                    Value::Boolean(b) => out.sig = b,
+                    _ => return Err(wrong_type(EXPECT_SIGNATURE, "sig", "a boolean")),
+                },
+                "keyid" => out.keyid = Some(string(EXPECT_SIGNATURE, "keyid", &value)?),
+                "alg" => out.alg = Some(string(EXPECT_SIGNATURE, "alg", &value)?),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The header value, as a client writes it (`sig` as a bare key).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::ExpectSignature;
+    ///
+    /// let expect = ExpectSignature { sig: true, keyid: Some("main".into()), alg: None };
+    /// assert_eq!(expect.to_header_value(), r#"sig, keyid="main""#);
+    /// ```
+    pub fn to_header_value(&self) -> String {
+        let mut dict = Dictionary::new();
+        // Only the strings can fail (non-ASCII); such a member is left out.
+        let _ = dict.insert("sig", self.sig);
+        if let Some(keyid) = &self.keyid {
+            let _ = dict.insert("keyid", keyid.as_str());
+        }
+        if let Some(alg) = &self.alg {
+            let _ = dict.insert("alg", alg.as_str());
+        }
+        dict.to_header_value()
+    }
+}
+
+impl fmt::Display for ExpectSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_header_value())
     }
 }
 
@@ -53,15 +109,39 @@ pub struct Signature {
 
 impl Signature {
     /// Parses the header value; `sig` is required, unknown members ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::Signature;
+    ///
+    /// let sig = Signature::parse(r#"sig="c2ln", keyid="main", alg="rsa-v1_5-sha256""#)?;
+    /// assert_eq!(sig.sig, "c2ln");
+    /// assert_eq!(sig.keyid.as_deref(), Some("main"));
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Dictionary::parse`], [`Error::Missing`] without `sig`, and
+    /// [`Error::WrongType`] when a member is not a string.
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let dict = Dictionary::parse(input)?;
+        let (mut sig, mut keyid, mut alg) = (None, None, None);
+        for (key, value) in parser::dictionary(input)? {
+            match key {
+                "sig" => sig = Some(string(SIGNATURE, "sig", &value)?),
+                "keyid" => keyid = Some(string(SIGNATURE, "keyid", &value)?),
+                "alg" => alg = Some(string(SIGNATURE, "alg", &value)?),
+                _ => {}
+            }
+        }
         Ok(Signature {
-            sig: optional_string(&dict, SIGNATURE, "sig")?.ok_or(Error::Missing {
+            sig: sig.ok_or(Error::Missing {
                 header: SIGNATURE,
                 key: "sig",
             })?,
-            keyid: optional_string(&dict, SIGNATURE, "keyid")?,
-            alg: optional_string(&dict, SIGNATURE, "alg")?,
+            keyid,
+            alg,
         })
     }
 
@@ -168,34 +248,17 @@ dictionary_header! {
     ServerDefinedHeaders
 }
 
-fn optional<'a, T>(
-    dict: &'a Dictionary,
-    header: &'static str,
-    key: &'static str,
-    read: impl Fn(&'a Item) -> Option<T>,
-    expected: &'static str,
-) -> Result<Option<T>, Error> {
-    dict.get(key)
-        .map(|item| {
-            read(item).ok_or(Error::WrongType {
-                header,
-                key,
-                expected,
-            })
-        })
-        .transpose()
-}
-
-fn optional_string(
-    dict: &Dictionary,
-    header: &'static str,
-    key: &'static str,
-) -> Result<Option<String>, Error> {
-    optional(
-        dict,
+fn wrong_type(header: &'static str, key: &'static str, expected: &'static str) -> Error {
+    Error::WrongType {
         header,
         key,
-        |i| i.as_str().map(str::to_owned),
-        "a string",
-    )
+        expected,
+    }
+}
+
+fn string(header: &'static str, key: &'static str, value: &Value<'_>) -> Result<String, Error> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| wrong_type(header, key, "a string"))
 }

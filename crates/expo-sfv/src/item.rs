@@ -53,24 +53,6 @@ impl Item {
         }
     }
 
-    /// Converts a parsed bare item, refusing the types Expo SFV leaves out.
-    pub(crate) fn from_bare(key: &str, bare: &sfv::BareItem) -> Result<Self, Error> {
-        let not_allowed = |found| Error::NotAllowed {
-            key: key.to_owned(),
-            found,
-        };
-        Ok(match bare {
-            sfv::BareItem::Boolean(b) => Item::Boolean(*b),
-            sfv::BareItem::Integer(i) => Item::Integer(i64::from(*i)),
-            sfv::BareItem::Decimal(d) => Item::Decimal(*d),
-            sfv::BareItem::String(s) => Item::String(s.as_str().to_owned()),
-            sfv::BareItem::Token(_) => return Err(not_allowed("a token")),
-            sfv::BareItem::ByteSequence(_) => return Err(not_allowed("a byte sequence")),
-            sfv::BareItem::Date(_) => return Err(not_allowed("a date")),
-            sfv::BareItem::DisplayString(_) => return Err(not_allowed("a display string")),
-        })
-    }
-
     /// Checks the value can be written, naming `key` when it cannot.
     pub(crate) fn validate(&self, key: &str) -> Result<(), Error> {
         match self {

@@ -44,9 +44,10 @@ mod dictionary;
 mod error;
 mod headers;
 mod item;
+mod parser;
 
 pub use dictionary::{Dictionary, parse_string_list};
-pub use error::Error;
+pub use error::{Error, Near};
 pub use headers::{ExpectSignature, ManifestFilters, ServerDefinedHeaders, Signature};
 pub use item::{Decimal, Item};
 

@@ -104,11 +104,11 @@ fn strictness_names_the_member() {
     // RFC 9651 dates and display strings are not RFC 8941
     assert!(matches!(
         Dictionary::parse("a=@1659578233"),
-        Err(Error::Syntax(_))
+        Err(Error::Syntax { .. })
     ));
     assert!(matches!(
         Dictionary::parse(r#"a=%"x""#),
-        Err(Error::Syntax(_))
+        Err(Error::Syntax { .. })
     ));
 }
 
