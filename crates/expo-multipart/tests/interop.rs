@@ -32,7 +32,8 @@ fn unavailable(why: &str) -> Option<Value> {
         std::env::var("CI").as_deref() != Ok("true"),
         "interop tool unavailable under CI: {why}"
     );
-    eprintln!("SKIPPED: {why}");
+    // Straight to stderr: the test harness would swallow `eprintln!`.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
     None
 }
 
