@@ -1,18 +1,30 @@
 #!/usr/bin/env python3
 """Records what two independent implementations of RFC 8941 answer for a table
-of dictionary header values, for the differential tests of expo-sfv.
+of header values, for the differential tests of expo-sfv (tests/differential.rs).
 
     cd crates/expo-sfv/interop && npm ci && pip install -r requirements.txt
     python3 generate.py            # rewrites recorded.json
+    python3 generate.py --check    # fails if recorded.json is not what the peers answer now
 
 Peers: the npm package structured-headers and the PyPI package http-sfv.
-The cases follow the httpwg structured-field-tests (dictionary, string,
-number, key, boolean, token, binary, list and parameter cases) plus the
-headers Expo clients and servers send.
+The table is written from the rules of RFC 8941 along the lines of the httpwg
+structured-field-tests (dictionary, string, number, key, boolean, token,
+binary, list and parameter cases, one generated row per ASCII character in a
+string and in a key) plus the headers Expo clients and servers send.
+
+Each answer is `{"ok": false}` or `{"ok": true, "canonical": <serialization>,
+"members": [...]}`, a member being `[key, type, value, parameter count]` for a
+dictionary and `[type, value, parameter count]` for a list; types are boolean,
+integer, decimal, string, token, binary (base64), date, displaystring and
+inner-list.
 """
+import base64
+import datetime
+import decimal
 import json
 import pathlib
 import subprocess
+import sys
 
 import http_sfv
 
@@ -148,32 +160,211 @@ CASES = [
     'k="0754dad0-d200-d634-113c-ef1f26106028"',
     'x="1", y="2", x="3"',
     'a=1,b=?1,c="s"',
+    # more dictionary structure (RFC 8941 4.2.2)
+    '     a=1 ,  b=2',
+    'a =1, b=2',
+    'a= 1, b=2',
+    'a=1, b, c=3',
+    'a, b=2',
+    'a=1, b;foo=9, c=3',
+    'a=1, b=?1;foo=9, c=3',
+    'a=1, b=2,',
+    'a=1,1b=2,a=1',
+    'a=1,B=2,a=1',
+    'a=1,b!=2,a=1',
+    'a=(1)',
+    'a=(1 2);p=3',
+    'a=("x" "y")',
+    'a=( 1 2 )',
+    'a=(1  2)',
+    'a=(1\t2)',
+    'a=1;p=?0;q=1.5;r="s";t=tok;u=:aGk=:',
+    'a;p=1',
+    'a=1;p',
+    'a=1;p=(1)',
+    'a=tok, a=1',
+    'a=1, a=tok',
+    'a=(1), b=2, a=3',
+    'a=1, b="x", a="y", b=?0',
+    # strings (RFC 8941 3.3.3)
+    'a="foo bar"',
+    'a="   "',
+    'a="' + 'x' * 1000 + '"',
+    'a="foo \\"bar\\""',
+    'a="foo \\,"',
+    'a="foo \\"',
+    'a="foo \\',
+    "a='foo'",
+    'a="f\u00fc\u00fc"',
+    'a="\U0001F600"',
+    'a="line\nbreak"',
+    'a="\\\\"',
+    'a="\\""',
+    'a="x"y',
+    'a=""""',
+    # integers and decimals (RFC 8941 3.3.1, 3.3.2)
+    'a=42',
+    'a=--0',
+    'a=-42',
+    'a=042',
+    'a=-042',
+    'a=-a23',
+    'a=4-2',
+    'a=- 42',
+    'a=123456789012345',
+    'a=-123456789012345',
+    'a=1234567890123456',
+    'a=-1234567890123456',
+    'a=1.23',
+    'a=-1.23',
+    'a=1. 23',
+    'a=1 .23',
+    'a=- 1.23',
+    'a=1.5.4',
+    'a=1..4',
+    'a=1.123',
+    'a=-1.123',
+    'a=1.1234',
+    'a=-1.1234',
+    'a=1234567890123.0',
+    'a=-1234567890123.0',
+    'a=123456789012.123',
+    'a=-123456789012.123',
+    'a=0.0',
+    'a=-0.0',
+    'a=1.100',
+    'a=007.500',
+    # keys (RFC 8941 3.1.2)
+    'abcdefghijklmnopqrstuvwxyz0123456789_-.*=1',
+    '*=1',
+    'a-=1',
+    'a.b=1',
+    'a b=1',
+    'a' * 100 + '=1',
+    'sig="x", SIG="y"',
+    # RFC 9651 additions, not RFC 8941
+    'a=@1659578233',
+    'a=%"x"',
+    'a=@1.5',
+]
+
+# RFC 8941 character rules, one row per ASCII character: inside a string, at
+# the start of a key, inside a key.
+GENERATED = (
+    [f'a="x{chr(c)}y"' for c in range(0x80)]
+    + [f'{chr(c)}a=1' for c in range(0x80)]
+    + [f'a{chr(c)}b=1' for c in range(0x80)]
+)
+
+CASES = CASES + [c for c in GENERATED if c not in CASES]
+
+# Lists, for parse_string_list (expo-recent-failed-update-ids).
+LIST_CASES = [
+    '"0754dad0-d200-d634-113c-ef1f26106028"',
+    '"0754dad0-d200-d634-113c-ef1f26106028", "9a1e0000-d200-d634-113c-ef1f26106028"',
+    '"a","b"',
+    '"a" ,  "b"',
+    '',
+    '"a",',
+    ',"a"',
+    '"a",,"b"',
+    '"a" "b"',
+    '"a", 1',
+    '"a", tok',
+    '"a", ?1',
+    '"a", :aGk=:',
+    '"a";p=1',
+    '("a" "b")',
+    '"a", ("b")',
+    '"unterminated',
+    '"\u00e9"',
+    '"x\\"y"',
+    '1, 2.5, ?0',
+    ', '.join(['"x"'] * 70),
 ]
 
 
-def http_sfv_answer(value):
-    d = http_sfv.Dictionary()
+def bare(value):
+    """[type, value] of an http-sfv bare item."""
+    # Order matters: bool is an int, Token and DisplayString are str.
+    if isinstance(value, bool):
+        return ['boolean', value]
+    if isinstance(value, int):
+        return ['integer', value]
+    if isinstance(value, (decimal.Decimal, float)):
+        return ['decimal', float(value)]
+    if isinstance(value, http_sfv.types.Token):
+        return ['token', str(value)]
+    if isinstance(value, http_sfv.types.DisplayString):
+        return ['displaystring', str(value)]
+    if isinstance(value, str):
+        return ['string', value]
+    if isinstance(value, bytes):
+        return ['binary', base64.b64encode(value).decode('ascii')]
+    if isinstance(value, datetime.datetime):
+        return ['date', int(value.timestamp())]
+    return ['unknown', repr(value)]
+
+
+def member(m):
+    if isinstance(m, http_sfv.item.InnerList):
+        return ['inner-list', None, len(m.params)]
+    return [*bare(m.value), len(m.params)]
+
+
+def http_sfv_answer(structure, value, members):
+    parsed = structure()
     try:
-        d.parse(value.encode('latin-1'))
-        return {'ok': True, 'canonical': str(d)}
+        parsed.parse(value.encode('utf-8'))
     except Exception:  # noqa: BLE001 - any refusal is an answer
         return {'ok': False}
-    
+    try:
+        canonical = str(parsed)
+    except Exception:  # noqa: BLE001 - it refuses to write an empty value
+        canonical = None
+    return {'ok': True, 'canonical': canonical, 'members': members(parsed)}
+
 
 def main():
     assert len(CASES) >= 100, len(CASES)
+    assert len(set(CASES)) == len(CASES), 'duplicate rows'
     node = subprocess.run(
         ['node', str(HERE / 'structured_headers.js')],
-        input=json.dumps(CASES), capture_output=True, text=True, check=True,
+        input=json.dumps({'dictionaries': CASES, 'lists': LIST_CASES}),
+        capture_output=True, text=True, check=True,
     )
     sh = json.loads(node.stdout)
-    records = [
-        {'input': value, 'structured_headers': s, 'http_sfv': http_sfv_answer(value)}
-        for value, s in zip(CASES, sh)
-    ]
-    (HERE / 'recorded.json').write_text(json.dumps(records, indent=1, ensure_ascii=False) + '\n')
-    agree = sum(r['structured_headers']['ok'] == r['http_sfv']['ok'] for r in records)
-    print(f'{len(records)} cases recorded; the peers agree on validity for {agree}')
+    records = {
+        'dictionaries': [
+            {
+                'input': value,
+                'structured_headers': s,
+                'http_sfv': http_sfv_answer(
+                    http_sfv.Dictionary, value,
+                    lambda d: [[k, *member(m)] for k, m in d.items()]),
+            }
+            for value, s in zip(CASES, sh['dictionaries'])
+        ],
+        'lists': [
+            {
+                'input': value,
+                'structured_headers': s,
+                'http_sfv': http_sfv_answer(
+                    http_sfv.List, value, lambda l: [member(m) for m in l]),
+            }
+            for value, s in zip(LIST_CASES, sh['lists'])
+        ],
+    }
+    text = json.dumps(records, indent=1, ensure_ascii=False) + '\n'
+    if '--check' in sys.argv[1:]:
+        if (HERE / 'recorded.json').read_text() != text:
+            sys.exit('recorded.json differs from what the peers answer now: run generate.py')
+        print('recorded.json is up to date')
+        return
+    (HERE / 'recorded.json').write_text(text)
+    for kind, rows in records.items():
+        agree = sum(r['structured_headers'] == r['http_sfv'] for r in rows)
+        print(f'{kind}: {len(rows)} cases recorded; the peers give the same answer for {agree}')
 
 
 if __name__ == '__main__':
