@@ -34,3 +34,30 @@ pub const SFV_VERSION: &str = "expo-sfv-version";
 pub const MANIFEST_FILTERS: &str = "expo-manifest-filters";
 /// `expo-server-defined-headers`
 pub const SERVER_DEFINED_HEADERS: &str = "expo-server-defined-headers";
+
+/// The same names as [`HeaderName`](http::HeaderName)s, built at compile time
+/// so lookups skip parsing the name.
+pub(crate) mod name {
+    use http::HeaderName;
+
+    pub(crate) const PROTOCOL_VERSION: HeaderName =
+        HeaderName::from_static(super::PROTOCOL_VERSION);
+    pub(crate) const PLATFORM: HeaderName = HeaderName::from_static(super::PLATFORM);
+    pub(crate) const RUNTIME_VERSION: HeaderName = HeaderName::from_static(super::RUNTIME_VERSION);
+    pub(crate) const EXPECT_SIGNATURE: HeaderName =
+        HeaderName::from_static(super::EXPECT_SIGNATURE);
+    pub(crate) const SIGNATURE: HeaderName = HeaderName::from_static(super::SIGNATURE);
+    pub(crate) const CHANNEL_NAME: HeaderName = HeaderName::from_static(super::CHANNEL_NAME);
+    pub(crate) const CURRENT_UPDATE_ID: HeaderName =
+        HeaderName::from_static(super::CURRENT_UPDATE_ID);
+    pub(crate) const EMBEDDED_UPDATE_ID: HeaderName =
+        HeaderName::from_static(super::EMBEDDED_UPDATE_ID);
+    pub(crate) const REQUESTED_UPDATE_ID: HeaderName =
+        HeaderName::from_static(super::REQUESTED_UPDATE_ID);
+    pub(crate) const RECENT_FAILED_UPDATE_IDS: HeaderName =
+        HeaderName::from_static(super::RECENT_FAILED_UPDATE_IDS);
+    pub(crate) const FATAL_ERROR: HeaderName = HeaderName::from_static(super::FATAL_ERROR);
+    pub(crate) const EXTRA_PARAMS: HeaderName = HeaderName::from_static(super::EXTRA_PARAMS);
+    pub(crate) const EAS_CLIENT_ID: HeaderName = HeaderName::from_static(super::EAS_CLIENT_ID);
+    pub(crate) const A_IM: HeaderName = HeaderName::from_static(super::A_IM);
+}

@@ -5,9 +5,12 @@ use std::sync::RwLock;
 use bytes::Bytes;
 use expo_codesign::Signer;
 use expo_manifest::{Directive, Extensions, Manifest, Timestamp, UpdateId};
+use expo_multipart::Part;
 use http::HeaderValue;
 
 use crate::error::ProtocolError;
+
+const JSON: &str = "application/json";
 
 /// `expo-signature` values of one body, by keyid.
 ///
@@ -68,6 +71,10 @@ pub struct PreparedUpdate {
     created_at: Timestamp,
     manifest: Bytes,
     extensions: Option<Bytes>,
+    /// The parts as sent unsigned, built once: cloning them is cheaper than
+    /// writing their headers per request.
+    manifest_part: Part,
+    extensions_part: Option<Part>,
     signatures: SignatureCache,
 }
 
@@ -75,13 +82,19 @@ impl PreparedUpdate {
     /// Serializes `manifest` (its stored `createdAt` included as is) and,
     /// when given and not empty, `extensions`.
     pub fn new(manifest: &Manifest, extensions: Option<&Extensions>) -> Self {
+        let json = Bytes::from(manifest.to_json_bytes());
+        let extensions = extensions
+            .filter(|e| !e.is_empty())
+            .map(|e| Bytes::from(e.to_json_bytes()));
         PreparedUpdate {
             id: manifest.id,
             created_at: manifest.created_at,
-            manifest: Bytes::from(manifest.to_json_bytes()),
-            extensions: extensions
-                .filter(|e| !e.is_empty())
-                .map(|e| Bytes::from(e.to_json_bytes())),
+            manifest_part: Part::form_data("manifest", JSON, json.clone()),
+            extensions_part: extensions
+                .as_ref()
+                .map(|e| Part::form_data("extensions", JSON, e.clone())),
+            manifest: json,
+            extensions,
             signatures: SignatureCache::default(),
         }
     }
@@ -106,6 +119,14 @@ impl PreparedUpdate {
         self.extensions.as_ref()
     }
 
+    pub(crate) fn manifest_part(&self) -> &Part {
+        &self.manifest_part
+    }
+
+    pub(crate) fn extensions_part(&self) -> Option<&Part> {
+        self.extensions_part.as_ref()
+    }
+
     /// The `expo-signature` value of the manifest by `signer`, computed on
     /// first use and cached.
     pub fn signature(&self, signer: &Signer) -> Result<HeaderValue, ProtocolError> {
@@ -118,14 +139,17 @@ impl PreparedUpdate {
 pub struct PreparedDirective {
     directive: Directive,
     json: Bytes,
+    part: Part,
     signatures: SignatureCache,
 }
 
 impl PreparedDirective {
     /// Serializes `directive`.
     pub fn new(directive: Directive) -> Self {
+        let json = Bytes::from(directive.to_json_bytes());
         PreparedDirective {
-            json: Bytes::from(directive.to_json_bytes()),
+            part: Part::form_data("directive", JSON, json.clone()),
+            json,
             directive,
             signatures: SignatureCache::default(),
         }
@@ -150,6 +174,10 @@ impl PreparedDirective {
     /// The directive JSON, the exact bytes sent and signed.
     pub fn json(&self) -> &Bytes {
         &self.json
+    }
+
+    pub(crate) fn part(&self) -> &Part {
+        &self.part
     }
 
     /// The `expo-signature` value of the directive by `signer`, cached.

@@ -5,10 +5,10 @@ use std::fmt;
 use expo_accept::ResponseFormat;
 use expo_manifest::{Platform, RuntimeVersion, UpdateId};
 use expo_sfv::{Dictionary, ExpectSignature};
-use http::{HeaderMap, Method, request::Parts};
+use http::{HeaderMap, HeaderName, Method, request::Parts};
 
 use crate::error::{ProtocolError, shorten};
-use crate::headers as h;
+use crate::headers::{self as h, name as n};
 
 /// Longest `expo-channel-name` accepted.
 pub const MAX_CHANNEL_LEN: usize = 255;
@@ -109,7 +109,7 @@ impl UpdateRequest {
 
     /// [`from_parts`](Self::from_parts) without the method check.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ProtocolError> {
-        let protocol_version = match text(headers, h::PROTOCOL_VERSION)? {
+        let protocol_version = match text(headers, &n::PROTOCOL_VERSION, h::PROTOCOL_VERSION)? {
             None | Some("0") => ProtocolVersion::V0,
             Some("1") => ProtocolVersion::V1,
             Some(other) => {
@@ -118,7 +118,7 @@ impl UpdateRequest {
                 });
             }
         };
-        let platform = match required(headers, h::PLATFORM)? {
+        let platform = match required(headers, &n::PLATFORM, h::PLATFORM)? {
             "ios" => Platform::Ios,
             "android" => Platform::Android,
             other => {
@@ -127,21 +127,29 @@ impl UpdateRequest {
                 });
             }
         };
-        let runtime_version = RuntimeVersion::new(required(headers, h::RUNTIME_VERSION)?)
-            .map_err(|e| invalid(h::RUNTIME_VERSION, e))?;
+        let runtime_version =
+            RuntimeVersion::new(required(headers, &n::RUNTIME_VERSION, h::RUNTIME_VERSION)?)
+                .map_err(|e| invalid(h::RUNTIME_VERSION, e))?;
         let format = negotiate(headers)?;
-        let expect_signature = text(headers, h::EXPECT_SIGNATURE)?
+        let expect_signature = text(headers, &n::EXPECT_SIGNATURE, h::EXPECT_SIGNATURE)?
             .map(|v| ExpectSignature::parse(v).map_err(|e| invalid(h::EXPECT_SIGNATURE, e)))
             .transpose()?;
-        let channel = text(headers, h::CHANNEL_NAME)?
+        let channel = text(headers, &n::CHANNEL_NAME, h::CHANNEL_NAME)?
             .map(|v| bounded(h::CHANNEL_NAME, v, MAX_CHANNEL_LEN))
             .transpose()?;
-        let client_id = text(headers, h::EAS_CLIENT_ID)?
+        let client_id = text(headers, &n::EAS_CLIENT_ID, h::EAS_CLIENT_ID)?
             .map(|v| {
-                bounded(h::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|v| v.to_ascii_lowercase())
+                bounded(h::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|mut v| {
+                    v.make_ascii_lowercase();
+                    v
+                })
             })
             .transpose()?;
-        let recent_failed_update_ids = match text(headers, h::RECENT_FAILED_UPDATE_IDS)? {
+        let recent_failed_update_ids = match text(
+            headers,
+            &n::RECENT_FAILED_UPDATE_IDS,
+            h::RECENT_FAILED_UPDATE_IDS,
+        )? {
             None => Vec::new(),
             Some(v) => expo_sfv::parse_string_list(v)
                 .map_err(|e| invalid(h::RECENT_FAILED_UPDATE_IDS, e))?
@@ -149,11 +157,11 @@ impl UpdateRequest {
                 .map(|id| id.to_ascii_lowercase())
                 .collect(),
         };
-        let extra_params = text(headers, h::EXTRA_PARAMS)?
+        let extra_params = text(headers, &n::EXTRA_PARAMS, h::EXTRA_PARAMS)?
             .map(|v| Dictionary::parse(v).map_err(|e| invalid(h::EXTRA_PARAMS, e)))
             .transpose()?;
         let accepts_bsdiff = headers
-            .get_all(h::A_IM)
+            .get_all(n::A_IM)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
@@ -169,9 +177,13 @@ impl UpdateRequest {
             format,
             expect_signature,
             channel,
-            current_update_id: update_id(headers, h::CURRENT_UPDATE_ID)?,
-            embedded_update_id: update_id(headers, h::EMBEDDED_UPDATE_ID)?,
-            requested_update_id: update_id(headers, h::REQUESTED_UPDATE_ID)?,
+            current_update_id: update_id(headers, &n::CURRENT_UPDATE_ID, h::CURRENT_UPDATE_ID)?,
+            embedded_update_id: update_id(headers, &n::EMBEDDED_UPDATE_ID, h::EMBEDDED_UPDATE_ID)?,
+            requested_update_id: update_id(
+                headers,
+                &n::REQUESTED_UPDATE_ID,
+                h::REQUESTED_UPDATE_ID,
+            )?,
             client_id,
             recent_failed_update_ids,
             fatal_error: fatal_error(headers),
@@ -266,8 +278,12 @@ fn invalid(header: &'static str, reason: impl fmt::Display) -> ProtocolError {
 }
 
 /// A header that may appear once, as text.
-fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, ProtocolError> {
-    let mut values = headers.get_all(name).iter();
+fn text<'a>(
+    headers: &'a HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<&'a str>, ProtocolError> {
+    let mut values = headers.get_all(key).iter();
     let Some(first) = values.next() else {
         return Ok(None);
     };
@@ -280,8 +296,12 @@ fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str
         .map_err(|_| invalid(name, "not visible ASCII"))
 }
 
-fn required<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ProtocolError> {
-    match text(headers, name)? {
+fn required<'a>(
+    headers: &'a HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<&'a str, ProtocolError> {
+    match text(headers, key, name)? {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(ProtocolError::MissingHeader { header: name }),
     }
@@ -300,8 +320,12 @@ fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, Prot
     Ok(value.to_owned())
 }
 
-fn update_id(headers: &HeaderMap, name: &'static str) -> Result<Option<UpdateId>, ProtocolError> {
-    text(headers, name)?
+fn update_id(
+    headers: &HeaderMap,
+    key: &HeaderName,
+    name: &'static str,
+) -> Result<Option<UpdateId>, ProtocolError> {
+    text(headers, key, name)?
         .map(|v| v.parse().map_err(|e| invalid(name, e)))
         .transpose()
 }
@@ -340,7 +364,7 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
 }
 
 fn fatal_error(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(h::FATAL_ERROR)?.as_bytes();
+    let value = headers.get(n::FATAL_ERROR)?.as_bytes();
     let value = value.get(..MAX_FATAL_ERROR_LEN).unwrap_or(value);
     // Cutting may split a UTF-8 sequence; the lossy decode marks it.
     Some(String::from_utf8_lossy(value).into_owned())

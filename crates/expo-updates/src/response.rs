@@ -59,7 +59,7 @@ const PEM: &str = "application/x-pem-file";
 #[derive(Debug, Clone)]
 pub struct Responder {
     signers: Option<SignerSet>,
-    certificate_chain: Option<Bytes>,
+    certificate_chain: Option<Part>,
     common: Vec<(HeaderName, HeaderValue)>,
     no_update: Arc<PreparedDirective>,
 }
@@ -107,7 +107,8 @@ impl Responder {
     #[must_use]
     pub fn with_certificate_chain(mut self, chain: &[Certificate]) -> Self {
         let pem: String = chain.iter().map(Certificate::to_pem).collect();
-        self.certificate_chain = (!pem.is_empty()).then(|| Bytes::from(pem));
+        self.certificate_chain =
+            (!pem.is_empty()).then(|| Part::form_data("certificate_chain", PEM, Bytes::from(pem)));
         self
     }
 
@@ -272,18 +273,18 @@ impl Responder {
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.as_str()));
             if let Some(signature) = signature {
-                headers.insert(HeaderName::from_static(h::SIGNATURE), signature);
+                headers.insert(h::name::SIGNATURE, signature);
             }
             return Ok(response);
         }
         let mut parts = Vec::with_capacity(3);
-        let mut manifest = Part::form_data("manifest", JSON, update.manifest_json().clone());
+        let mut manifest = update.manifest_part().clone();
         if let Some(signature) = signature {
-            manifest.push_header(HeaderName::from_static(h::SIGNATURE), signature);
+            manifest.push_header(h::name::SIGNATURE, signature);
         }
         parts.push(manifest);
-        if let Some(extensions) = update.extensions_json() {
-            parts.push(Part::form_data("extensions", JSON, extensions.clone()));
+        if let Some(extensions) = update.extensions_part() {
+            parts.push(extensions.clone());
         }
         self.push_chain(&mut parts, signer.is_some());
         Ok(self.multipart(parts))
@@ -294,12 +295,9 @@ impl Responder {
         directive: &PreparedDirective,
         signer: Option<&Signer>,
     ) -> Result<Response<UpdateBody>, ProtocolError> {
-        let mut part = Part::form_data("directive", JSON, directive.json().clone());
+        let mut part = directive.part().clone();
         if let Some(signer) = signer {
-            part.push_header(
-                HeaderName::from_static(h::SIGNATURE),
-                directive.signature(signer)?,
-            );
+            part.push_header(h::name::SIGNATURE, directive.signature(signer)?);
         }
         let mut parts = vec![part];
         self.push_chain(&mut parts, signer.is_some());
@@ -308,7 +306,7 @@ impl Responder {
 
     fn push_chain(&self, parts: &mut Vec<Part>, signed: bool) {
         if signed && let Some(chain) = &self.certificate_chain {
-            parts.push(Part::form_data("certificate_chain", PEM, chain.clone()));
+            parts.push(chain.clone());
         }
     }
 
