@@ -14,11 +14,13 @@
 //! # Encoding
 //!
 //! [`Multipart::new`] takes a boundary drawn from a CSPRNG and checks that
-//! it occurs in no part, drawing a new one if it does, so the output is
-//! always unambiguous. (The boundary is kept per thread between responses
-//! while it stays clear of their parts: see [`Multipart::new`].) [`Multipart::encode`] writes one contiguous [`Bytes`];
-//! [`Multipart::into_body`] is an [`http_body::Body`] that passes part bodies
-//! through without copying them. The framing is the one the expo-updates
+//! it occurs nowhere in the parts (headers or bodies), drawing a new one if
+//! it does, so the output is always unambiguous; the boundary is kept per
+//! thread while it stays clear of the parts, which spares each response the
+//! setup. [`Multipart::with_boundary`] checks a caller's boundary instead.
+//! [`Multipart::encode`] writes one contiguous [`Bytes`];
+//! [`Multipart::into_body`] is an [`http_body::Body`] that passes part
+//! bodies through without copying them. The framing is the one the expo-updates
 //! iOS and Android readers accept:
 //!
 //! ```text
@@ -60,7 +62,8 @@
 //! `content-type` value. Input is untrusted: every path returns a
 //! [`Result`], and [`Limits`] bound the part count, the header block and the
 //! body of each part. The search for delimiters is `memchr::memmem`, so large
-//! parts decode at memory speed.
+//! parts decode at several GB/s; part bodies and header values are slices of
+//! one copy of the input.
 //!
 //! The decoder follows RFC 2046 §5.1.1, accepting preamble, epilogue,
 //! transport padding after boundaries, parts without headers and folded

@@ -26,7 +26,7 @@ use crate::params;
 /// assert_eq!(part.headers()[0].0, "content-disposition");
 /// # Ok::<(), expo_multipart::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Part {
     headers: Vec<(HeaderName, HeaderValue)>,
     /// `headers` as written, `name: value\r\n` each, kept in step with
@@ -198,6 +198,16 @@ impl Part {
             body,
             name,
         }
+    }
+}
+
+impl std::fmt::Debug for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `head` and `name` repeat `headers`.
+        f.debug_struct("Part")
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
     }
 }
 

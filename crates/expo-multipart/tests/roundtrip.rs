@@ -95,7 +95,7 @@ fn collect_body(multipart: Multipart) -> Bytes {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn encode_then_decode_is_identity(parts in parts()) {
