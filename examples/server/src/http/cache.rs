@@ -9,9 +9,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
+
+use super::served::{Served, served};
 use crate::error::Result;
 use crate::store::{AssetHash, BlobRecord, MetadataStore, Scope, Update};
 
@@ -31,6 +34,46 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub struct ScopeEntry {
     /// The served update (or rollback-to-embedded row); `None` when the scope has none.
     pub update: Option<Arc<Update>>,
+    /// The protocol's view of `update` for the last base URL asked for: serialized once,
+    /// its signatures cached inside (asset URLs depend on the base only behind a trusted
+    /// proxy, so one slot serves nearly every request).
+    prepared: Mutex<Option<(String, Option<Resolved>)>>,
+}
+
+impl ScopeEntry {
+    /// An entry serving `update`.
+    pub fn new(update: Option<Arc<Update>>) -> Self {
+        Self {
+            update,
+            prepared: Mutex::new(None),
+        }
+    }
+
+    /// What the protocol layer answers from, with asset URLs under `base`.
+    pub fn resolved(&self, base: &str) -> Result<Option<Resolved>> {
+        let mut slot = self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached_base, resolved)) = slot.as_ref()
+            && cached_base == base
+        {
+            return Ok(resolved.clone());
+        }
+        let resolved = match &self.update {
+            None => None,
+            Some(update) => Some(match served(update, base)? {
+                Served::Manifest(manifest) => {
+                    Resolved::Update(Arc::new(PreparedUpdate::new(&manifest, None)))
+                }
+                Served::Directive(directive) => {
+                    Resolved::Directive(Arc::new(PreparedDirective::new(directive)))
+                }
+            }),
+        };
+        *slot = Some((base.to_owned(), resolved.clone()));
+        Ok(resolved)
+    }
 }
 
 /// Resolved updates by scope, and blob records by hash.
@@ -50,7 +93,7 @@ impl ManifestCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let update = store.current(scope).await?.map(Arc::new);
-        let entry = Arc::new(ScopeEntry { update });
+        let entry = Arc::new(ScopeEntry::new(update));
         let mut entries = self.write();
         if self.generation.load(Ordering::Acquire) == generation && entries.len() < MAX_ENTRIES {
             entries.insert(scope.clone(), Arc::clone(&entry));

@@ -1,18 +1,49 @@
 //! `GET|POST /manifest`: the Expo Updates protocol endpoint.
 //!
-//! Requests are parsed and responses rendered by the protocol layer (`expo-updates`); this
-//! server resolves the update from the [`ManifestCache`](super::cache::ManifestCache).
-//! Until that layer is wired in, the endpoint answers 503 with a JSON error.
+//! `expo-updates` reads the request and renders the answer; this server picks the scope
+//! (the `expo-channel-name` header or the default channel) and takes what it serves from the
+//! [`ManifestCache`](super::cache::ManifestCache), where it is serialized and signed once.
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use expo_updates::{ProtocolError, SourceError, UpdateRequest};
 
-use super::error::ApiError;
+use super::served::request_base_url;
+use super::state::AppState;
+use crate::config::DEFAULT_APP;
+use crate::store::Scope;
 
 /// The manifest endpoint.
-pub async fn manifest() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "not_implemented",
-        "manifest responses are not available in this build yet",
-    )
+pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    let responder = &state.responder;
+    let answer = async {
+        let request = UpdateRequest::from_parts(&parts)?;
+        let channel = request.channel().unwrap_or(&state.default_channel);
+        let scope = Scope::new(
+            DEFAULT_APP,
+            channel,
+            request.runtime_version().as_str(),
+            request.platform(),
+        )
+        .map_err(|e| ProtocolError::Source(SourceError::new(e.to_string())))?;
+        let entry = state
+            .cache
+            .get(state.store.as_ref(), &scope)
+            .await
+            .map_err(source_error)?;
+        let base = request_base_url(&state.public_url, state.trust_proxy, &parts.headers);
+        let resolved = entry.resolved(&base).map_err(source_error)?;
+        responder.respond(&request, resolved)
+    };
+    let response = answer
+        .await
+        .unwrap_or_else(|error| responder.error_response(&error));
+    response.map(Body::new)
+}
+
+fn source_error(error: crate::error::Error) -> ProtocolError {
+    tracing::error!(%error, "manifest request failed");
+    ProtocolError::Source(SourceError::new(error.to_string()))
 }

@@ -17,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
 use expo_codesign::SignerSet;
+use expo_updates::Responder;
 use tower_http::trace::TraceLayer;
 
 use self::cache::ManifestCache;
@@ -84,7 +85,12 @@ pub async fn serve(
         }
     }
     let cache = Arc::new(ManifestCache::default());
+    let responder = match &signers {
+        Some(signers) => Responder::new().with_signers(signers.clone()),
+        None => Responder::new(),
+    };
     let state = AppState {
+        responder: Arc::new(responder),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
         cache: Arc::clone(&cache),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use expo_codesign::SignerSet;
+use expo_updates::Responder;
 
 use super::cache::ManifestCache;
 use crate::blobs::BlobStore;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub cache: Arc<ManifestCache>,
     /// Code-signing keys; `None` when signing is off.
     pub signers: Option<Arc<SignerSet>>,
+    /// Renders manifest answers (holds the signing keys too).
+    pub responder: Arc<Responder>,
     /// Base of asset URLs.
     pub public_url: PublicUrl,
     /// Honour `x-forwarded-proto` / `x-forwarded-host`.
