@@ -37,6 +37,18 @@ pub struct Cli {
     )]
     pub data_dir: Option<PathBuf>,
 
+    /// Keep metadata in `PostgreSQL` (`postgres://user:password@host:port/database`) instead
+    /// of `SQLite` in the data directory; servers sharing it see each other's changes within
+    /// a second.
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
     /// Channel of requests without `expo-channel-name`, and of commands without --channel
     /// [default: default].
     #[arg(

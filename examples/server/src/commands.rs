@@ -11,7 +11,10 @@ use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table};
 use crate::publish::{PublishRequest, publish};
-use crate::store::{MetadataStore, Platform, SqliteStore, UpdateFilter, UpdateInfo, checked_name};
+use crate::store::{
+    DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
+    checked_name,
+};
 use crate::{http, logging, ops};
 
 /// The metadata store and blob store of a data directory.
@@ -31,6 +34,22 @@ impl Data {
         let blobs = LocalBlobStore::open(dir.join("blobs"))?;
         Ok(Self {
             store: Arc::new(store),
+            blobs: Arc::new(blobs),
+        })
+    }
+
+    /// Opens the stores `settings` name: `PostgreSQL` when a database URL is set, else
+    /// `SQLite` in the data directory; blobs in the data directory.
+    pub async fn from_settings(settings: &Settings) -> Result<Self> {
+        let dir = &settings.data_dir;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let store: Arc<dyn MetadataStore> = match &settings.database_url {
+            Some(url) => Arc::new(PostgresStore::open(&url.parse::<DatabaseUrl>()?).await?),
+            None => Arc::new(SqliteStore::open(&dir.join("metadata.sqlite")).await?),
+        };
+        let blobs = LocalBlobStore::open(dir.join("blobs"))?;
+        Ok(Self {
+            store,
             blobs: Arc::new(blobs),
         })
     }
@@ -55,7 +74,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let serve = loaded.serve(&args)?;
             // Keys are checked before anything is opened or bound.
             let signers = http::signing::load(&serve.signing_keys)?;
-            let data = Data::open(&settings.data_dir).await?;
+            let data = Data::from_settings(&settings).await?;
             http::serve(&settings, serve, signers, data).await
         }
         Command::Publish(args) => run_publish(&settings, args).await,
@@ -63,7 +82,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => run_show(&settings, args).await,
         Command::Rollback(args) => run_rollback(&settings, args).await,
         Command::Republish(args) => {
-            let data = Data::open(&settings.data_dir).await?;
+            let data = Data::from_settings(&settings).await?;
             let update = ops::republish(
                 data.store.as_ref(),
                 args.id,
@@ -78,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
-    let data = Data::open(&settings.data_dir).await?;
+    let data = Data::from_settings(settings).await?;
     let request = PublishRequest {
         dist: args.dist,
         app: args.app,
@@ -98,7 +117,7 @@ async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
 }
 
 async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
-    let data = Data::open(&settings.data_dir).await?;
+    let data = Data::from_settings(settings).await?;
     let filter = UpdateFilter {
         app: args.app,
         channel: args.channel,
@@ -122,7 +141,7 @@ async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
 }
 
 async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
-    let data = Data::open(&settings.data_dir).await?;
+    let data = Data::from_settings(settings).await?;
     let update = data
         .store
         .update(args.id)
@@ -137,7 +156,7 @@ async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
 }
 
 async fn run_rollback(settings: &Settings, args: RollbackArgs) -> Result<()> {
-    let data = Data::open(&settings.data_dir).await?;
+    let data = Data::from_settings(settings).await?;
     let store = data.store.as_ref();
     let channel = args
         .channel

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! data-dir = "/var/lib/expo-updates"      # relative paths are relative to this file
+//! # database-url = "postgres://expo@db.internal/expo_updates"   # default: SQLite in data-dir
 //! default-channel = "production"
 //! log-format = "json"
 //!
@@ -94,6 +95,7 @@ impl fmt::Display for KeyPath {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     default_channel: Option<String>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -125,6 +127,8 @@ struct FileSigningKey {
 pub struct Settings {
     /// Database and blobs.
     pub data_dir: PathBuf,
+    /// `PostgreSQL` URL of the metadata; `SQLite` in the data directory when `None`.
+    pub database_url: Option<String>,
     /// Channel when none is named.
     pub default_channel: String,
     /// Log format.
@@ -260,6 +264,10 @@ impl Loaded {
                 .clone()
                 .or_else(|| self.file.data_dir.as_deref().map(|p| self.resolve(p)))
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url: cli
+                .database_url
+                .clone()
+                .or_else(|| self.file.database_url.clone()),
             default_channel: cli
                 .default_channel
                 .clone()

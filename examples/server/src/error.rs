@@ -9,6 +9,14 @@ pub enum Error {
     /// The metadata database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database server cannot be reached (refused, gone, or not answering).
+    #[error("database {target} is unreachable: {reason}")]
+    DatabaseUnreachable {
+        /// `host:port/database` (never the password).
+        target: String,
+        /// What happened.
+        reason: String,
+    },
     /// The database schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{bin, run_json, run_ok, sample_export, synthetic_export};
+use common::{Backend, bin, run_json, run_ok, sample_export, synthetic_export};
 use serde_json::Value;
 
 fn now_ms() -> i64 {
@@ -51,14 +51,15 @@ fn ids(list: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn publish_list_show_republish_rollback() {
+on_every_backend!(publish_list_show_republish_rollback);
+
+fn publish_list_show_republish_rollback(backend: &Backend) {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let dist = synthetic_export(work.path(), 20_000, "1.0.0");
 
     let before = now_ms();
-    let published = run_json(bin(&data).args(["publish"]).arg(&dist).args([
+    let published = run_json(backend.bin(&data).args(["publish"]).arg(&dist).args([
         "--channel",
         "production",
         "--message",
@@ -95,7 +96,7 @@ fn publish_list_show_republish_rollback() {
     assert!(blob_files(&data).iter().any(|f| f.ends_with(".gz")));
 
     // Publishing the same export again stores nothing new.
-    let second = run_json(bin(&data).args(["publish"]).arg(&dist).args([
+    let second = run_json(backend.bin(&data).args(["publish"]).arg(&dist).args([
         "--channel",
         "production",
         "--platform",
@@ -107,11 +108,11 @@ fn publish_list_show_republish_rollback() {
     assert_eq!(second[0]["platform"], "ios");
     assert_eq!(identity_files(&data), 4);
 
-    let list = run_json(bin(&data).args(["list"]));
+    let list = run_json(backend.bin(&data).args(["list"]));
     assert_eq!(list.as_array().unwrap().len(), 3);
     assert_eq!(list[0]["id"], second[0]["id"], "newest first");
 
-    let table = run_ok(bin(&data).args(["list"]));
+    let table = run_ok(backend.bin(&data).args(["list"]));
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.starts_with("ID"), "{table}");
     assert!(
@@ -120,7 +121,7 @@ fn publish_list_show_republish_rollback() {
     );
 
     let ios_id = second[0]["id"].as_str().unwrap().to_owned();
-    let shown = run_json(bin(&data).args(["show", &ios_id]));
+    let shown = run_json(backend.bin(&data).args(["show", &ios_id]));
     assert_eq!(shown["id"], ios_id.as_str());
     assert_eq!(shown["extra"]["expoClient"]["name"], "Synthetic");
     assert_eq!(
@@ -134,12 +135,13 @@ fn publish_list_show_republish_rollback() {
         .map(|a| a["file_extension"].as_str().unwrap())
         .collect();
     assert_eq!(extensions, [".png", ".ttf"]);
-    let text = String::from_utf8(run_ok(bin(&data).args(["show", &ios_id])).stdout).unwrap();
+    let text =
+        String::from_utf8(run_ok(backend.bin(&data).args(["show", &ios_id])).stdout).unwrap();
     assert!(text.contains("runtime version  1.0.0"), "{text}");
 
     // Rollback (no target): the ios channel goes back to the first publish.
     let first_ios = published.iter().find(|u| u["platform"] == "ios").unwrap();
-    let rolled = run_json(bin(&data).args([
+    let rolled = run_json(backend.bin(&data).args([
         "rollback",
         "--channel",
         "production",
@@ -156,14 +158,19 @@ fn publish_list_show_republish_rollback() {
     );
 
     // Rollback --to the second publish, then republish into another channel.
-    let to = run_json(bin(&data).args(["rollback", "--to", &ios_id]));
+    let to = run_json(backend.bin(&data).args(["rollback", "--to", &ios_id]));
     assert_eq!(to[0]["republished_from"], ios_id.as_str());
-    let promoted = run_json(bin(&data).args(["republish", &ios_id, "--channel", "staging"]));
+    let promoted =
+        run_json(
+            backend
+                .bin(&data)
+                .args(["republish", &ios_id, "--channel", "staging"]),
+        );
     assert_eq!(promoted[0]["channel"], "staging");
     assert_eq!(promoted[0]["message"], "second");
 
     // Rollback to embedded, on both platforms.
-    let embedded = run_json(bin(&data).args([
+    let embedded = run_json(backend.bin(&data).args([
         "rollback",
         "--embedded",
         "--channel",
@@ -179,17 +186,23 @@ fn publish_list_show_republish_rollback() {
         .collect();
     assert_eq!(kinds, ["rollback_to_embedded", "rollback_to_embedded"]);
 
-    let all = run_json(bin(&data).args(["list", "--channel", "production", "--platform", "ios"]));
+    let all =
+        run_json(
+            backend
+                .bin(&data)
+                .args(["list", "--channel", "production", "--platform", "ios"]),
+        );
     assert_eq!(ids(&all)[0], embedded[0]["id"].as_str().unwrap());
 }
 
-#[test]
-fn real_exports_share_their_identical_assets() {
+on_every_backend!(real_exports_share_their_identical_assets);
+
+fn real_exports_share_their_identical_assets(backend: &Backend) {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let dist = sample_export();
     // A low brotli quality keeps unoptimized test builds quick; the bytes are checked the same.
-    let first = run_json(bin(&data).arg("publish").arg(&dist).args([
+    let first = run_json(backend.bin(&data).arg("publish").arg(&dist).args([
         "--channel",
         "production",
         "--brotli-quality",
@@ -208,7 +221,8 @@ fn real_exports_share_their_identical_assets() {
     // The second export changes one line of JavaScript: new bundles, the same images.
     let v2 = dist.join("../../sample-export-v2/dist");
     let second = run_json(
-        bin(&data)
+        backend
+            .bin(&data)
             .arg("publish")
             .arg(&v2)
             .args(["--channel", "production", "--brotli-quality", "4"])
@@ -219,7 +233,11 @@ fn real_exports_share_their_identical_assets() {
     assert_eq!(identity_files(), 6, "only the two new bundles were added");
 
     for update in second.as_array().unwrap() {
-        let shown = run_json(bin(&data).args(["show", update["id"].as_str().unwrap()]));
+        let shown = run_json(
+            backend
+                .bin(&data)
+                .args(["show", update["id"].as_str().unwrap()]),
+        );
         assert_eq!(shown["extra"]["expoClient"]["slug"], "sample-app");
         assert_eq!(shown["assets"].as_array().unwrap().len(), 2);
         assert!(
@@ -232,8 +250,9 @@ fn real_exports_share_their_identical_assets() {
     }
 }
 
-#[test]
-fn refusals_are_clear() {
+on_every_backend!(refusals_are_clear);
+
+fn refusals_are_clear(backend: &Backend) {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let dist = synthetic_export(work.path(), 1000, "1.0.0");
@@ -245,30 +264,40 @@ fn refusals_are_clear() {
     };
 
     let err = fail(
-        bin(&data)
+        backend
+            .bin(&data)
             .arg("publish")
             .arg(&dist)
             .args(["--runtime-version", "2.0.0"]),
     );
     assert!(err.contains("does not match the runtimeVersion"), "{err}");
 
-    let err = fail(bin(&data).arg("publish").arg(work.path()));
+    let err = fail(backend.bin(&data).arg("publish").arg(work.path()));
     assert!(err.contains("npx expo export"), "{err}");
 
-    let err = fail(bin(&data).args(["show", "4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111"]));
+    let err = fail(
+        backend
+            .bin(&data)
+            .args(["show", "4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111"]),
+    );
     assert!(err.contains("no update with id"), "{err}");
 
-    let err = fail(bin(&data).args(["show", "not-a-uuid"]));
+    let err = fail(backend.bin(&data).args(["show", "not-a-uuid"]));
     assert!(err.contains("invalid value"), "{err}");
 
-    let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
+    let err = fail(
+        backend
+            .bin(&data)
+            .args(["rollback", "--runtime-version", "1.0.0"]),
+    );
     assert!(
         err.contains("no update in app default, channel default"),
         "{err}"
     );
 
     let err = fail(
-        bin(&data)
+        backend
+            .bin(&data)
             .arg("publish")
             .arg(&dist)
             .args(["--channel", "bad\tname"]),
@@ -277,12 +306,17 @@ fn refusals_are_clear() {
 
     // Only one update exists: nothing to roll back to.
     run_ok(
-        bin(&data)
+        backend
+            .bin(&data)
             .arg("publish")
             .arg(&dist)
             .args(["--platform", "android"]),
     );
-    let err = fail(bin(&data).args(["rollback", "--runtime-version", "1.0.0"]));
+    let err = fail(
+        backend
+            .bin(&data)
+            .args(["rollback", "--runtime-version", "1.0.0"]),
+    );
     assert!(err.contains("rollback --embedded"), "{err}");
 }
 

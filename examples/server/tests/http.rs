@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, bin, decode, hex_of_manifest_hash, run_json, run_ok, sha256_hex};
+use common::{Backend, Server, bin, decode, hex_of_manifest_hash, run_json, run_ok, sha256_hex};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -64,10 +64,11 @@ async fn all_assets(server: &Server) -> Vec<(String, String)> {
     assets
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn assets_admin_and_health() {
+on_every_backend!(async assets_admin_and_health);
+
+async fn assets_admin_and_health(backend: &Backend) {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let server = backend.server(data.path(), &["--admin-token", TOKEN]);
     let http = client();
 
     let health = http.get(server.url("/health")).send().await.unwrap();
@@ -220,7 +221,11 @@ async fn assets_admin_and_health() {
         .await
         .unwrap();
     assert_eq!(embedded.status(), StatusCode::CREATED);
-    let cli_list = run_json(bin(data.path()).args(["list", "--channel", "staging"]));
+    let cli_list = run_json(
+        backend
+            .bin(data.path())
+            .args(["list", "--channel", "staging"]),
+    );
     assert_eq!(cli_list[0]["kind"], "rollback_to_embedded");
     assert_eq!(cli_list.as_array().unwrap().len(), 2);
 

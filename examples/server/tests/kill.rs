@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bin, decode, hex_of_manifest_hash, run_json, sha256_hex, synthetic_export};
+use common::{Backend, decode, hex_of_manifest_hash, run_json, sha256_hex, synthetic_export};
 use rand::Rng as _;
 use serde_json::Value;
 
@@ -21,8 +21,8 @@ fn kill_points() -> usize {
         .max(20)
 }
 
-fn publish_command(data: &Path, dist: &Path) -> std::process::Command {
-    let mut command = bin(data);
+fn publish_command(backend: &Backend, data: &Path, dist: &Path) -> std::process::Command {
+    let mut command = backend.bin(data);
     command
         .arg("publish")
         .arg(dist)
@@ -34,8 +34,8 @@ fn publish_command(data: &Path, dist: &Path) -> std::process::Command {
 
 /// Checks that what `list` shows is whole: no update, or every platform of one publish,
 /// each with all its assets stored and intact.
-fn assert_no_partial_update(data: &Path) -> usize {
-    let list = run_json(bin(data).arg("list"));
+fn assert_no_partial_update(backend: &Backend, data: &Path) -> usize {
+    let list = run_json(backend.bin(data).arg("list"));
     let updates = list.as_array().unwrap();
     assert!(
         updates.len().is_multiple_of(2),
@@ -43,7 +43,7 @@ fn assert_no_partial_update(data: &Path) -> usize {
     );
     for update in updates {
         let id = update["id"].as_str().unwrap();
-        let shown = run_json(bin(data).args(["show", id]));
+        let shown = run_json(backend.bin(data).args(["show", id]));
         let assets: Vec<&Value> = std::iter::once(&shown["launch_asset"])
             .chain(shown["assets"].as_array().unwrap())
             .collect();
@@ -74,8 +74,9 @@ fn assert_no_partial_update(data: &Path) -> usize {
     updates.len()
 }
 
-#[test]
-fn kill_9_during_publish_never_shows_a_partial_update() {
+on_every_backend!(kill_9_during_publish_never_shows_a_partial_update);
+
+fn kill_9_during_publish_never_shows_a_partial_update(backend: &Backend) {
     let work = tempfile::tempdir().unwrap();
     // Big enough that brotli 11 takes a while: kills land in every phase.
     let dist = synthetic_export(work.path(), 120_000, "1.0.0");
@@ -84,33 +85,35 @@ fn kill_9_during_publish_never_shows_a_partial_update() {
     let calibration = work.path().join("calibration");
     let start = Instant::now();
     assert!(
-        publish_command(&calibration, &dist)
+        publish_command(backend, &calibration, &dist)
             .status()
             .unwrap()
             .success()
     );
     let full = start.elapsed();
-    assert_eq!(assert_no_partial_update(&calibration), 2);
+    assert_eq!(assert_no_partial_update(backend, &calibration), 2);
 
     let mut rng = rand::rng();
     let mut generation = 0;
     let mut data = work.path().join("data-0");
+    // A fresh store per generation too (the calibration used `backend`'s).
+    let mut current = backend.fresh();
     let (mut killed_before_commit, mut finished_before_kill) = (0, 0);
     for _ in 0..kill_points() {
         let delay = Duration::from_micros(
             rng.random_range(0..=u64::try_from(full.as_micros()).unwrap() * 11 / 10),
         );
-        let mut child = publish_command(&data, &dist).spawn().unwrap();
+        let mut child = publish_command(&current, &data, &dist).spawn().unwrap();
         std::thread::sleep(delay);
         let finished = child.try_wait().unwrap().is_some();
         child.kill().ok(); // SIGKILL; an error means it had already exited
         child.wait().unwrap();
         // The database may never have been created if the kill came very early.
-        if !data.join("metadata.sqlite").exists() {
+        if !current.store_exists(&data) {
             killed_before_commit += 1;
             continue;
         }
-        let visible = assert_no_partial_update(&data);
+        let visible = assert_no_partial_update(&current, &data);
         if visible == 0 {
             killed_before_commit += 1;
         } else {
@@ -118,6 +121,7 @@ fn kill_9_during_publish_never_shows_a_partial_update() {
             finished_before_kill += usize::from(finished);
             generation += 1;
             data = work.path().join(format!("data-{generation}"));
+            current = backend.fresh();
         }
     }
     eprintln!(
@@ -129,6 +133,11 @@ fn kill_9_during_publish_never_shows_a_partial_update() {
     assert!(killed_before_commit > 0, "no kill landed before the commit");
 
     // A rerun completes what was killed.
-    assert!(publish_command(&data, &dist).status().unwrap().success());
-    assert_eq!(assert_no_partial_update(&data), 2);
+    assert!(
+        publish_command(&current, &data, &dist)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(assert_no_partial_update(&current, &data), 2);
 }

@@ -5,6 +5,7 @@
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
 mod model;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -14,11 +15,13 @@ pub use model::{
     AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, Update, UpdateAsset,
     UpdateFilter, UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
 };
+pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
 
-/// Where update metadata lives. Implementations: [`SqliteStore`] (Postgres to come).
+/// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
+/// [`PostgresStore`] (several servers sharing one database).
 ///
 /// Every write that changes what is served bumps the change counter in the same
 /// transaction, so servers sharing the store can notice with [`MetadataStore::change_counter`].

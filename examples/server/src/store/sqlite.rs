@@ -140,8 +140,13 @@ impl MetadataStore for SqliteStore {
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
     ) -> Result<Vec<UpdateInfo>> {
-        let now = now_millis();
         let mut tx = self.pool.begin().await?;
+        // Writing first makes this a write transaction from the start: writers queue on
+        // the database lock instead of failing to upgrade a read snapshot.
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
         for blob in blobs {
             sqlx::query(
                 "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
@@ -160,9 +165,6 @@ impl MetadataStore for SqliteStore {
         for update in updates {
             inserted.push(insert_update(&mut tx, update, now).await?);
         }
-        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -348,23 +350,23 @@ fn info_from_row(row: &SqliteRow) -> Result<UpdateInfo> {
     })
 }
 
-fn platform_from(text: &str) -> Result<Platform> {
+pub(super) fn platform_from(text: &str) -> Result<Platform> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("platform {text:?}")))
 }
 
-fn json_object(text: &str) -> Result<Map<String, Value>> {
+pub(super) fn json_object(text: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(Error::Corrupt(format!("not a JSON object: {text:.80}"))),
     }
 }
 
-fn to_u64(value: i64) -> Result<u64> {
+pub(super) fn to_u64(value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::Corrupt(format!("negative size {value}")))
 }
 
-fn to_i64(value: u64) -> Result<i64> {
+pub(super) fn to_i64(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| Error::Invalid(format!("size {value} too large")))
 }
 

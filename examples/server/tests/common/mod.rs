@@ -235,3 +235,197 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
             hex
         })
 }
+
+/// Where the binary under test keeps its metadata.
+#[derive(Debug)]
+pub enum Backend {
+    /// `SQLite` in the data directory (the default).
+    Sqlite,
+    /// A fresh PostgreSQL database, dropped with the value.
+    Postgres(TestDatabase),
+}
+
+impl Backend {
+    /// A fresh PostgreSQL database from `EXPO_TEST_DATABASE_URL`; `None` (after a loud
+    /// SKIPPED line) when it is unset, a panic instead when `CI=true`.
+    pub fn postgres() -> Option<Self> {
+        TestDatabase::create().map(Self::Postgres)
+    }
+
+    /// Another empty store of the same kind.
+    pub fn fresh(&self) -> Self {
+        match self {
+            Self::Sqlite => Self::Sqlite,
+            Self::Postgres(db) => Self::Postgres(db.sibling()),
+        }
+    }
+
+    /// The `--database-url` to pass, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres(db) => Some(&db.url),
+        }
+    }
+
+    /// [`bin`] on this backend.
+    pub fn bin(&self, data_dir: &Path) -> Command {
+        let mut command = bin(data_dir);
+        if let Some(url) = self.database_url() {
+            command.env("EXPO_UPDATE_SERVER_DATABASE_URL", url);
+        }
+        command
+    }
+
+    /// [`Server::start`] on this backend.
+    pub fn server(&self, data_dir: &Path, args: &[&str]) -> Server {
+        let env: Vec<(&str, &str)> = self
+            .database_url()
+            .map(|url| ("EXPO_UPDATE_SERVER_DATABASE_URL", url))
+            .into_iter()
+            .collect();
+        Server::try_start_env(data_dir, args, &env)
+            .unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+    }
+
+    /// Whether a command that was killed may already have created the metadata store.
+    pub fn store_exists(&self, data_dir: &Path) -> bool {
+        match self {
+            Self::Sqlite => data_dir.join("metadata.sqlite").exists(),
+            Self::Postgres(_) => true,
+        }
+    }
+}
+
+/// Runs a test scenario once per backend: `sqlite` always, `postgres` when a test database
+/// is available (see [`Backend::postgres`]).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                super::$scenario(&$crate::common::Backend::Sqlite);
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(backend) = $crate::common::Backend::postgres() {
+                    super::$scenario(&backend);
+                }
+            }
+        }
+    };
+    (async $scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$scenario(&$crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                if let Some(backend) = $crate::common::Backend::postgres() {
+                    super::$scenario(&backend).await;
+                }
+            }
+        }
+    };
+}
+
+/// A database of its own on the test PostgreSQL server, dropped on drop, so tests run in
+/// parallel without seeing each other's updates.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The server's maintenance URL (from `EXPO_TEST_DATABASE_URL`).
+    pub admin_url: String,
+    /// The database name.
+    pub name: String,
+    /// The URL of this database.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// See [`Backend::postgres`].
+    pub fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("EXPO_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "EXPO_TEST_DATABASE_URL is unset and CI=true: start PostgreSQL with \
+                 scripts/services.sh"
+            );
+            eprintln!(
+                "SKIPPED: EXPO_TEST_DATABASE_URL is unset, PostgreSQL tests not run \
+                 (eval \"$(bash scripts/services.sh start)\" to run them)"
+            );
+            return None;
+        };
+        Some(Self::on(admin_url))
+    }
+
+    fn on(admin_url: String) -> Self {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        admin_sql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let url = with_database(&admin_url, &name);
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// Another fresh database on the same server.
+    pub fn sibling(&self) -> Self {
+        Self::on(self.admin_url.clone())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        admin_sql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Runs one statement on the maintenance database, on a thread of its own (callers may be
+/// inside an async runtime).
+fn admin_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        use sqlx::Connection as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
+                .execute(&mut connection)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+    })
+    .join()
+    .unwrap();
+}

@@ -1,0 +1,694 @@
+//! [`MetadataStore`] on `PostgreSQL`, for several servers sharing one database.
+//!
+//! The tables are those of the `SQLite` store (migrations/postgres/ mirrors
+//! migrations/sqlite/), with `BIGINT` integers. Every write transaction starts by bumping
+//! the change counter: that row lock serializes writers, so the newest `created_at` of a
+//! scope read next is final until commit and `created_at` strictly grows per scope even
+//! with concurrent publishers on different machines.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions as _, Connection as _, Postgres, Row as _, Transaction};
+use uuid::Uuid;
+
+use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
+use super::{
+    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind,
+};
+use crate::error::{Error, Result};
+
+/// How long a query waits for a connection (or a new one to be established) before the
+/// database counts as unreachable.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Columns of [`UpdateInfo`], in the order [`info_from_row`] reads them.
+macro_rules! info_columns {
+    () => {
+        "u.seq, u.id, u.app, u.channel, u.runtime_version, u.platform, u.kind, u.created_at, \
+         u.message, u.group_id, u.rollout_percent, u.republished_from, \
+         (SELECT COUNT(*) FROM update_assets a WHERE a.update_id = u.id) AS asset_count"
+    };
+}
+
+/// A `postgres://` (or `postgresql://`) URL; its password never appears in logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    shown: String,
+}
+
+impl DatabaseUrl {
+    /// The URL, password included (to connect).
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// `host:port/database`, for messages.
+    pub fn target(&self) -> &str {
+        &self.shown
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let rest = s
+            .strip_prefix("postgres://")
+            .or_else(|| s.strip_prefix("postgresql://"))
+            .ok_or_else(|| {
+                Error::Config(
+                    "the database URL must start with postgres:// or postgresql://".into(),
+                )
+            })?;
+        let options: PgConnectOptions = s
+            .parse()
+            .map_err(|e| Error::Config(format!("database URL: {e}")))?;
+        // Only what follows the credentials, without the query (it may hold a password).
+        let after_credentials = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        let shown = after_credentials
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let shown = if shown.is_empty() {
+            format!("{}:{}", options.get_host(), options.get_port())
+        } else {
+            shown
+        };
+        Ok(Self {
+            url: s.to_owned(),
+            shown,
+        })
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl(postgres://…@{})", self.shown)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "postgres://{}", self.shown)
+    }
+}
+
+/// Metadata in a `PostgreSQL` database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    target: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects and applies pending migrations (concurrent servers starting together are
+    /// serialized by the migrator's advisory lock).
+    pub async fn open(url: &DatabaseUrl) -> Result<Self> {
+        let target = url.target().to_owned();
+        let options: PgConnectOptions = url
+            .expose()
+            .parse::<PgConnectOptions>()
+            .map_err(|e| Error::Config(format!("database URL: {e}")))?
+            .application_name("expo-update-server")
+            .log_statements(tracing::log::LevelFilter::Trace);
+        // One direct attempt first: the pool would retry a refused connection until its
+        // timeout and then report only that it timed out.
+        let first = tokio::time::timeout(ACQUIRE_TIMEOUT, options.connect())
+            .await
+            .map_err(|_| unreachable(&target, "no answer within 5 s"))?
+            .map_err(|e| unreachable(&target, &e.to_string()))?;
+        first.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| Self::error(&target, e))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool, target })
+    }
+
+    /// Turns errors that mean "the database is gone" into one that says so.
+    fn error(target: &str, error: sqlx::Error) -> Error {
+        match error {
+            sqlx::Error::PoolTimedOut => unreachable(
+                target,
+                "no connection could be established within 5 s (is PostgreSQL running?)",
+            ),
+            sqlx::Error::Io(e) => unreachable(target, &e.to_string()),
+            sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                unreachable(target, &error.to_string())
+            }
+            other => Error::Database(other),
+        }
+    }
+
+    fn map<T>(&self, result: Result<T, sqlx::Error>) -> Result<T> {
+        result.map_err(|e| Self::error(&self.target, e))
+    }
+
+    async fn full_update(&self, row: Option<PgRow>) -> Result<Option<Update>> {
+        let Some(row) = row else { return Ok(None) };
+        let info = info_from_row(&row)?;
+        let metadata: String = row.try_get("metadata")?;
+        let extra: String = row.try_get("extra")?;
+        let rows = self.map(
+            sqlx::query(
+                "SELECT is_launch_asset, hash, asset_key, content_type, file_extension \
+                 FROM update_assets WHERE update_id = $1 ORDER BY position",
+            )
+            .bind(info.id.to_string())
+            .fetch_all(&self.pool)
+            .await,
+        )?;
+        let mut launch_asset = None;
+        let mut assets = Vec::with_capacity(rows.len());
+        for row in rows {
+            let asset = UpdateAsset {
+                hash: AssetHash::from_hex(row.try_get("hash")?)
+                    .ok_or_else(|| Error::Corrupt("asset hash is not hex".into()))?,
+                key: row.try_get("asset_key")?,
+                content_type: row.try_get("content_type")?,
+                file_extension: row.try_get("file_extension")?,
+            };
+            if row.try_get::<i64, _>("is_launch_asset")? == 1 {
+                launch_asset = Some(asset);
+            } else {
+                assets.push(asset);
+            }
+        }
+        Ok(Some(Update {
+            info,
+            launch_asset,
+            assets,
+            metadata: json_object(&metadata)?,
+            extra: json_object(&extra)?,
+        }))
+    }
+
+    async fn insert_tx(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+    ) -> Result<Vec<UpdateInfo>, InsertError> {
+        let mut tx = self.pool.begin().await?;
+        // The row lock that serializes writers (see the module docs).
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for blob in blobs {
+            sqlx::query(
+                "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(blob.hash.to_hex())
+            .bind(to_i64(blob.size)?)
+            .bind(&blob.content_type)
+            .bind(blob.gzip_size.map(to_i64).transpose()?)
+            .bind(blob.br_size.map(to_i64).transpose()?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut inserted = Vec::with_capacity(updates.len());
+        for update in updates {
+            inserted.push(insert_update(&mut tx, update, now).await?);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+}
+
+fn unreachable(target: &str, why: &str) -> Error {
+    Error::DatabaseUnreachable {
+        target: target.to_owned(),
+        reason: why.to_owned(),
+    }
+}
+
+/// An insert failed in SQL or in our own checks.
+enum InsertError {
+    Sql(sqlx::Error),
+    Other(Error),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Sql(e)
+    }
+}
+
+impl From<Error> for InsertError {
+    fn from(e: Error) -> Self {
+        Self::Other(e)
+    }
+}
+
+#[async_trait]
+impl MetadataStore for PostgresStore {
+    async fn check_health(&self) -> Result<()> {
+        self.change_counter().await.map(drop)
+    }
+
+    async fn change_counter(&self) -> Result<i64> {
+        let row = self.map(
+            sqlx::query("SELECT value FROM change_counter WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await,
+        )?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
+        let row = self.map(
+            sqlx::query("SELECT size, content_type, gzip_size, br_size FROM blobs WHERE hash = $1")
+                .bind(hash.to_hex())
+                .fetch_optional(&self.pool)
+                .await,
+        )?;
+        row.map(|row| {
+            Ok(BlobRecord {
+                hash: *hash,
+                size: to_u64(row.try_get("size")?)?,
+                content_type: row.try_get("content_type")?,
+                gzip_size: row
+                    .try_get::<Option<i64>, _>("gzip_size")?
+                    .map(to_u64)
+                    .transpose()?,
+                br_size: row
+                    .try_get::<Option<i64>, _>("br_size")?
+                    .map(to_u64)
+                    .transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+    ) -> Result<Vec<UpdateInfo>> {
+        // Dropping the transaction on error rolls it back: nothing of it is visible.
+        match self.insert_tx(blobs, updates).await {
+            Ok(inserted) => Ok(inserted),
+            Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
+            Err(InsertError::Other(e)) => Err(e),
+        }
+    }
+
+    async fn update(&self, id: Uuid) -> Result<Option<Update>> {
+        let row = self.map(
+            sqlx::query(concat!(
+                "SELECT ",
+                info_columns!(),
+                ", u.metadata, u.extra FROM updates u WHERE u.id = $1"
+            ))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await,
+        )?;
+        self.full_update(row).await
+    }
+
+    async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
+        let row = self.map(
+            sqlx::query(concat!(
+                "SELECT ",
+                info_columns!(),
+                ", u.metadata, u.extra FROM updates u \
+                 WHERE u.app = $1 AND u.channel = $2 AND u.runtime_version = $3 \
+                 AND u.platform = $4 ORDER BY u.created_at DESC, u.seq DESC LIMIT 1"
+            ))
+            .bind(&scope.app)
+            .bind(&scope.channel)
+            .bind(&scope.runtime_version)
+            .bind(scope.platform.as_str())
+            .fetch_optional(&self.pool)
+            .await,
+        )?;
+        self.full_update(row).await
+    }
+
+    async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
+        let (before_at, before_seq) = filter.before.unzip();
+        let rows = self.map(
+            sqlx::query(concat!(
+                "SELECT ",
+                info_columns!(),
+                " FROM updates u \
+                 WHERE ($1::TEXT IS NULL OR u.app = $1) AND ($2::TEXT IS NULL OR u.channel = $2) \
+                 AND ($3::TEXT IS NULL OR u.runtime_version = $3) \
+                 AND ($4::TEXT IS NULL OR u.platform = $4) \
+                 AND ($5::BIGINT IS NULL OR u.created_at < $5 \
+                      OR (u.created_at = $5 AND u.seq < $6)) \
+                 ORDER BY u.created_at DESC, u.seq DESC LIMIT $7"
+            ))
+            .bind(filter.app.as_deref())
+            .bind(filter.channel.as_deref())
+            .bind(filter.runtime_version.as_deref())
+            .bind(filter.platform.map(Platform::as_str))
+            .bind(before_at)
+            .bind(before_seq)
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await,
+        )?;
+        rows.iter().map(info_from_row).collect()
+    }
+
+    async fn scopes(&self) -> Result<Vec<Scope>> {
+        let rows = self.map(
+            sqlx::query(
+                "SELECT DISTINCT app, channel, runtime_version, platform FROM updates \
+                 ORDER BY app, channel, runtime_version, platform",
+            )
+            .fetch_all(&self.pool)
+            .await,
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(Scope {
+                    app: row.try_get("app")?,
+                    channel: row.try_get("channel")?,
+                    runtime_version: row.try_get("runtime_version")?,
+                    platform: platform_from(row.try_get::<&str, _>("platform")?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_update(
+    tx: &mut Transaction<'static, Postgres>,
+    update: NewUpdate,
+    now: i64,
+) -> Result<UpdateInfo, InsertError> {
+    if update.kind == UpdateKind::Update && update.launch_asset.is_none() {
+        return Err(Error::Invalid("an update needs a launch asset".into()).into());
+    }
+    if update.rollout_percent > 100 {
+        return Err(Error::Invalid("rollout percent above 100".into()).into());
+    }
+    let scope = &update.scope;
+    let newest: Option<i64> = sqlx::query(
+        "SELECT MAX(created_at) AS newest FROM updates \
+         WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4",
+    )
+    .bind(&scope.app)
+    .bind(&scope.channel)
+    .bind(&scope.runtime_version)
+    .bind(scope.platform.as_str())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("newest")?;
+    let created_at = newest.map_or(now, |newest| now.max(newest + 1));
+    let id = update.id.to_string();
+    let seq: i64 = sqlx::query(
+        "INSERT INTO updates (id, app, channel, runtime_version, platform, kind, created_at, \
+         message, group_id, metadata, extra, rollout_percent, republished_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
+    )
+    .bind(&id)
+    .bind(&scope.app)
+    .bind(&scope.channel)
+    .bind(&scope.runtime_version)
+    .bind(scope.platform.as_str())
+    .bind(update.kind.as_str())
+    .bind(created_at)
+    .bind(update.message.as_deref())
+    .bind(update.group_id.to_string())
+    .bind(Value::Object(update.metadata.clone()).to_string())
+    .bind(Value::Object(update.extra.clone()).to_string())
+    .bind(i64::from(update.rollout_percent))
+    .bind(update.republished_from.map(|u| u.to_string()))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("seq")?;
+    let launch = update.launch_asset.iter().map(|a| (true, a));
+    let others = update.assets.iter().map(|a| (false, a));
+    let mut position = 0_i64;
+    for (is_launch, asset) in launch.chain(others) {
+        sqlx::query(
+            "INSERT INTO update_assets (update_id, position, is_launch_asset, hash, asset_key, \
+             content_type, file_extension) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(position)
+        .bind(i64::from(is_launch))
+        .bind(asset.hash.to_hex())
+        .bind(&asset.key)
+        .bind(&asset.content_type)
+        .bind(asset.file_extension.as_deref())
+        .execute(&mut **tx)
+        .await?;
+        position += 1;
+    }
+    Ok(UpdateInfo {
+        id: update.id,
+        scope: update.scope,
+        kind: update.kind,
+        created_at,
+        message: update.message,
+        group_id: update.group_id,
+        rollout_percent: update.rollout_percent,
+        republished_from: update.republished_from,
+        asset_count: u32::try_from(position).unwrap_or(u32::MAX),
+        seq,
+    })
+}
+
+fn info_from_row(row: &PgRow) -> Result<UpdateInfo> {
+    let uuid = |column: &str| -> Result<Uuid> {
+        let text: String = row.try_get(column)?;
+        Uuid::parse_str(&text).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
+    };
+    let republished_from: Option<String> = row.try_get("republished_from")?;
+    Ok(UpdateInfo {
+        id: uuid("id")?,
+        scope: Scope {
+            app: row.try_get("app")?,
+            channel: row.try_get("channel")?,
+            runtime_version: row.try_get("runtime_version")?,
+            platform: platform_from(row.try_get::<&str, _>("platform")?)?,
+        },
+        kind: row.try_get::<String, _>("kind")?.parse()?,
+        created_at: row.try_get("created_at")?,
+        message: row.try_get("message")?,
+        group_id: uuid("group_id")?,
+        rollout_percent: u8::try_from(row.try_get::<i64, _>("rollout_percent")?)
+            .map_err(|e| Error::Corrupt(format!("rollout_percent: {e}")))?,
+        republished_from: republished_from
+            .map(|text| Uuid::parse_str(&text))
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("republished_from: {e}")))?,
+        asset_count: u32::try_from(row.try_get::<i64, _>("asset_count")?)
+            .map_err(|e| Error::Corrupt(format!("asset_count: {e}")))?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::Map;
+    use sqlx::Connection as _;
+
+    use super::*;
+
+    /// A fresh database on the test server; `None` (after a loud SKIPPED) without one.
+    async fn fresh() -> Option<(DatabaseUrl, String, String)> {
+        let Ok(admin) = std::env::var("EXPO_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "EXPO_TEST_DATABASE_URL is unset and CI=true"
+            );
+            eprintln!("SKIPPED: EXPO_TEST_DATABASE_URL is unset, PostgreSQL store not tested");
+            return None;
+        };
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}").parse().unwrap();
+        Some((url, admin, name))
+    }
+
+    async fn drop_database(admin: &str, name: &str) {
+        let mut connection = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+
+    fn bundle() -> BlobRecord {
+        BlobRecord {
+            hash: AssetHash::of(b"bundle"),
+            size: 6,
+            content_type: "application/javascript".into(),
+            gzip_size: None,
+            br_size: Some(3),
+        }
+    }
+
+    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
+        NewUpdate {
+            id: Uuid::new_v4(),
+            scope: scope.clone(),
+            kind: UpdateKind::Update,
+            message: None,
+            group_id: Uuid::new_v4(),
+            launch_asset: Some(UpdateAsset {
+                hash: bundle.hash,
+                key: "bundle".into(),
+                content_type: bundle.content_type.clone(),
+                file_extension: None,
+            }),
+            assets: vec![],
+            metadata: Map::new(),
+            extra: Map::new(),
+            rollout_percent: 100,
+            republished_from: None,
+        }
+    }
+
+    #[test]
+    fn urls_hide_their_password() {
+        let url: DatabaseUrl = "postgres://expo:s3cret@db.internal:5433/updates?sslmode=require"
+            .parse()
+            .unwrap();
+        assert_eq!(url.target(), "db.internal:5433/updates");
+        assert!(!format!("{url} {url:?}").contains("s3cret"));
+        assert!("mysql://x/y".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn same_guarantees_as_sqlite() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        // Opening again (another server starting) finds the schema up to date.
+        PostgresStore::open(&url).await.unwrap();
+        let scope = Scope::new("default", "main", "1.0.0", Platform::Ios).unwrap();
+        let bundle = bundle();
+        let first = store
+            .insert(
+                std::slice::from_ref(&bundle),
+                vec![new_update(&scope, &bundle)],
+            )
+            .await
+            .unwrap();
+        let second = store
+            .insert(&[], vec![new_update(&scope, &bundle)])
+            .await
+            .unwrap();
+        assert!(second[0].created_at > first[0].created_at);
+        assert_eq!(store.change_counter().await.unwrap(), 2);
+        let current = store.current(&scope).await.unwrap().unwrap();
+        assert_eq!(current.info, second[0]);
+        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
+        let older = store
+            .list(&UpdateFilter {
+                before: Some((second[0].created_at, second[0].seq)),
+                ..UpdateFilter::scope(&scope, 10)
+            })
+            .await
+            .unwrap();
+        assert_eq!(older, first);
+        assert_eq!(store.scopes().await.unwrap(), vec![scope.clone()]);
+
+        // A failing insert (duplicate id on its second row) leaves nothing.
+        let good = new_update(&scope, &bundle);
+        let mut bad = new_update(&scope, &bundle);
+        bad.id = good.id;
+        assert!(store.insert(&[], vec![good, bad]).await.is_err());
+        assert_eq!(
+            store
+                .list(&UpdateFilter::scope(&scope, 10))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(store.change_counter().await.unwrap(), 2);
+        // Assets must reference registered blobs.
+        let mut unknown = bundle.clone();
+        unknown.hash = AssetHash::of(b"unknown");
+        assert!(
+            store
+                .insert(&[], vec![new_update(&scope, &unknown)])
+                .await
+                .is_err()
+        );
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_publishers_get_strictly_increasing_created_at() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        // Two servers (two pools) publishing into the same scope at the same time.
+        let a = Arc::new(PostgresStore::open(&url).await.unwrap());
+        let b = Arc::new(PostgresStore::open(&url).await.unwrap());
+        let scope = Scope::new("default", "main", "1.0.0", Platform::Android).unwrap();
+        let bundle = bundle();
+        a.insert(std::slice::from_ref(&bundle), vec![])
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for store in [a.clone(), b.clone()] {
+            for _ in 0..4 {
+                let (store, scope, bundle) = (store.clone(), scope.clone(), bundle.clone());
+                tasks.push(tokio::spawn(async move {
+                    for _ in 0..10 {
+                        store
+                            .insert(&[], vec![new_update(&scope, &bundle)])
+                            .await
+                            .unwrap();
+                    }
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let mut all = a.list(&UpdateFilter::scope(&scope, 1000)).await.unwrap();
+        assert_eq!(all.len(), 80);
+        all.sort_by_key(|u| u.seq);
+        for pair in all.windows(2) {
+            assert!(
+                pair[1].created_at > pair[0].created_at,
+                "createdAt must grow with insertion order: {pair:?}"
+            );
+        }
+        assert_eq!(b.change_counter().await.unwrap(), 81);
+        drop((a, b));
+        drop_database(&admin, &name).await;
+    }
+}
