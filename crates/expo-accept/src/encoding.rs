@@ -5,7 +5,8 @@ use std::{fmt, str::FromStr};
 use crate::{
     Error,
     syntax::{
-        FULL, Quality, check_len, elements, is_token, parameters, qvalue, shorten, write_weight,
+        Elements, FULL, Params, Quality, check_len, elements, is_token, qvalue, shorten,
+        write_weight,
     },
 };
 
@@ -38,6 +39,21 @@ impl ContentCoding {
     }
 }
 
+impl ContentCoding {
+    /// Case-insensitive, without allocating.
+    fn from_name(name: &str) -> Result<Self, ()> {
+        if name.eq_ignore_ascii_case("br") {
+            Ok(ContentCoding::Brotli)
+        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            Ok(ContentCoding::Gzip)
+        } else if name.eq_ignore_ascii_case("identity") {
+            Ok(ContentCoding::Identity)
+        } else {
+            Err(())
+        }
+    }
+}
+
 impl fmt::Display for ContentCoding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -48,15 +64,10 @@ impl FromStr for ContentCoding {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s.to_ascii_lowercase().as_str() {
-            "br" => Ok(ContentCoding::Brotli),
-            "gzip" | "x-gzip" => Ok(ContentCoding::Gzip),
-            "identity" => Ok(ContentCoding::Identity),
-            _ => Err(Error::Malformed {
-                element: shorten(s),
-                reason: "not one of br, gzip, identity",
-            }),
-        }
+        ContentCoding::from_name(s).map_err(|()| Error::Malformed {
+            element: shorten(s),
+            reason: "not one of br, gzip, identity",
+        })
     }
 }
 
@@ -114,27 +125,58 @@ impl AcceptEncoding {
     }
 
     /// The weight (in thousandths) the client gives `coding`; 0 when it is
-    /// not acceptable.
+    /// not acceptable. An `identity` that the header neither names nor
+    /// excludes gets 1, the lowest weight, so that it ranks below every
+    /// coding the client named.
     pub fn quality_of(&self, coding: ContentCoding) -> u16 {
-        let named = |name: &str| {
-            self.entries
-                .iter()
-                .find(|e| e.coding == name || (name == "gzip" && e.coding == "x-gzip"))
-        };
-        if let Some(entry) = named(coding.as_str()) {
-            return entry.quality;
-        }
-        if let Some(star) = named("*") {
-            return star.quality;
-        }
-        // Identity stays acceptable, behind every coding the client named.
-        u16::from(coding == ContentCoding::Identity)
+        self.weights().quality_of(coding)
     }
 
     /// The coding to send among those the server holds (`available`, in
     /// the server's order of preference): highest weight, ties to the
     /// server's order. `None` when none is acceptable (answer 406).
     pub fn negotiate(&self, available: &[ContentCoding]) -> Option<ContentCoding> {
+        self.weights().negotiate(available)
+    }
+
+    fn weights(&self) -> Weights {
+        let mut weights = Weights::default();
+        for entry in &self.entries {
+            weights.record(&entry.coding, entry.quality);
+        }
+        weights
+    }
+}
+
+/// What a header says about the codings a server can send: the weight of
+/// the first entry naming each, and of the first `*`.
+#[derive(Default)]
+struct Weights {
+    named: [Option<Quality>; 3],
+    star: Option<Quality>,
+}
+
+impl Weights {
+    fn record(&mut self, coding: &str, quality: Quality) {
+        let slot = if coding == "*" {
+            &mut self.star
+        } else if let Ok(known) = ContentCoding::from_name(coding) {
+            &mut self.named[known as usize]
+        } else {
+            return;
+        };
+        // The first entry counts, so a later one never overrides a refusal.
+        slot.get_or_insert(quality);
+    }
+
+    fn quality_of(&self, coding: ContentCoding) -> Quality {
+        self.named[coding as usize]
+            .or(self.star)
+            // Identity stays acceptable, behind every coding the client named.
+            .unwrap_or(Quality::from(coding == ContentCoding::Identity))
+    }
+
+    fn negotiate(&self, available: &[ContentCoding]) -> Option<ContentCoding> {
         let mut best: Option<(Quality, ContentCoding)> = None;
         for &coding in available {
             let q = self.quality_of(coding);
@@ -147,22 +189,29 @@ impl AcceptEncoding {
 }
 
 fn parse_entry(element: &str) -> Result<Entry, &'static str> {
+    let (coding, quality) = parse_entry_ref(element)?;
+    Ok(Entry {
+        coding: coding.to_ascii_lowercase(),
+        quality,
+    })
+}
+
+/// A coding and its weight, borrowed from the header.
+fn parse_entry_ref(element: &str) -> Result<(&str, Quality), &'static str> {
     let (coding, rest) = element.split_once(';').unwrap_or((element, ""));
     let coding = coding.trim_end_matches([' ', '\t']);
     if !is_token(coding) {
         return Err("a content coding must be a token");
     }
     let mut quality = FULL;
-    for (name, value) in parameters(rest)? {
+    for param in Params::new(rest) {
+        let (name, value) = param?;
         if !name.eq_ignore_ascii_case("q") {
             return Err("only a q weight may follow a content coding");
         }
         quality = qvalue(value).ok_or("q must be 0 to 1 with at most three decimals")?;
     }
-    Ok(Entry {
-        coding: coding.to_ascii_lowercase(),
-        quality,
-    })
+    Ok((coding, quality))
 }
 
 impl FromStr for AcceptEncoding {
@@ -192,11 +241,18 @@ pub fn negotiate_encoding(
     accept_encoding: Option<&str>,
     available: &[ContentCoding],
 ) -> Result<ContentCoding, Error> {
-    let header = match accept_encoding {
-        None => AcceptEncoding::identity_only(),
-        Some(value) => AcceptEncoding::parse(value)?,
-    };
-    header
+    let mut weights = Weights::default();
+    if let Some(header) = accept_encoding {
+        // One pass, no allocation: the same rules as `AcceptEncoding::parse`
+        // followed by `negotiate`.
+        check_len(header)?;
+        for element in Elements::new(header) {
+            if let Ok((coding, quality)) = parse_entry_ref(element?) {
+                weights.record(coding, quality);
+            }
+        }
+    }
+    weights
         .negotiate(available)
         .ok_or_else(|| Error::NotAcceptable {
             offered: available

@@ -39,6 +39,15 @@ impl ResponseFormat {
         }
     }
 
+    /// Type and subtype.
+    const fn essence(self) -> (&'static str, &'static str) {
+        match self {
+            ResponseFormat::MultipartMixed => ("multipart", "mixed"),
+            ResponseFormat::ExpoJson => ("application", "expo+json"),
+            ResponseFormat::Json => ("application", "json"),
+        }
+    }
+
     /// The media type; the same as [`as_str`](Self::as_str).
     pub const fn mime_str(self) -> &'static str {
         self.as_str()
@@ -212,6 +221,7 @@ struct RangeRef<'a> {
     subtype: &'a str,
     /// The parameters before the weight, unparsed (already checked).
     params: &'a str,
+    has_params: bool,
     quality: Quality,
 }
 
@@ -245,6 +255,7 @@ impl<'a> RangeRef<'a> {
             type_,
             subtype,
             params,
+            has_params: consumed > 0,
             quality,
         })
     }
@@ -263,7 +274,7 @@ impl<'a> RangeRef<'a> {
             4
         };
         // Parameters can only be matched by an offer that has them.
-        Params::new(self.params).next().is_none().then_some(level)
+        (!self.has_params).then_some(level)
     }
 }
 
@@ -457,7 +468,7 @@ fn negotiate_format_in(
             continue;
         };
         for format in ResponseFormat::ALL {
-            let (type_, subtype) = format.as_str().split_once('/').unwrap_or_default();
+            let (type_, subtype) = format.essence();
             if let Some(s) = range.specificity(type_, subtype) {
                 let slot = &mut matched[format as usize];
                 if slot.is_none_or(|(best, _)| s > best) {
@@ -487,6 +498,8 @@ mod tests {
         for format in ResponseFormat::ALL {
             let mime = format.mime();
             assert_eq!(mime.essence_str(), format.mime_str());
+            let (type_, subtype) = format.essence();
+            assert_eq!(format!("{type_}/{subtype}"), format.as_str());
             assert_eq!(ResponseFormat::try_from(&mime), Ok(format));
             assert_eq!(format.to_string().parse::<ResponseFormat>(), Ok(format));
         }

@@ -95,10 +95,25 @@ pub(crate) fn trim_ows(s: &str) -> &str {
     s.trim_matches(|c| c == ' ' || c == '\t')
 }
 
+/// `tchar` of RFC 9110 5.6.2, as a table: this runs for every byte of a header.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c: u8 = 0;
+    loop {
+        table[c as usize] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        if c == u8::MAX {
+            break table;
+        }
+        c += 1;
+    }
+};
+
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| TCHAR[usize::from(b)])
 }
 
 fn is_quoted_string(s: &str) -> bool {
@@ -252,6 +267,18 @@ pub(crate) fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens() {
+        let tchar = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        for b in 0..=255u8 {
+            assert_eq!(TCHAR[usize::from(b)], tchar.as_bytes().contains(&b), "{b}");
+        }
+        assert!(is_token("application"));
+        assert!(!is_token(""));
+        assert!(!is_token("a b"));
+        assert!(!is_token("é"));
+    }
 
     #[test]
     fn qvalues() {

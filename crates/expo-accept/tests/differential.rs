@@ -263,3 +263,20 @@ fn single_pass_negotiation_agrees_with_parse_then_negotiate() {
         );
     }
 }
+
+#[test]
+fn single_pass_encoding_agrees_with_parse_then_negotiate() {
+    use expo_accept::negotiate_encoding;
+    for case in recorded().encoding {
+        let available: Vec<ContentCoding> =
+            case.available.iter().map(|c| c.parse().unwrap()).collect();
+        let fast = negotiate_encoding(case.header.as_deref(), &available).ok();
+        let slow = our_coding(case.header.as_deref(), &case.available);
+        assert_eq!(
+            fast.map(ContentCoding::as_str),
+            slow.as_deref(),
+            "{:?}",
+            case.header
+        );
+    }
+}
