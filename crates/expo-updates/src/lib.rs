@@ -14,7 +14,9 @@
 //!   encodings, strong `ETag`s, `If-None-Match`, `Range`, `HEAD`.
 //! - [`client`] checks a server from the outside: it builds requests, decodes
 //!   answers, verifies signatures and asset hashes, and lists findings.
-//! - With the `axum` feature, [`service::router`] serves both routes.
+//! - With the `tower` feature, `service::ManifestService` is the manifest
+//!   endpoint as a `tower::Service`; with the `axum` feature,
+//!   `service::router` serves manifests and assets.
 //!
 //! # Example
 //!
@@ -60,6 +62,8 @@ pub mod headers;
 mod prepared;
 mod request;
 mod response;
+#[cfg(feature = "tower")]
+pub mod service;
 mod source;
 
 pub use asset::{
