@@ -1,0 +1,174 @@
+//! Deciding from a request whether a patch is wanted, and the `226 IM Used`
+//! answer that carries one (RFC 3229 delta encoding, as Expo clients from
+//! SDK 55 speak it).
+//!
+//! A launch-asset request that wants a patch looks like:
+//!
+//! ```text
+//! a-im: bsdiff
+//! expo-current-update-id: 0754dad0-d200-d634-113c-ef1f26106028   (the base)
+//! expo-requested-update-id: 9a1c3bd9-6f56-4e0b-8a0e-0b3e44a3c1f2 (optional)
+//! ```
+//!
+//! and the answer, when the server holds a patch from that base worth
+//! serving (see [`worth_serving`](crate::worth_serving)), is:
+//!
+//! ```text
+//! HTTP/1.1 226 IM Used
+//! im: bsdiff
+//! expo-base-update-id: 0754dad0-d200-d634-113c-ef1f26106028
+//! cache-control: private, no-store
+//! content-type: application/octet-stream
+//! content-length: 5120
+//!
+//! BSDIFF40...
+//! ```
+//!
+//! Anything else gets the normal `200` with the full bundle. The 226 answer
+//! depends on the device's current update, so it must never be stored by a
+//! shared cache; the 200 answer stays as cacheable as any content-pinned
+//! asset.
+
+use bytes::Bytes;
+use expo_manifest::UpdateId;
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Response, StatusCode,
+    header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE},
+};
+
+use crate::Patch;
+
+/// `a-im`: the instance manipulations a client accepts (RFC 3229).
+pub const A_IM: HeaderName = HeaderName::from_static("a-im");
+/// `im`: the instance manipulation applied to an answer (RFC 3229).
+pub const IM: HeaderName = HeaderName::from_static("im");
+/// `expo-current-update-id`: the update the device runs, the patch base.
+pub const EXPO_CURRENT_UPDATE_ID: HeaderName = HeaderName::from_static("expo-current-update-id");
+/// `expo-requested-update-id`: the update whose launch asset is requested.
+pub const EXPO_REQUESTED_UPDATE_ID: HeaderName =
+    HeaderName::from_static("expo-requested-update-id");
+/// `expo-base-update-id`: the update a served patch applies to.
+pub const EXPO_BASE_UPDATE_ID: HeaderName = HeaderName::from_static("expo-base-update-id");
+/// The instance manipulation of BSDIFF40 patches.
+pub const BSDIFF: &str = "bsdiff";
+
+/// A request for a launch asset that may be answered with a patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchRequest {
+    current: UpdateId,
+    requested: Option<UpdateId>,
+}
+
+impl PatchRequest {
+    /// Reads a patch request from request headers: `None` unless `a-im`
+    /// accepts `bsdiff` and `expo-current-update-id` holds exactly one
+    /// update id. An `expo-requested-update-id` that is repeated or not an
+    /// update id also gives `None`: when in doubt, send the full bundle.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        if !accepts_bsdiff(headers) {
+            return None;
+        }
+        let current = single_update_id(headers, &EXPO_CURRENT_UPDATE_ID)??;
+        let requested = single_update_id(headers, &EXPO_REQUESTED_UPDATE_ID)?;
+        Some(PatchRequest { current, requested })
+    }
+
+    /// A request from the device running `current`.
+    pub const fn new(current: UpdateId, requested: Option<UpdateId>) -> Self {
+        PatchRequest { current, requested }
+    }
+
+    /// The update the device runs: the base a patch must apply to.
+    pub const fn current(&self) -> UpdateId {
+        self.current
+    }
+
+    /// The update whose launch asset the client asked for, if it said.
+    pub const fn requested(&self) -> Option<UpdateId> {
+        self.requested
+    }
+
+    /// The base update of the patch to serve for the launch asset of
+    /// `served`: `None` when the client asked for another update or already
+    /// runs this one.
+    pub fn base_for(&self, served: UpdateId) -> Option<UpdateId> {
+        let asked_for_served = self.requested.is_none_or(|id| id == served);
+        (asked_for_served && self.current != served).then_some(self.current)
+    }
+}
+
+/// Whether the request's `a-im` lists `bsdiff`: a comma-separated list of
+/// case-insensitive tokens, each with optional `;` parameters, over one or
+/// more header lines; `bsdiff;q=0` means "not acceptable".
+pub fn accepts_bsdiff(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(&A_IM)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(','))
+        .any(|element| {
+            let mut parts = element.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            name.eq_ignore_ascii_case(BSDIFF) && !parts.any(refuses)
+        })
+}
+
+/// `q=0`, `q=0.0`, … : a weight of zero.
+fn refuses(param: &str) -> bool {
+    let Some((name, value)) = param.split_once('=') else {
+        return false;
+    };
+    name.trim().eq_ignore_ascii_case("q") && {
+        let value = value.trim();
+        value.strip_prefix('0').is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|zeros| zeros.bytes().all(|b| b == b'0'))
+        })
+    }
+}
+
+/// `Some(None)` when absent, `Some(Some(id))` for one valid id, `None` when
+/// repeated or invalid.
+fn single_update_id(headers: &HeaderMap, name: &HeaderName) -> Option<Option<UpdateId>> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Some(None);
+    };
+    if values.next().is_some() {
+        return None;
+    }
+    first.to_str().ok()?.trim().parse().ok().map(Some)
+}
+
+/// The headers of a `226 IM Used` answer carrying a patch of
+/// `content_length` bytes that applies to the launch asset of `base`.
+pub fn patch_headers(base: UpdateId, content_length: usize) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(5);
+    headers.insert(IM, HeaderValue::from_static(BSDIFF));
+    headers.insert(EXPO_BASE_UPDATE_ID, update_id_value(base));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(content_length));
+    headers
+}
+
+/// The whole `226 IM Used` answer for `patch`, built from the launch asset
+/// of `base`.
+pub fn patch_response(base: UpdateId, patch: &Patch) -> Response<Bytes> {
+    let mut response = Response::new(patch.bytes().clone());
+    *response.status_mut() = StatusCode::IM_USED;
+    *response.headers_mut() = patch_headers(base, patch.len());
+    response
+}
+
+fn update_id_value(id: UpdateId) -> HeaderValue {
+    // 36 bytes: a hyphenated UUID.
+    let mut buf = [0; 36];
+    let text = id.as_uuid().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).unwrap_or_else(|_| unreachable!("a hyphenated UUID is ASCII"))
+}
