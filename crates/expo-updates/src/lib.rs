@@ -57,6 +57,7 @@
 
 mod asset;
 mod body;
+pub mod client;
 mod error;
 pub mod headers;
 mod prepared;
