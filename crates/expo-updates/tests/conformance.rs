@@ -1241,3 +1241,209 @@ fn unknown_asset_is_404_json() {
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+// ---------------------------------------------------------------- independent readers
+
+/// Runs `program args` with `input` on stdin and parses its JSON output, or
+/// says why it cannot run: a loud skip locally, a failure in CI.
+fn run_tool(program: &str, args: &[&str], input: &[u8]) -> Option<Value> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let skip = |why: String| {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+        eprintln!("SKIPPED: {why}");
+    };
+    let mut child = match Command::new(program)
+        .args(args)
+        .current_dir(manifest_dir().join("interop"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(err) => {
+            skip(format!("{program} cannot run: {err}"));
+            return None;
+        }
+    };
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{program} {args:?} failed");
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+#[test]
+#[allow(clippy::too_many_lines, reason = "one batch, checked reader by reader")]
+fn independent_parsers_agree() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let fx = fixture();
+    let ios_id = fx.ios.id().to_string();
+    let rollback_signed = {
+        let mut h = ROLLBACK.to_vec();
+        h.push(EXPECT_MAIN);
+        h
+    };
+    let latest_signed = {
+        let mut h = ios_with(&[EXPECT_MAIN]);
+        h.push(("expo-current-update-id", ios_id.as_str()));
+        h
+    };
+    let batch: Vec<(&str, Answer, Option<&str>)> = vec![
+        ("unsigned", get(&IOS), None),
+        (
+            "signed main",
+            signed(&ios_with(&[EXPECT_MAIN])),
+            Some("expo-certificate.pem"),
+        ),
+        (
+            "signed next",
+            signed(&ios_with(&[(
+                "expo-expect-signature",
+                "sig, keyid=\"next\"",
+            )])),
+            Some("rsa2048-certificate.pem"),
+        ),
+        (
+            "rollback",
+            signed(&rollback_signed),
+            Some("expo-certificate.pem"),
+        ),
+        (
+            "no update",
+            signed(&latest_signed),
+            Some("expo-certificate.pem"),
+        ),
+        (
+            "extensions",
+            get(&[
+                ("expo-protocol-version", "1"),
+                ("expo-platform", "ios"),
+                ("expo-runtime-version", "ext"),
+            ]),
+            None,
+        ),
+        (
+            "chain",
+            call_with(
+                &fx.chained,
+                "GET",
+                &ios_with(&[("expo-expect-signature", "sig, keyid=\"root\"")]),
+            ),
+            Some("chain-leaf.pem"),
+        ),
+        (
+            "json signed",
+            signed(&ios_with(&[EXPECT_MAIN, ("accept", "application/json")])),
+            Some("expo-certificate.pem"),
+        ),
+        ("filters", call_with(&fx.configured, "GET", &IOS), None),
+    ];
+    let input: Vec<Value> = batch
+        .iter()
+        .map(|(_, answer, certificate)| {
+            let headers: serde_json::Map<String, Value> = answer
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), Value::from(v.to_str().unwrap())))
+                .collect();
+            json!({
+                "contentType": answer.content_type(),
+                "body": b64(&answer.body),
+                "headers": headers,
+                "certificate": certificate.map(fixture_key),
+            })
+        })
+        .collect();
+    let input = serde_json::to_vec(&input).unwrap();
+    let node_modules = manifest_dir().join("interop/node_modules");
+    let node = if node_modules.exists() {
+        run_tool("node", &["check.js"], &input)
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "run npm ci in interop/"
+        );
+        eprintln!("SKIPPED: no interop/node_modules (run npm ci in crates/expo-updates/interop)");
+        None
+    };
+    let python = run_tool("python3", &["parse_email.py"], &input);
+
+    for (index, (label, answer, certificate)) in batch.iter().enumerate() {
+        let multipart = answer.content_type().starts_with("multipart/");
+        let ours: Vec<(String, String)> = if multipart {
+            answer
+                .parts()
+                .iter()
+                .map(|p| (p.name().unwrap().to_owned(), b64(p.body())))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some(node) = &node {
+            let result = &node[index];
+            assert_eq!(result["ok"], true, "{label}: {result}");
+            let theirs: Vec<(String, String)> = result["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_owned(),
+                        p["body"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(theirs, ours, "{label}: @expo/multipart-body-parser");
+            let signatures: Vec<&Value> = result["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| &p["signature"])
+                .chain([&result["signature"]])
+                .filter(|s| !s.is_null())
+                .collect();
+            assert_eq!(
+                !signatures.is_empty(),
+                certificate.is_some(),
+                "{label}: {result}"
+            );
+            for signature in signatures {
+                assert_eq!(signature["verified"], true, "{label}: {signature}");
+                assert_eq!(signature["alg"], "rsa-v1_5-sha256", "{label}");
+            }
+            if *label == "filters" {
+                assert_eq!(
+                    result["sfv"]["expo-manifest-filters"],
+                    json!([["branch", "main"]])
+                );
+                assert_eq!(
+                    result["sfv"]["expo-server-defined-headers"],
+                    json!([["expo-cohort", "beta"]])
+                );
+            }
+            if *label == "signed next" {
+                assert_eq!(result["parts"][0]["signature"]["keyid"], "next");
+            }
+        }
+        if let Some(python) = &python
+            && multipart
+        {
+            let result = &python[index];
+            assert_eq!(result["ok"], true, "{label}: {result}");
+            assert_eq!(result["defects"], json!([]), "{label}: {result}");
+            let theirs: Vec<(String, String)> = result["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_owned(),
+                        p["body"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(theirs, ours, "{label}: Python email");
+        }
+    }
+}
