@@ -26,7 +26,10 @@ impl Header {
         let diff_len = offset(&header[16..24])?;
         let target_len = offset(&header[24..32])?;
         let streams = u64::try_from(rest.len()).unwrap_or(u64::MAX);
-        if control_len.checked_add(diff_len).is_none_or(|n| n > streams) {
+        if control_len
+            .checked_add(diff_len)
+            .is_none_or(|n| n > streams)
+        {
             return Err(Error::Malformed(
                 "the stream lengths run past the end of the patch",
             ));

@@ -77,6 +77,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
 mod error;
 mod header;

@@ -19,7 +19,7 @@
 /// assert!(!worth_serving(0, 0));
 /// ```
 pub fn worth_serving(patch_len: u64, compressed_full_len: u64) -> bool {
-    patch_len > 0 && patch_len.saturating_mul(2) <= compressed_full_len
+    patch_len > 0 && u128::from(patch_len) * 2 <= u128::from(compressed_full_len)
 }
 
 #[cfg(test)]

@@ -68,8 +68,8 @@ impl PatchRequest {
         if !accepts_bsdiff(headers) {
             return None;
         }
-        let current = single_update_id(headers, &EXPO_CURRENT_UPDATE_ID)??;
-        let requested = single_update_id(headers, &EXPO_REQUESTED_UPDATE_ID)?;
+        let current = single_update_id(headers, &EXPO_CURRENT_UPDATE_ID).ok()??;
+        let requested = single_update_id(headers, &EXPO_REQUESTED_UPDATE_ID).ok()?;
         Some(PatchRequest { current, requested })
     }
 
@@ -129,17 +129,23 @@ fn refuses(param: &str) -> bool {
     }
 }
 
-/// `Some(None)` when absent, `Some(Some(id))` for one valid id, `None` when
-/// repeated or invalid.
-fn single_update_id(headers: &HeaderMap, name: &HeaderName) -> Option<Option<UpdateId>> {
+/// A header repeated or not holding an update id.
+struct NotOneUpdateId;
+
+/// `Ok(None)` when absent, `Ok(Some(id))` for one valid id.
+fn single_update_id(
+    headers: &HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<UpdateId>, NotOneUpdateId> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else {
-        return Some(None);
+        return Ok(None);
     };
     if values.next().is_some() {
-        return None;
+        return Err(NotOneUpdateId);
     }
-    first.to_str().ok()?.trim().parse().ok().map(Some)
+    let text = first.to_str().map_err(|_| NotOneUpdateId)?;
+    text.trim().parse().map(Some).map_err(|_| NotOneUpdateId)
 }
 
 /// The headers of a `226 IM Used` answer carrying a patch of
@@ -171,4 +177,127 @@ fn update_id_value(id: UpdateId) -> HeaderValue {
     let mut buf = [0; 36];
     let text = id.as_uuid().hyphenated().encode_lower(&mut buf);
     HeaderValue::from_str(text).unwrap_or_else(|_| unreachable!("a hyphenated UUID is ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: &str = "0754dad0-d200-d634-113c-ef1f26106028";
+    const NEW: &str = "9a1c3bd9-6f56-4e0b-8a0e-0b3e44a3c1f2";
+
+    fn id(s: &str) -> UpdateId {
+        s.parse().unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn a_im_lists() {
+        for yes in [
+            "bsdiff",
+            "BSDIFF",
+            " bsdiff ",
+            "vcdiff, bsdiff",
+            "gzip,bsdiff;q=0.5",
+            "bsdiff ; q=1",
+            "bsdiff;q=0.001",
+            "feed, BsDiff;foo=bar",
+        ] {
+            assert!(accepts_bsdiff(&headers(&[("a-im", yes)])), "{yes}");
+        }
+        for no in [
+            "",
+            "vcdiff",
+            "bsdiff2",
+            "bs diff",
+            "xbsdiff",
+            "bsdiff;q=0",
+            "bsdiff; Q=0.000",
+            "bsdiff;q=0.",
+            "\"bsdiff\"",
+        ] {
+            assert!(!accepts_bsdiff(&headers(&[("a-im", no)])), "{no}");
+        }
+        assert!(!accepts_bsdiff(&HeaderMap::new()));
+        assert!(accepts_bsdiff(&headers(&[
+            ("a-im", "vcdiff"),
+            ("a-im", "bsdiff")
+        ])));
+        let mut opaque = HeaderMap::new();
+        opaque.insert(A_IM, HeaderValue::from_bytes(b"bsdiff\xff").unwrap());
+        assert!(!accepts_bsdiff(&opaque));
+    }
+
+    #[test]
+    fn patch_request_needs_a_im_and_one_current_id() {
+        let request = PatchRequest::from_headers(&headers(&[
+            ("a-im", "bsdiff"),
+            ("expo-current-update-id", &OLD.to_uppercase()),
+        ]))
+        .unwrap();
+        assert_eq!(request, PatchRequest::new(id(OLD), None));
+
+        for pairs in [
+            &[("expo-current-update-id", OLD)][..],
+            &[("a-im", "bsdiff")],
+            &[("a-im", "vcdiff"), ("expo-current-update-id", OLD)],
+            &[("a-im", "bsdiff"), ("expo-current-update-id", "embedded")],
+            &[
+                ("a-im", "bsdiff"),
+                ("expo-current-update-id", OLD),
+                ("expo-current-update-id", OLD),
+            ],
+            &[
+                ("a-im", "bsdiff"),
+                ("expo-current-update-id", OLD),
+                ("expo-requested-update-id", "latest"),
+            ],
+        ] {
+            assert_eq!(
+                PatchRequest::from_headers(&headers(pairs)),
+                None,
+                "{pairs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn base_for_checks_the_requested_update() {
+        let served = id(NEW);
+        assert_eq!(
+            PatchRequest::new(id(OLD), None).base_for(served),
+            Some(id(OLD))
+        );
+        assert_eq!(
+            PatchRequest::new(id(OLD), Some(served)).base_for(served),
+            Some(id(OLD))
+        );
+        let other = UpdateId::new_v4();
+        assert_eq!(
+            PatchRequest::new(id(OLD), Some(other)).base_for(served),
+            None
+        );
+        assert_eq!(PatchRequest::new(served, None).base_for(served), None);
+    }
+
+    #[test]
+    fn patch_headers_are_complete() {
+        let headers = patch_headers(id(OLD), 5120);
+        assert_eq!(headers.len(), 5);
+        assert_eq!(headers[&IM], "bsdiff");
+        assert_eq!(headers[&EXPO_BASE_UPDATE_ID], OLD);
+        assert_eq!(headers[CACHE_CONTROL], "private, no-store");
+        assert_eq!(headers[CONTENT_TYPE], "application/octet-stream");
+        assert_eq!(headers[CONTENT_LENGTH], "5120");
+    }
 }
