@@ -84,6 +84,17 @@ pub async fn serve(
             );
         }
     }
+    let listener = tokio::net::TcpListener::bind(serve.bind)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", serve.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut serve = serve;
+    if serve.bind.port() == 0 && serve.public_url.as_str() == format!("http://{}", serve.bind) {
+        // The default public URL names the bind address: name the port actually bound.
+        serve.public_url = format!("http://{address}").parse()?;
+    }
     let cache = Arc::new(ManifestCache::default());
     let responder = match &signers {
         Some(signers) => Responder::new().with_signers(signers.clone()),
@@ -101,12 +112,6 @@ pub async fn serve(
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
     };
     let watcher = tokio::spawn(cache::watch_changes(Arc::clone(&data.store), cache));
-    let listener = tokio::net::TcpListener::bind(serve.bind)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", serve.bind)))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| Error::Config(e.to_string()))?;
     tracing::info!(
         %address,
         public_url = %serve.public_url,
