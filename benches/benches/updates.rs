@@ -156,6 +156,9 @@ fn manifest(c: &mut Criterion) {
     c.bench_function("request/from_parts", |b| {
         b.iter(|| UpdateRequest::from_parts(black_box(&multipart_signed)).unwrap());
     });
+    c.bench_function("request/from_parts-unsigned", |b| {
+        b.iter(|| UpdateRequest::from_parts(black_box(&multipart)).unwrap());
+    });
 }
 
 fn asset(c: &mut Criterion) {

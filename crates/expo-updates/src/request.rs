@@ -1,6 +1,8 @@
 //! Reading a manifest request: [`UpdateRequest::from_parts`].
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use expo_accept::ResponseFormat;
 use expo_manifest::{Platform, RuntimeVersion, UpdateId};
@@ -74,7 +76,7 @@ pub struct UpdateRequest {
     platform: Platform,
     runtime_version: RuntimeVersion,
     format: ResponseFormat,
-    expect_signature: Option<ExpectSignature>,
+    expect_signature: Option<Arc<ExpectSignature>>,
     channel: Option<String>,
     current_update_id: Option<UpdateId>,
     embedded_update_id: Option<UpdateId>,
@@ -132,7 +134,7 @@ impl UpdateRequest {
                 .map_err(|e| invalid(h::RUNTIME_VERSION, e))?;
         let format = negotiate(headers)?;
         let expect_signature = text(headers, &n::EXPECT_SIGNATURE, h::EXPECT_SIGNATURE)?
-            .map(|v| ExpectSignature::parse(v).map_err(|e| invalid(h::EXPECT_SIGNATURE, e)))
+            .map(parse_expect_signature)
             .transpose()?;
         let channel = text(headers, &n::CHANNEL_NAME, h::CHANNEL_NAME)?
             .map(|v| bounded(h::CHANNEL_NAME, v, MAX_CHANNEL_LEN))
@@ -215,7 +217,7 @@ impl UpdateRequest {
 
     /// `expo-expect-signature`, when the client verifies signatures.
     pub fn expect_signature(&self) -> Option<&ExpectSignature> {
-        self.expect_signature.as_ref()
+        self.expect_signature.as_deref()
     }
 
     /// `expo-channel-name`, as sent (channels are case-sensitive).
@@ -330,34 +332,55 @@ fn update_id(
         .transpose()
 }
 
+/// Parses `expo-expect-signature`, remembering the last value per thread:
+/// every install of an app sends the same one, and parsing it is the
+/// largest cost of reading a request.
+fn parse_expect_signature(value: &str) -> Result<Arc<ExpectSignature>, ProtocolError> {
+    thread_local! {
+        static LAST: RefCell<Option<(Box<str>, Arc<ExpectSignature>)>> = const { RefCell::new(None) };
+    }
+    if let Some(hit) = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(raw, _)| **raw == *value)
+            .map(|(_, parsed)| parsed.clone())
+    }) {
+        return Ok(hit);
+    }
+    let parsed =
+        Arc::new(ExpectSignature::parse(value).map_err(|e| invalid(h::EXPECT_SIGNATURE, e))?);
+    LAST.set(Some((value.into(), parsed.clone())));
+    Ok(parsed)
+}
+
 fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
     let mut values = headers.get_all(http::header::ACCEPT).iter();
+    let joined;
     let accept = match (values.next(), values.next()) {
         (None, _) => None,
         (Some(one), None) => Some(
             one.to_str()
-                .map_err(|_| invalid("accept", "not visible ASCII"))?
-                .to_owned(),
+                .map_err(|_| invalid("accept", "not visible ASCII"))?,
         ),
         // Several `accept` lines are one list (RFC 9110 5.3).
         (Some(_), Some(_)) => {
-            let mut joined = String::new();
+            let mut buffer = String::new();
             for value in headers.get_all(http::header::ACCEPT) {
                 let value = value
                     .to_str()
                     .map_err(|_| invalid("accept", "not visible ASCII"))?;
-                if joined.len() + value.len() > expo_accept::MAX_HEADER_LEN {
+                if buffer.len() + value.len() > expo_accept::MAX_HEADER_LEN {
                     return Err(invalid("accept", "too long"));
                 }
-                if !joined.is_empty() {
-                    joined.push_str(", ");
+                if !buffer.is_empty() {
+                    buffer.push_str(", ");
                 }
-                joined.push_str(value);
+                buffer.push_str(value);
             }
-            Some(joined)
+            joined = buffer;
+            Some(joined.as_str())
         }
     };
-    expo_accept::negotiate_format(accept.as_deref(), &ResponseFormat::ALL).map_err(|e| match e {
+    expo_accept::negotiate_format(accept, &ResponseFormat::ALL).map_err(|e| match e {
         expo_accept::Error::NotAcceptable { .. } => ProtocolError::NotAcceptable,
         other => invalid("accept", other),
     })
@@ -444,6 +467,21 @@ mod tests {
         assert_eq!(r.extra_params().unwrap().len(), 2);
         assert!(r.accepts_bsdiff());
         assert!(r.fatal_error().unwrap().starts_with("TypeError"));
+    }
+
+    #[test]
+    fn remembered_expect_signature_never_answers_for_another_value() {
+        for keyid in ["main", "next", "main", "main", "other"] {
+            let value = format!("sig, keyid=\"{keyid}\"");
+            let mut all = BASE.to_vec();
+            all.push(("expo-expect-signature", &value));
+            let r = UpdateRequest::from_parts(&parts(&all)).unwrap();
+            assert_eq!(r.expect_signature().unwrap().keyid.as_deref(), Some(keyid));
+        }
+        let mut all = BASE.to_vec();
+        all.push(("expo-expect-signature", "sig=?0"));
+        let r = UpdateRequest::from_parts(&parts(&all)).unwrap();
+        assert!(!r.expect_signature().unwrap().sig);
     }
 
     #[test]
