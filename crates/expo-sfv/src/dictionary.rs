@@ -100,7 +100,14 @@ impl Dictionary {
 
     /// The canonical header value; empty for an empty dictionary.
     pub fn to_header_value(&self) -> String {
-        let mut out = String::new();
+        // Members are written nearly as they are stored: reserving once
+        // avoids growing the buffer character by character.
+        let mut out = String::with_capacity(
+            self.members
+                .iter()
+                .map(|(key, item)| key.len() + item.written_len_estimate() + 3)
+                .sum(),
+        );
         let mut ser = sfv::DictSerializer::with_buffer(&mut out);
         for (key, item) in &self.members {
             // Keys and items were validated on the way in.

@@ -150,15 +150,29 @@ impl Signature {
     ///
     /// Fails only when a member holds characters outside printable ASCII.
     pub fn try_to_header_value(&self) -> Result<String, Error> {
-        let mut dict = Dictionary::new();
-        dict.insert("sig", self.sig.as_str())?;
-        if let Some(keyid) = &self.keyid {
-            dict.insert("keyid", keyid.as_str())?;
+        let members = [
+            ("sig", Some(&self.sig)),
+            ("keyid", self.keyid.as_ref()),
+            ("alg", self.alg.as_ref()),
+        ];
+        // Written straight from the fields: the signature is the one long
+        // value, and copying it into a `Dictionary` first would double the work.
+        let mut out = String::with_capacity(
+            members
+                .iter()
+                .map(|(key, value)| key.len() + value.map_or(0, String::len) + 5)
+                .sum(),
+        );
+        let mut ser = sfv::DictSerializer::with_buffer(&mut out);
+        for (key, value) in members {
+            if let Some(value) = value {
+                let string = sfv::StringRef::from_str(value)
+                    .map_err(|_| Error::InvalidString(key.to_owned()))?;
+                ser.bare_item(sfv::key_ref(key), string);
+            }
         }
-        if let Some(alg) = &self.alg {
-            dict.insert("alg", alg.as_str())?;
-        }
-        Ok(dict.to_header_value())
+        drop(ser.finish());
+        Ok(out)
     }
 
     /// Like [`try_to_header_value`](Self::try_to_header_value), with members

@@ -53,6 +53,16 @@ impl Item {
         }
     }
 
+    /// About how many bytes the value takes written (exact for strings
+    /// without escapes and for booleans).
+    pub(crate) fn written_len_estimate(&self) -> usize {
+        match self {
+            Item::Boolean(_) => 2,
+            Item::Integer(_) | Item::Decimal(_) => 16,
+            Item::String(s) => s.len() + 2,
+        }
+    }
+
     /// Checks the value can be written, naming `key` when it cannot.
     pub(crate) fn validate(&self, key: &str) -> Result<(), Error> {
         match self {
