@@ -5,8 +5,8 @@ use std::{fmt, str::FromStr};
 use crate::{
     Error,
     syntax::{
-        Elements, FULL, Params, Quality, check_len, elements, is_token, qvalue, shorten,
-        write_weight,
+        Elements, FULL, Params, Quality, after_token, check_len, elements, qvalue, shorten,
+        split_token, write_weight,
     },
 };
 
@@ -198,11 +198,10 @@ fn parse_entry(element: &str) -> Result<Entry, &'static str> {
 
 /// A coding and its weight, borrowed from the header.
 fn parse_entry_ref(element: &str) -> Result<(&str, Quality), &'static str> {
-    let (coding, rest) = element.split_once(';').unwrap_or((element, ""));
-    let coding = coding.trim_end_matches([' ', '\t']);
-    if !is_token(coding) {
-        return Err("a content coding must be a token");
-    }
+    let (coding, rest) = split_token(element);
+    let rest = after_token(rest)
+        .filter(|_| !coding.is_empty())
+        .ok_or("a content coding must be a token")?;
     let mut quality = FULL;
     for param in Params::new(rest) {
         let (name, value) = param?;

@@ -5,8 +5,8 @@ use std::{borrow::Cow, fmt, str::FromStr};
 use crate::{
     Error,
     syntax::{
-        Elements, FULL, Params, Quality, check_len, elements, is_token, parameters, qvalue,
-        shorten, unquote, write_value, write_weight,
+        Elements, FULL, Params, Quality, after_token, check_len, elements, parameters, qvalue,
+        shorten, split_token, unquote, write_value, write_weight,
     },
 };
 
@@ -227,14 +227,11 @@ struct RangeRef<'a> {
 
 impl<'a> RangeRef<'a> {
     fn parse(element: &'a str) -> Result<Self, &'static str> {
-        let (essence, rest) = element.split_once(';').unwrap_or((element, ""));
-        let (type_, subtype) = essence
-            .trim_end_matches([' ', '\t'])
-            .split_once('/')
-            .ok_or("missing '/' between type and subtype")?;
-        if !is_token(type_) || !is_token(subtype) {
-            return Err("type and subtype must be tokens");
-        }
+        // One pass over `type "/" subtype`, the bulk of most elements.
+        let (type_, rest) = split_token(element);
+        let (subtype, rest) = split_token(rest.strip_prefix('/').unwrap_or_default());
+        let rest = after_token(rest).filter(|_| !type_.is_empty() && !subtype.is_empty());
+        let rest = rest.ok_or("a media range is a type and a subtype token joined by '/'")?;
         if type_ == "*" && subtype != "*" {
             return Err("a wildcard type needs a wildcard subtype");
         }
@@ -260,22 +257,31 @@ impl<'a> RangeRef<'a> {
         })
     }
 
-    /// Like [`MediaRange::specificity`] for a parameterless offer.
+    /// Like [`MediaRange::specificity`] for a parameterless, lower-case offer.
     fn specificity(&self, type_: &str, subtype: &str) -> Option<u8> {
-        let level = if self.type_ == "*" {
-            0
-        } else if !self.type_.eq_ignore_ascii_case(type_) {
-            return None;
-        } else if self.subtype == "*" {
-            2
-        } else if !self.subtype.eq_ignore_ascii_case(subtype) {
-            return None;
-        } else {
-            4
-        };
         // Parameters can only be matched by an offer that has them.
-        (!self.has_params).then_some(level)
+        if self.has_params {
+            return None;
+        }
+        if self.type_ == "*" {
+            Some(0)
+        } else if !eq_lower(self.type_, type_) {
+            None
+        } else if self.subtype == "*" {
+            Some(2)
+        } else {
+            eq_lower(self.subtype, subtype).then_some(4)
+        }
     }
+}
+
+/// `s.eq_ignore_ascii_case(lower)` for an already lower-case `lower`, in
+/// half the work.
+fn eq_lower(s: &str, lower: &str) -> bool {
+    s.len() == lower.len()
+        && s.bytes()
+            .zip(lower.bytes())
+            .all(|(a, b)| a.to_ascii_lowercase() == b)
 }
 
 /// The byte offset in `outer` just past `inner`, a subslice of it.

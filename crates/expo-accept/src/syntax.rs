@@ -78,21 +78,66 @@ impl<'a> Iterator for Elements<'a> {
 
 /// The position of the first `sep` outside a quoted string.
 fn split_unquoted(s: &str, sep: u8) -> Option<usize> {
-    let (mut quoted, mut escaped) = (false, false);
-    for (i, b) in s.bytes().enumerate() {
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if quoted => escaped = true,
-            b'"' => quoted = !quoted,
-            _ if b == sep && !quoted => return Some(i),
-            _ => {}
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == sep {
+            return Some(i);
+        }
+        i += 1;
+        if b == b'"' {
+            // Skip the quoted string: up to an unescaped `"`, or the end.
+            while let Some(&q) = bytes.get(i) {
+                i += if q == b'\\' { 2 } else { 1 };
+                if q == b'"' {
+                    break;
+                }
+            }
         }
     }
     None
 }
 
+/// `s.split_once(sep)` for an ASCII `sep`; quicker on the short strings of
+/// a header than the general search.
+fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == sep)?;
+    Some((&s[..at], &s[at + 1..]))
+}
+
 pub(crate) fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    trim_ows_end(trim_ows_start(s))
+}
+
+pub(crate) fn trim_ows_start(s: &str) -> &str {
+    let skip = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    &s[skip..]
+}
+
+pub(crate) fn trim_ows_end(s: &str) -> &str {
+    let skip = s
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count();
+    &s[..s.len() - skip]
+}
+
+/// Splits the leading token off `s`; the token may be empty.
+pub(crate) fn split_token(s: &str) -> (&str, &str) {
+    let len = s.bytes().take_while(|&b| TCHAR[usize::from(b)]).count();
+    s.split_at(len)
+}
+
+/// What follows the token of a list element: nothing, or parameters after
+/// a `;` (returned without it).
+pub(crate) fn after_token(rest: &str) -> Option<&str> {
+    let rest = trim_ows_start(rest);
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix(';')
+    }
 }
 
 /// `tchar` of RFC 9110 5.6.2, as a table: this runs for every byte of a header.
@@ -216,7 +261,7 @@ impl<'a> Iterator for Params<'a> {
             if piece.is_empty() {
                 continue;
             }
-            let Some((name, value)) = piece.split_once('=') else {
+            let Some((name, value)) = split_byte(piece, b'=') else {
                 return Some(Err("parameter without '='"));
             };
             if !is_token(name) {
@@ -328,6 +373,24 @@ mod tests {
         assert!(!is_quoted_string("\"\\\u{1}\""));
         assert!(!is_quoted_string("\"\u{1}\""));
         assert!(!is_quoted_string("\"\\\""));
+    }
+
+    #[test]
+    fn separators_inside_quoted_strings_are_skipped() {
+        for (s, at) in [
+            ("a,b", Some(1)),
+            (r#""a,b",c"#, Some(5)),
+            (r#""a\",b",c"#, Some(7)),
+            (r#""a\\",b"#, Some(5)),
+            (r#""a,b"#, None),
+            (r#""a\"#, None),
+            ("", None),
+            (",", Some(0)),
+        ] {
+            assert_eq!(split_unquoted(s, b','), at, "{s}");
+        }
+        assert_eq!(split_byte("a/b/c", b'/'), Some(("a", "b/c")));
+        assert_eq!(split_byte("ab", b'/'), None);
     }
 
     #[test]
