@@ -59,8 +59,8 @@ fn bodies() -> [(&'static str, Vec<u8>); 2] {
     [("32B", vec![0x5a; 32]), ("manifest", manifest())]
 }
 
-fn sign(c: &mut Criterion) {
-    let mut group = c.benchmark_group("sign");
+fn sign<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    let mut group = c.benchmark_group(format!("{prefix}sign"));
     for (name, key_pem, _) in KEYS {
         let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
         for (body_name, body) in bodies() {
@@ -77,8 +77,8 @@ fn sign(c: &mut Criterion) {
     group.finish();
 }
 
-fn verify(c: &mut Criterion) {
-    let mut group = c.benchmark_group("verify");
+fn verify<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    let mut group = c.benchmark_group(format!("{prefix}verify"));
     for (name, key_pem, cert_pem) in KEYS {
         let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
         let verifier = Verifier::from_certificate_pem(cert_pem).unwrap();
@@ -106,8 +106,8 @@ fn verify(c: &mut Criterion) {
     group.finish();
 }
 
-fn load(c: &mut Criterion) {
-    let mut group = c.benchmark_group("load");
+fn load<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    let mut group = c.benchmark_group(format!("{prefix}load"));
     let (_, key_pem, cert_pem) = KEYS[0];
     group.bench_function("private_key_pem/rsa2048", |b| {
         b.iter(|| PrivateKey::from_pem(black_box(key_pem)).unwrap());
@@ -179,30 +179,21 @@ impl ValueFormatter for CpuFormatter {
     }
 }
 
-/// RSA-2048 and RSA-4096 sign and verify of a 32-byte body in thread CPU time.
-fn cpu(c: &mut Criterion<ThreadCpuTime>) {
-    let mut group = c.benchmark_group("cpu");
-    group.throughput(Throughput::Elements(1));
-    for (name, key_pem, cert_pem) in KEYS {
-        let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
-        let verifier = Verifier::from_certificate_pem(cert_pem).unwrap();
-        let body = [0x5a; 32];
-        let sig = signer.sign(&body).unwrap();
-        group.bench_function(format!("sign/{name}/32B"), |b| {
-            b.iter(|| signer.sign(black_box(&body)).unwrap());
-        });
-        group.bench_function(format!("verify/{name}/32B"), |b| {
-            b.iter(|| {
-                verifier
-                    .verify_sig(black_box(&sig), black_box(&body))
-                    .unwrap();
-            });
-        });
-    }
-    group.finish();
+/// Every benchmark in wall-clock time.
+fn wall(c: &mut Criterion) {
+    sign(c, "");
+    verify(c, "");
+    load(c, "");
 }
 
-criterion_group!(benches, sign, verify, load);
+/// Every benchmark again in thread CPU time, under `cpu/`.
+fn cpu(c: &mut Criterion<ThreadCpuTime>) {
+    sign(c, "cpu/");
+    verify(c, "cpu/");
+    load(c, "cpu/");
+}
+
+criterion_group!(benches, wall);
 criterion_group! {
     name = cpu_benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
