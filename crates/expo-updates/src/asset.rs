@@ -24,6 +24,8 @@ pub struct AssetDescription {
     content_type: HeaderValue,
     /// In the server's order of preference (smallest first).
     encodings: Vec<(ContentCoding, u64)>,
+    /// The `ETag` of each stored encoding, built once.
+    etags: Vec<(ContentCoding, HeaderValue)>,
 }
 
 impl AssetDescription {
@@ -39,6 +41,7 @@ impl AssetDescription {
             hash,
             content_type,
             encodings: Vec::with_capacity(3),
+            etags: Vec::with_capacity(3),
         })
     }
 
@@ -48,6 +51,10 @@ impl AssetDescription {
         self.encodings.retain(|(c, _)| *c != coding);
         self.encodings.push((coding, len));
         self.encodings.sort_by_key(|(c, _)| *c);
+        if !self.etags.iter().any(|(c, _)| *c == coding) {
+            let etag = self.etag(coding);
+            self.etags.push((coding, etag));
+        }
         self
     }
 
@@ -70,6 +77,9 @@ impl AssetDescription {
     /// `"<hash>-br"` / `"<hash>-gzip"` for the others (each encoding is a
     /// different representation).
     pub fn etag(&self, coding: ContentCoding) -> HeaderValue {
+        if let Some((_, etag)) = self.etags.iter().find(|(c, _)| *c == coding) {
+            return etag.clone();
+        }
         let tag = match coding {
             ContentCoding::Identity => format!("\"{}\"", self.hash),
             other => format!("\"{}-{}\"", self.hash, other.as_str()),
@@ -170,9 +180,13 @@ impl AssetDescription {
         } else {
             AcceptEncoding::identity_only()
         };
-        let stored: Vec<ContentCoding> = self.encodings.iter().map(|(c, _)| *c).collect();
+        let mut stored = [ContentCoding::Identity; 3];
+        let count = self.encodings.len().min(stored.len());
+        for (slot, (coding, _)) in stored.iter_mut().zip(&self.encodings) {
+            *slot = *coding;
+        }
         let coding = accept
-            .negotiate(&stored)
+            .negotiate(&stored[..count])
             .ok_or(ProtocolError::EncodingNotAcceptable)?;
         let len = self
             .encodings
