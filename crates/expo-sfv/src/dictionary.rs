@@ -59,6 +59,26 @@ impl Dictionary {
 
     /// Sets `key` (replacing its value in place if present, else appending),
     /// after checking the key and the value can be written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::Dictionary;
+    ///
+    /// let mut filters = Dictionary::new();
+    /// filters.insert("branch", "production")?;
+    /// filters.insert("build", 42)?;
+    /// assert_eq!(filters.to_header_value(), r#"branch="production", build=42"#);
+    /// assert!(filters.insert("Branch", "x").is_err()); // keys are lower case
+    /// assert!(filters.insert("branch", "caf\u{e9}").is_err()); // strings are ASCII
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidKey`], [`Error::InvalidString`],
+    /// [`Error::NumberOutOfRange`], or [`Error::TooManyMembers`] when a new
+    /// member would pass [`MAX_MEMBERS`].
     pub fn insert(&mut self, key: impl Into<String>, item: impl Into<Item>) -> Result<(), Error> {
         let key = key.into();
         let item = item.into();
@@ -123,6 +143,14 @@ impl Dictionary {
 impl fmt::Display for Dictionary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_header_value())
+    }
+}
+
+impl TryFrom<&str> for Dictionary {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Self, Error> {
+        Dictionary::parse(s)
     }
 }
 

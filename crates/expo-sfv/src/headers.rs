@@ -3,7 +3,7 @@
 use std::{fmt, str::FromStr};
 
 use crate::{
-    Dictionary, Error,
+    Dictionary, Error, Item,
     parser::{self, Value},
 };
 
@@ -85,6 +85,14 @@ impl ExpectSignature {
 impl fmt::Display for ExpectSignature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_header_value())
+    }
+}
+
+impl TryFrom<&str> for ExpectSignature {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Self, Error> {
+        ExpectSignature::parse(s)
     }
 }
 
@@ -192,6 +200,14 @@ impl fmt::Display for Signature {
     }
 }
 
+impl TryFrom<&str> for Signature {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Self, Error> {
+        Signature::parse(s)
+    }
+}
+
 impl FromStr for Signature {
     type Err = Error;
 
@@ -213,13 +229,32 @@ macro_rules! dictionary_header {
             }
 
             /// Parses the header value.
+            ///
+            /// # Errors
+            ///
+            /// As [`Dictionary::parse`].
             pub fn parse(input: &str) -> Result<Self, Error> {
                 Dictionary::parse(input).map($name)
+            }
+
+            /// The value of `key`.
+            pub fn get(&self, key: &str) -> Option<&Item> {
+                self.0.get(key)
             }
 
             /// The members.
             pub fn dictionary(&self) -> &Dictionary {
                 &self.0
+            }
+
+            /// The members, to change them.
+            pub fn dictionary_mut(&mut self) -> &mut Dictionary {
+                &mut self.0
+            }
+
+            /// The members, unwrapped.
+            pub fn into_dictionary(self) -> Dictionary {
+                self.0
             }
 
             /// The canonical header value.
@@ -231,6 +266,14 @@ macro_rules! dictionary_header {
         impl From<Dictionary> for $name {
             fn from(dictionary: Dictionary) -> Self {
                 $name(dictionary)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+
+            fn try_from(s: &str) -> Result<Self, Error> {
+                $name::parse(s)
             }
         }
 
@@ -253,12 +296,38 @@ macro_rules! dictionary_header {
 dictionary_header! {
     /// `expo-manifest-filters`: the client keeps only updates whose manifest
     /// `metadata` has, for every key here, no value or an equal value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::{Dictionary, Item, ManifestFilters};
+    ///
+    /// let mut members = Dictionary::new();
+    /// members.insert("branch", "production")?;
+    /// let filters = ManifestFilters::new(members);
+    /// assert_eq!(filters.to_header_value(), r#"branch="production""#);
+    ///
+    /// let parsed: ManifestFilters = r#"branch="production""#.parse()?;
+    /// assert_eq!(parsed.get("branch").and_then(Item::as_str), Some("production"));
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
     ManifestFilters
 }
 
 dictionary_header! {
     /// `expo-server-defined-headers`: headers the client stores and sends back
     /// with every later manifest request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::ServerDefinedHeaders;
+    ///
+    /// let mut headers = ServerDefinedHeaders::default();
+    /// headers.dictionary_mut().insert("expo-channel-name", "staging")?;
+    /// assert_eq!(headers.to_header_value(), r#"expo-channel-name="staging""#);
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
     ServerDefinedHeaders
 }
 

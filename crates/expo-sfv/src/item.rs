@@ -5,12 +5,30 @@ use crate::Error;
 pub use sfv::Decimal;
 
 /// The value of an Expo SFV dictionary member: a bare item of the four types
-/// Expo SFV keeps from RFC 8941.
+/// Expo SFV keeps from RFC 8941 (no tokens, byte sequences, inner lists or
+/// parameters).
+///
+/// Decimals are [`sfv::Decimal`], a fixed-point number with exactly three
+/// fraction digits, so that what is parsed is written back digit for digit
+/// (an `f64` would not be); convert with `Decimal::try_from(f64)` and
+/// `f64::from(decimal)`.
+///
+/// # Examples
+///
+/// ```
+/// use expo_sfv::{Decimal, Item};
+///
+/// assert_eq!(Item::from("main").to_string(), r#""main""#);
+/// assert_eq!(Item::from(true).to_string(), "?1");
+/// assert_eq!(Item::Integer(-42).to_string(), "-42");
+/// assert_eq!(Item::from(Decimal::try_from(1.5)?).to_string(), "1.5");
+/// # Ok::<(), sfv::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    /// `?1` / `?0`; a bare key means `true`.
+    /// `?1` / `?0`; a bare key in a dictionary means `true`.
     Boolean(bool),
-    /// `-999_999_999_999_999` to `999_999_999_999_999`.
+    /// `-999_999_999_999_999` to `999_999_999_999_999` (15 digits).
     Integer(i64),
     /// Up to 12 integer digits and 3 fraction digits.
     Decimal(Decimal),
@@ -31,6 +49,14 @@ impl Item {
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Item::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The decimal, if this is one.
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Item::Decimal(d) => Some(*d),
             _ => None,
         }
     }
@@ -105,6 +131,18 @@ impl From<bool> for Item {
 impl From<i64> for Item {
     fn from(i: i64) -> Self {
         Item::Integer(i)
+    }
+}
+
+impl From<i32> for Item {
+    fn from(i: i32) -> Self {
+        Item::Integer(i.into())
+    }
+}
+
+impl From<u32> for Item {
+    fn from(i: u32) -> Self {
+        Item::Integer(i.into())
     }
 }
 
