@@ -228,3 +228,69 @@ proptest! {
         let _ = parse_string_list(&input);
     }
 }
+
+/// A member in RFC 8941 syntax, and whether Expo SFV allows it.
+fn rfc_member() -> impl Strategy<Value = (String, bool)> {
+    prop_oneof![
+        item().prop_map(|i| (format!("={i}"), true)),
+        Just((String::new(), true)),
+        "[a-z][a-z0-9]{0,5}".prop_map(|t| (format!("={t}"), false)),
+        Just(("=:aGk=:".to_owned(), false)),
+        Just(("=(1 \"x\")".to_owned(), false)),
+        item().prop_map(|i| (format!("={i};p=1"), false)),
+        Just((";p".to_owned(), false)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn strictness_follows_the_surviving_member(
+        members in prop::collection::vec(("[a-d]", rfc_member()), 0..12)
+    ) {
+        let text: Vec<String> = members.iter().map(|(k, (v, _))| format!("{k}{v}")).collect();
+        let input = text.join(", ");
+        // RFC 8941: the last value of a key is the one that counts.
+        let mut last: Vec<(&str, bool)> = Vec::new();
+        for (key, (_, allowed)) in &members {
+            match last.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = *allowed,
+                None => last.push((key, *allowed)),
+            }
+        }
+        match Dictionary::parse(&input) {
+            Ok(dict) => {
+                prop_assert!(last.iter().all(|(_, allowed)| *allowed), "{input}");
+                let keys: Vec<&str> = dict.iter().map(|(k, _)| k).collect();
+                let expected: Vec<&str> = last.iter().map(|(k, _)| *k).collect();
+                prop_assert_eq!(keys, expected);
+            }
+            Err(Error::NotAllowed { key, .. }) => {
+                let first = last.iter().find(|(_, allowed)| !allowed).map(|(k, _)| *k);
+                prop_assert_eq!(Some(key.as_str()), first, "{}", input);
+            }
+            Err(other) => prop_assert!(false, "{input}: {other}"),
+        }
+    }
+
+    #[test]
+    fn signatures_round_trip(
+        sig in "[A-Za-z0-9+/]{0,400}={0,2}",
+        keyid in proptest::option::of("[ -~]{0,20}"),
+        alg in proptest::option::of("[ -~]{0,20}"),
+    ) {
+        let s = Signature { sig, keyid, alg };
+        let text = s.try_to_header_value().unwrap();
+        prop_assert_eq!(&text, &s.to_header_value());
+        prop_assert_eq!(Signature::parse(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn expect_signatures_round_trip(
+        sig in any::<bool>(),
+        keyid in proptest::option::of("[ -~]{0,20}"),
+        alg in proptest::option::of("[ -~]{0,20}"),
+    ) {
+        let e = ExpectSignature { sig, keyid, alg };
+        prop_assert_eq!(ExpectSignature::parse(&e.to_header_value()).unwrap(), e);
+    }
+}
