@@ -227,3 +227,12 @@ fn stored_patches_read_back() {
         .is_err()
     );
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Patch>();
+    assert_send_sync::<Limits>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<expo_patch::PatchRequest>();
+}
