@@ -2,35 +2,34 @@
 //! Applying untrusted BSDIFF40 patches: never panic, never produce more
 //! than the limit or other than the announced size. Every pair of inputs
 //! also diffs into a patch that verifies and applies back to the target.
+//!
+//! Input: one flag byte (bit 0: stamp the `BSDIFF40` magic so most runs
+//! reach the streams), the base length (u16, little-endian), the base, and
+//! the patch.
 use expo_patch::{Limits, Patch, apply};
-use libfuzzer_sys::{arbitrary, fuzz_target};
-
-#[derive(Debug, arbitrary::Arbitrary)]
-struct Input<'a> {
-    base: &'a [u8],
-    patch: &'a [u8],
-    /// Stamp the magic so most runs reach the streams.
-    magic: bool,
-}
+use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 1 << 20;
 
-fuzz_target!(|input: Input<'_>| {
-    let mut patch = input.patch.to_vec();
-    if input.magic && patch.len() >= 8 {
+fuzz_target!(|data: &[u8]| {
+    let [flags, lo, hi, rest @ ..] = data else {
+        return;
+    };
+    let base_len = usize::from(u16::from_le_bytes([*lo, *hi])).min(rest.len());
+    let (base, patch) = rest.split_at(base_len);
+    let mut patch = patch.to_vec();
+    if flags & 1 == 1 && patch.len() >= 8 {
         patch[..8].copy_from_slice(b"BSDIFF40");
     }
     let limits = Limits::default().with_max_input_bytes(LIMIT);
-    if let Ok(out) = apply(input.base, &patch, &limits) {
+    if let Ok(out) = apply(base, &patch, &limits) {
         let announced = u64::from_le_bytes(patch[24..32].try_into().expect("checked header"));
         assert_eq!(out.len() as u64, announced);
         assert!(announced <= LIMIT);
     }
-    let built = Patch::build(input.base, input.patch, &limits).expect("any pair diffs");
+    let built = Patch::build(base, &patch, &limits).expect("any pair diffs");
     assert_eq!(
-        built
-            .apply(input.base, &limits)
-            .expect("verified patch applies"),
-        input.patch
+        built.apply(base, &limits).expect("verified patch applies"),
+        patch
     );
 });
