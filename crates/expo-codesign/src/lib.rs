@@ -51,7 +51,7 @@
 //!
 //! RSA runs on [`aws-lc-rs`](https://docs.rs/aws-lc-rs) rather than `ring`. Both have the
 //! same API shape, but `ring`'s RSA private-key operation has no AVX2/AVX-512 IFMA code
-//! path: on the benchmark machine it signed 1,780 times a second against OpenSSL's 4,110
+//! path: on the benchmark machine it signed 1,779 times a second against OpenSSL's 4,117
 //! (2.3x slower) and verified 1.3x slower, while aws-lc-rs (AWS's maintained `BoringSSL`
 //! fork, the default provider of rustls) is within a few percent of OpenSSL for both. A
 //! code signing server signs every manifest it serves, so that gap is throughput.
