@@ -67,6 +67,9 @@ const ACCEPT = [
   // quoted parameter values and escapes
   'multipart/mixed;boundary="a b"', 'application/json;p="\\""', 'application/json;p="\\x";q=0.5',
   'application/json;p="unterminated', 'MULTIPART/MIXED;Q=0.5, APPLICATION/JSON;Q=0.4',
+  // a range listed twice, against a competing offer
+  'application/json;q=0.1, application/json;q=0.9, application/expo+json;q=0.5',
+  'application/json;q=0.9, application/json;q=0.1, application/expo+json;q=0.5',
 ];
 
 const ENCODING = [

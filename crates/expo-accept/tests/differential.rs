@@ -93,6 +93,8 @@ const SERVER_ORDER: &str = "equal weights and specificity: RFC 9110 leaves the c
     negotiator takes the client's order";
 const Q_GRAMMAR: &str = "RFC 9110 12.4.2: a qvalue is 0 to 1 with at most three decimals; the \
     element is skipped, negotiator reads it with parseFloat";
+const LISTED_TWICE: &str = "the same range or coding listed twice: the first entry counts, so a \
+    refusal (q=0) is never overridden; negotiator takes the highest weight";
 const RFC_SYNTAX: &str = "not RFC 9110 syntax, so the element is skipped; negotiator is lenient";
 
 /// Headers for which we answer differently from negotiator, and why.
@@ -131,6 +133,10 @@ const ACCEPT_DIFFERENCES: &[(&str, &str)] = &[
     ("application/json;charset", RFC_SYNTAX),
     ("application/json;p=\"unterminated", RFC_SYNTAX),
     (
+        "application/json;q=0.1, application/json;q=0.9, application/expo+json;q=0.5",
+        LISTED_TWICE,
+    ),
+    (
         "application/json;q=0.5;ext=1",
         "RFC 9110 12.5.1: parameters after the weight are accept extensions, not media type \
          parameters; negotiator requires them to match",
@@ -156,10 +162,7 @@ const ENCODING_DIFFERENCES: &[(&str, &str)] = &[
         "RFC 9110 12.5.3: only a weight may follow a coding; the element is skipped",
     ),
     ("br;gzip", RFC_SYNTAX),
-    (
-        "br;q=0, br",
-        "a coding listed twice: the first entry counts, so a refusal (q=0) is never overridden",
-    ),
+    ("br;q=0, br", LISTED_TWICE),
 ];
 
 #[test]
