@@ -156,8 +156,36 @@ impl Signature {
     /// The header value, members in the order `sig`, `keyid`, `alg`, each an
     /// SFV string, absent members left out.
     ///
-    /// Fails only when a member holds characters outside printable ASCII.
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::{Error, Signature};
+    ///
+    /// let sig = Signature { sig: "c2ln".into(), keyid: Some("main".into()), alg: None };
+    /// assert_eq!(sig.try_to_header_value()?, r#"sig="c2ln", keyid="main""#);
+    ///
+    /// let bad = Signature { keyid: Some("cl\u{e9}".into()), ..sig };
+    /// assert_eq!(bad.try_to_header_value(), Err(Error::InvalidString("keyid".into())));
+    /// # Ok::<(), expo_sfv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidString`] naming the first member that holds characters
+    /// outside printable ASCII.
     pub fn try_to_header_value(&self) -> Result<String, Error> {
+        self.write(false)
+    }
+
+    /// Like [`try_to_header_value`](Self::try_to_header_value), with a
+    /// member that cannot be written (characters outside printable ASCII)
+    /// left out. A signature produced by base64 always can.
+    pub fn to_header_value(&self) -> String {
+        // Skipping members never fails.
+        self.write(true).unwrap_or_default()
+    }
+
+    fn write(&self, skip_invalid: bool) -> Result<String, Error> {
         let members = [
             ("sig", Some(&self.sig)),
             ("keyid", self.keyid.as_ref()),
@@ -173,24 +201,15 @@ impl Signature {
         );
         let mut ser = sfv::DictSerializer::with_buffer(&mut out);
         for (key, value) in members {
-            if let Some(value) = value {
-                let string = sfv::StringRef::from_str(value)
-                    .map_err(|_| Error::InvalidString(key.to_owned()))?;
-                ser.bare_item(sfv::key_ref(key), string);
+            let Some(value) = value else { continue };
+            match sfv::StringRef::from_str(value) {
+                Ok(string) => drop(ser.bare_item(sfv::key_ref(key), string)),
+                Err(_) if skip_invalid => {}
+                Err(_) => return Err(Error::InvalidString(key.to_owned())),
             }
         }
         drop(ser.finish());
         Ok(out)
-    }
-
-    /// Like [`try_to_header_value`](Self::try_to_header_value), with members
-    /// that cannot be written left out.
-    pub fn to_header_value(&self) -> String {
-        self.try_to_header_value().unwrap_or_else(|_| {
-            let mut dict = Dictionary::new();
-            let _ = dict.insert("sig", self.sig.as_str());
-            dict.to_header_value()
-        })
     }
 }
 

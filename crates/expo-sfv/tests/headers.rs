@@ -294,3 +294,14 @@ proptest! {
         prop_assert_eq!(ExpectSignature::parse(&e.to_header_value()).unwrap(), e);
     }
 }
+
+#[test]
+fn signature_leaves_out_only_what_cannot_be_written() {
+    let s = Signature {
+        sig: "x".into(),
+        keyid: Some("é".into()),
+        alg: Some("rsa-v1_5-sha256".into()),
+    };
+    assert_eq!(s.to_header_value(), r#"sig="x", alg="rsa-v1_5-sha256""#);
+    assert_eq!(s.to_string(), s.to_header_value());
+}
