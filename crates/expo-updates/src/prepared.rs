@@ -9,6 +9,7 @@ use expo_multipart::Part;
 use http::HeaderValue;
 
 use crate::error::ProtocolError;
+use crate::headers::name;
 
 const JSON: &str = "application/json";
 
@@ -21,26 +22,48 @@ const JSON: &str = "application/json";
 #[derive(Debug, Default)]
 struct SignatureCache {
     // Few keys (one, two during a rotation): a vector beats a map.
-    entries: RwLock<Vec<(Box<str>, HeaderValue)>>,
+    entries: RwLock<Vec<Signed>>,
+}
+
+/// One key's signature of a body, and the part carrying it.
+#[derive(Debug, Clone)]
+struct Signed {
+    keyid: Box<str>,
+    header: HeaderValue,
+    part: Part,
 }
 
 impl SignatureCache {
-    fn get_or_sign(&self, signer: &Signer, body: &[u8]) -> Result<HeaderValue, ProtocolError> {
+    fn get_or_sign<T>(
+        &self,
+        signer: &Signer,
+        body: &[u8],
+        unsigned: &Part,
+        pick: impl Fn(&Signed) -> T,
+    ) -> Result<T, ProtocolError> {
         let keyid = signer.keyid();
         if let Ok(entries) = self.entries.read()
-            && let Some((_, value)) = entries.iter().find(|(k, _)| &**k == keyid)
+            && let Some(signed) = entries.iter().find(|s| &*s.keyid == keyid)
         {
-            return Ok(value.clone());
+            return Ok(pick(signed));
         }
-        let value = HeaderValue::try_from(signer.signature_header(body)?).map_err(|_| {
+        let header = HeaderValue::try_from(signer.signature_header(body)?).map_err(|_| {
             ProtocolError::Signing(expo_codesign::Error::InvalidKeyId(keyid.to_owned()))
         })?;
+        let mut part = unsigned.clone();
+        part.push_header(name::SIGNATURE, header.clone());
+        let entry = Signed {
+            keyid: keyid.into(),
+            header,
+            part,
+        };
+        let picked = pick(&entry);
         if let Ok(mut entries) = self.entries.write()
-            && !entries.iter().any(|(k, _)| &**k == keyid)
+            && !entries.iter().any(|s| &*s.keyid == keyid)
         {
-            entries.push((keyid.into(), value.clone()));
+            entries.push(entry);
         }
-        Ok(value)
+        Ok(picked)
     }
 }
 
@@ -130,7 +153,18 @@ impl PreparedUpdate {
     /// The `expo-signature` value of the manifest by `signer`, computed on
     /// first use and cached.
     pub fn signature(&self, signer: &Signer) -> Result<HeaderValue, ProtocolError> {
-        self.signatures.get_or_sign(signer, &self.manifest)
+        self.signatures
+            .get_or_sign(signer, &self.manifest, &self.manifest_part, |s| {
+                s.header.clone()
+            })
+    }
+
+    /// The `manifest` part with its `expo-signature` by `signer`, cached.
+    pub(crate) fn signed_manifest_part(&self, signer: &Signer) -> Result<Part, ProtocolError> {
+        self.signatures
+            .get_or_sign(signer, &self.manifest, &self.manifest_part, |s| {
+                s.part.clone()
+            })
     }
 }
 
@@ -182,6 +216,13 @@ impl PreparedDirective {
 
     /// The `expo-signature` value of the directive by `signer`, cached.
     pub fn signature(&self, signer: &Signer) -> Result<HeaderValue, ProtocolError> {
-        self.signatures.get_or_sign(signer, &self.json)
+        self.signatures
+            .get_or_sign(signer, &self.json, &self.part, |s| s.header.clone())
+    }
+
+    /// The `directive` part with its `expo-signature` by `signer`, cached.
+    pub(crate) fn signed_part(&self, signer: &Signer) -> Result<Part, ProtocolError> {
+        self.signatures
+            .get_or_sign(signer, &self.json, &self.part, |s| s.part.clone())
     }
 }

@@ -264,8 +264,8 @@ impl Responder {
         update: &PreparedUpdate,
         signer: Option<&Signer>,
     ) -> Result<Response<UpdateBody>, ProtocolError> {
-        let signature = signer.map(|s| update.signature(s)).transpose()?;
         if format.is_json() {
+            let signature = signer.map(|s| update.signature(s)).transpose()?;
             let mut response = self.response(
                 StatusCode::OK,
                 UpdateBody::full(update.manifest_json().clone()),
@@ -278,11 +278,10 @@ impl Responder {
             return Ok(response);
         }
         let mut parts = Vec::with_capacity(3);
-        let mut manifest = update.manifest_part().clone();
-        if let Some(signature) = signature {
-            manifest.push_header(h::name::SIGNATURE, signature);
-        }
-        parts.push(manifest);
+        parts.push(match signer {
+            Some(signer) => update.signed_manifest_part(signer)?,
+            None => update.manifest_part().clone(),
+        });
         if let Some(extensions) = update.extensions_part() {
             parts.push(extensions.clone());
         }
@@ -295,10 +294,10 @@ impl Responder {
         directive: &PreparedDirective,
         signer: Option<&Signer>,
     ) -> Result<Response<UpdateBody>, ProtocolError> {
-        let mut part = directive.part().clone();
-        if let Some(signer) = signer {
-            part.push_header(h::name::SIGNATURE, directive.signature(signer)?);
-        }
+        let part = match signer {
+            Some(signer) => directive.signed_part(signer)?,
+            None => directive.part().clone(),
+        };
         let mut parts = vec![part];
         self.push_chain(&mut parts, signer.is_some());
         Ok(self.multipart(parts))
