@@ -7,8 +7,9 @@ of header values, for the differential tests of expo-sfv (tests/differential.rs)
     python3 generate.py --check    # fails if recorded.json is not what the peers answer now
 
 Peers: the npm package structured-headers and the PyPI package http-sfv.
-The table is written from the rules of RFC 8941 along the lines of the httpwg
-structured-field-tests (dictionary, string, number, key, boolean, token,
+The table is written from the rules of RFC 8941 (the httpwg
+structured-field-tests are published neither on npm nor inside either peer's
+package) along the lines of those tests (dictionary, string, number, key, boolean, token,
 binary, list and parameter cases, one generated row per ASCII character in a
 string and in a key) plus the headers Expo clients and servers send.
 
