@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
+use crate::blobs::urls::HumanDuration;
 use crate::config::{KeyPath, LogFormat};
 
 /// A self-hosted Expo Updates server: publish `expo export` output, serve it to apps,
@@ -49,6 +50,17 @@ pub struct Cli {
     )]
     pub database_url: Option<String>,
 
+    /// Keep blobs in S3 or an S3-compatible server (`s3://bucket/prefix`) instead of the
+    /// data directory; endpoint, region and credentials come from `AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_STORAGE",
+        value_name = "URL"
+    )]
+    pub storage: Option<String>,
+
     /// Channel of requests without `expo-channel-name`, and of commands without --channel
     /// [default: default].
     #[arg(
@@ -88,6 +100,10 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Serve a copy of an update again (in the same or another channel: promotion).
     Republish(RepublishArgs),
+    /// Widen, narrow or revert the percentage rollout of an update.
+    Rollout(RolloutArgs),
+    /// Delete old updates nobody is served, then the blobs nothing references.
+    Gc(GcArgs),
 }
 
 /// `serve`.
@@ -143,6 +159,29 @@ pub struct ServeArgs {
     )]
     pub signing_certs: Vec<KeyPath>,
 
+    /// Where manifests send apps for asset bytes: this server (streaming from the blob
+    /// store), presigned S3 URLs, or a CDN (--cdn-base-url) [default: server].
+    #[arg(
+        long,
+        value_enum,
+        env = "EXPO_UPDATE_SERVER_ASSET_URLS",
+        value_name = "MODE"
+    )]
+    pub asset_urls: Option<AssetUrlMode>,
+
+    /// How long presigned asset URLs stay valid (`30m`, `1h`, `7d` at most) [default: 1h].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_PRESIGN_EXPIRY",
+        value_name = "DURATION"
+    )]
+    pub presign_expiry: Option<HumanDuration>,
+
+    /// Base URL of a CDN in front of the blob bucket prefix: assets become `{URL}/{sha256
+    /// hex}` (implies --asset-urls cdn; see the README for the encoding mapping).
+    #[arg(long, env = "EXPO_UPDATE_SERVER_CDN_BASE_URL", value_name = "URL")]
+    pub cdn_base_url: Option<String>,
+
     /// Publish the bundled sample update when the database is empty [default: true].
     #[arg(
         long,
@@ -152,6 +191,18 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub sample: Option<bool>,
+}
+
+/// Where asset URLs point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetUrlMode {
+    /// `{public URL}/assets/{hash}`, served by this server.
+    Server,
+    /// Presigned URLs of the S3 objects.
+    Presigned,
+    /// `{cdn base URL}/{hash}`.
+    Cdn,
 }
 
 /// Platforms a command applies to.
@@ -216,7 +267,65 @@ pub struct PublishArgs {
     )]
     pub brotli_quality: u32,
 
+    /// Serve the update to this percentage of installs only (by a hash of their
+    /// `eas-client-id`); widen it later with `rollout UPDATE_ID --percent P`.
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u8).range(1..=100)
+    )]
+    pub rollout: u8,
+
     /// Print the new updates as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rollout`.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// The update being rolled out.
+    #[arg(value_name = "UPDATE_ID")]
+    pub id: Uuid,
+
+    /// Serve it to this percentage of installs (100: everyone).
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        required_unless_present = "revert",
+        conflicts_with = "revert",
+        value_parser = clap::value_parser!(u8).range(0..=100)
+    )]
+    pub percent: Option<u8>,
+
+    /// Stop the rollout: serve the update served before it to everyone again (as a new
+    /// update, so installs that took this one move back).
+    #[arg(long)]
+    pub revert: bool,
+
+    /// A message shown by `list` (with --revert).
+    #[arg(long, short)]
+    pub message: Option<String>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Delete updates created longer ago than this (`30d`, `12h`), unless served or the
+    /// rollback target of their channel.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: HumanDuration,
+
+    /// Only report what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }

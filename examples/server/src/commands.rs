@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::blobs::{BlobStore, LocalBlobStore};
+use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
 use crate::cli::{Cli, Command, ListArgs, PlatformArg, PublishArgs, RollbackArgs, ShowArgs};
 use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
@@ -13,7 +13,7 @@ use crate::output::{info_json, json_text, update_json, update_text, updates_tabl
 use crate::publish::{PublishRequest, publish};
 use crate::store::{
     DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
-    checked_name,
+    checked_name, rollout,
 };
 use crate::{http, logging, ops};
 
@@ -47,11 +47,13 @@ impl Data {
             Some(url) => Arc::new(PostgresStore::open(&url.parse::<DatabaseUrl>()?).await?),
             None => Arc::new(SqliteStore::open(&dir.join("metadata.sqlite")).await?),
         };
-        let blobs = LocalBlobStore::open(dir.join("blobs"))?;
-        Ok(Self {
-            store,
-            blobs: Arc::new(blobs),
-        })
+        let blobs: Arc<dyn BlobStore> = match &settings.storage {
+            Some(url) if url != "local" => {
+                Arc::new(S3BlobStore::from_env(url.parse::<S3Location>()?)?)
+            }
+            _ => Arc::new(LocalBlobStore::open(dir.join("blobs"))?),
+        };
+        Ok(Self { store, blobs })
     }
 }
 
@@ -74,6 +76,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let serve = loaded.serve(&args)?;
             // Keys are checked before anything is opened or bound.
             let signers = http::signing::load(&serve.signing_keys)?;
+            if matches!(serve.asset_urls, AssetUrls::Presigned { .. })
+                && settings.storage.as_deref().is_none_or(|s| s == "local")
+            {
+                return Err(Error::Config(
+                    "--asset-urls presigned needs --storage s3://bucket/prefix".into(),
+                ));
+            }
             let data = Data::from_settings(&settings).await?;
             http::serve(&settings, serve, signers, data).await
         }
@@ -81,6 +90,51 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::List(args) => run_list(&settings, args).await,
         Command::Show(args) => run_show(&settings, args).await,
         Command::Rollback(args) => run_rollback(&settings, args).await,
+        Command::Gc(args) => {
+            let data = Data::from_settings(&settings).await?;
+            let age = i64::try_from(args.older_than.0.as_millis()).unwrap_or(i64::MAX);
+            let cutoff = crate::store::sqlite::now_millis().saturating_sub(age);
+            let report = data
+                .store
+                .collect_garbage(cutoff, args.dry_run, data.blobs.as_ref())
+                .await?;
+            if args.json {
+                println!(
+                    "{}",
+                    json_text(&serde_json::to_value(&report).unwrap_or_default())
+                );
+            } else {
+                let verb = if report.dry_run {
+                    "would delete"
+                } else {
+                    "deleted"
+                };
+                println!(
+                    "{verb} {} updates and {} blobs ({} bytes before compression)",
+                    report.updates.len(),
+                    report.blobs.len(),
+                    report.bytes()
+                );
+            }
+            Ok(())
+        }
+        Command::Rollout(args) => {
+            let data = Data::from_settings(&settings).await?;
+            let store = data.store.as_ref();
+            if args.revert {
+                let update = rollout::revert(store, args.id, args.message).await?;
+                print_created(&[update], args.json, "reverted to");
+            } else {
+                let percent = args.percent.unwrap_or(100);
+                let update = rollout::set_percent(store, args.id, percent).await?;
+                if args.json {
+                    println!("{}", json_text(&info_json(&update)));
+                } else {
+                    println!("{} now rolled out to {percent}% of installs", update.id);
+                }
+            }
+            Ok(())
+        }
         Command::Republish(args) => {
             let data = Data::from_settings(&settings).await?;
             let update = ops::republish(
@@ -110,6 +164,7 @@ async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
         app_config: args.app_config,
         progress: !args.json,
         brotli_quality: args.brotli_quality,
+        rollout_percent: args.rollout,
     };
     let updates = publish(data.store.as_ref(), data.blobs, request).await?;
     print_created(&updates, args.json, "published");

@@ -38,6 +38,7 @@ pub fn prepare(
     PreparedBlob {
         hash,
         identity,
+        content_type: content_type.to_owned(),
         gzip,
         br,
     }

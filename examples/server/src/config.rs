@@ -26,7 +26,9 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::cli::{Cli, ServeArgs};
+use crate::blobs::AssetUrls;
+use crate::blobs::urls::HumanDuration;
+use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
 
 /// Default listening address.
@@ -40,6 +42,10 @@ pub const DEFAULT_CHANNEL: &str = "default";
 /// Default keyid of a signing key given without one (what `expo-updates codesigning:configure`
 /// writes into app configs).
 pub const DEFAULT_KEYID: &str = "main";
+/// Default lifetime of presigned asset URLs.
+pub const DEFAULT_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(1);
+/// Longest lifetime S3 allows a presigned URL.
+pub const MAX_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(7 * 24);
 /// Largest configuration file read.
 const MAX_CONFIG_SIZE: u64 = 1 << 20;
 
@@ -96,6 +102,7 @@ impl fmt::Display for KeyPath {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    storage: Option<String>,
     default_channel: Option<String>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -110,6 +117,9 @@ struct FileServe {
     trust_proxy: Option<bool>,
     admin_token: Option<String>,
     sample: Option<bool>,
+    asset_urls: Option<AssetUrlMode>,
+    presign_expiry: Option<HumanDuration>,
+    cdn_base_url: Option<String>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
 }
@@ -129,6 +139,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `PostgreSQL` URL of the metadata; `SQLite` in the data directory when `None`.
     pub database_url: Option<String>,
+    /// `s3://bucket/prefix` of the blobs; the data directory when `None`.
+    pub storage: Option<String>,
     /// Channel when none is named.
     pub default_channel: String,
     /// Log format.
@@ -161,6 +173,8 @@ pub struct ServeSettings {
     pub signing_keys: Vec<SigningKeyConfig>,
     /// Publish the sample update into an empty database.
     pub sample: bool,
+    /// Where asset URLs in manifests point.
+    pub asset_urls: AssetUrls,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -268,6 +282,7 @@ impl Loaded {
                 .database_url
                 .clone()
                 .or_else(|| self.file.database_url.clone()),
+            storage: cli.storage.clone().or_else(|| self.file.storage.clone()),
             default_channel: cli
                 .default_channel
                 .clone()
@@ -327,7 +342,45 @@ impl Loaded {
                 "the admin token must be at least 16 characters long".into(),
             ));
         }
+        let cdn_base_url = args
+            .cdn_base_url
+            .clone()
+            .or_else(|| file.cdn_base_url.clone());
+        let asset_urls = match (args.asset_urls.or(file.asset_urls), cdn_base_url) {
+            (None | Some(AssetUrlMode::Cdn), Some(base)) => AssetUrls::Cdn {
+                base: base.parse()?,
+            },
+            (Some(AssetUrlMode::Cdn), None) => {
+                return Err(Error::Config(
+                    "--asset-urls cdn needs --cdn-base-url".into(),
+                ));
+            }
+            (Some(mode), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "--cdn-base-url conflicts with --asset-urls {}",
+                    if mode == AssetUrlMode::Server {
+                        "server"
+                    } else {
+                        "presigned"
+                    }
+                )));
+            }
+            (Some(AssetUrlMode::Presigned), None) => {
+                let expiry = args
+                    .presign_expiry
+                    .or(file.presign_expiry)
+                    .map_or(DEFAULT_PRESIGN_EXPIRY, |d| d.0);
+                if expiry > MAX_PRESIGN_EXPIRY || expiry.is_zero() {
+                    return Err(Error::Config(
+                        "--presign-expiry must be between 1s and 7d (the S3 limit)".into(),
+                    ));
+                }
+                AssetUrls::Presigned { expiry }
+            }
+            (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
+        };
         Ok(ServeSettings {
+            asset_urls,
             bind,
             public_url,
             trust_proxy: args.trust_proxy.or(file.trust_proxy).unwrap_or(false),

@@ -28,6 +28,14 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// The blob storage (S3) failed or refused a request.
+    #[error("blob storage {location}: {reason}")]
+    Storage {
+        /// `s3://bucket/prefix`.
+        location: String,
+        /// What happened.
+        reason: String,
+    },
     /// The configuration is invalid (file, flags or environment).
     #[error("configuration: {0}")]
     Config(String),
@@ -48,6 +56,10 @@ pub enum Error {
     /// A request or command argument is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// A blob this publish found stored was deleted by a concurrent garbage collection
+    /// before the publish committed; the publish uploads it again.
+    #[error("blob {0} was removed by a concurrent gc; publish again")]
+    BlobRemoved(crate::store::AssetHash),
     /// No update has this id.
     #[error("no update with id {0}")]
     UpdateNotFound(uuid::Uuid),

@@ -8,15 +8,19 @@
 //! ```
 //!
 //! Metadata lives in `SQLite` (WAL) and blobs on disk, content-addressed and precompressed,
-//! both under the data directory. Every command works on that directory directly; a running
-//! server notices their changes within a second. See `--help` and DESIGN.md.
+//! both under the data directory; at scale, metadata in `PostgreSQL` (`--database-url`) and
+//! blobs in S3 (`--storage s3://…`), shared by several servers. Every command works on the
+//! stores directly; a running server notices their changes within a second. See `--help`
+//! and DESIGN.md.
 //!
 //! [Expo Updates v1]: https://docs.expo.dev/technical-specs/expo-updates-1/
 //!
 //! # Modules
 //!
-//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (`SQLite` now).
-//! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk now).
+//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (`SQLite`,
+//!   `PostgreSQL`).
+//! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk,
+//!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
 //! - [`cli`], [`config`], [`commands`]: the command line and its settings.

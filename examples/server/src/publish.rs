@@ -49,6 +49,8 @@ pub struct PublishRequest {
     pub progress: bool,
     /// Brotli quality, 0 to 11.
     pub brotli_quality: u32,
+    /// The share of installs served the new update, 1 to 100 (see [`crate::store::rollout`]).
+    pub rollout_percent: u8,
 }
 
 /// Publishes `request`; returns the new updates, one per platform.
@@ -61,6 +63,12 @@ pub async fn publish(
         return Err(Error::Export(format!(
             "{} has no metadata.json: is it the output of `npx expo export`?",
             request.dist.display()
+        )));
+    }
+    if !(1..=100).contains(&request.rollout_percent) {
+        return Err(Error::Invalid(format!(
+            "rollout {}% must be between 1 and 100",
+            request.rollout_percent
         )));
     }
     let export = ExportDir::open(&request.dist)?;
@@ -102,9 +110,13 @@ pub async fn publish(
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
 
+    let files = distinct_files(&exports)?;
+    // Read before looking for stored blobs: a garbage collection after this point that
+    // deletes one of them makes the insert below fail, and the blob is uploaded again.
+    let since = store.change_counter().await?;
     let records = store_files(
-        blobs,
-        distinct_files(&exports)?,
+        Arc::clone(&blobs),
+        files.clone(),
         request.progress,
         request.brotli_quality,
     )
@@ -121,7 +133,7 @@ pub async fn publish(
         extra.insert("expoClient".into(), Value::Object(config.config.clone()));
     }
     let group_id = Uuid::new_v4();
-    let updates = exports
+    let updates: Vec<NewUpdate> = exports
         .iter()
         .zip(scopes)
         .map(|(platform, scope)| NewUpdate {
@@ -134,11 +146,49 @@ pub async fn publish(
             assets: platform.assets.iter().map(asset).collect(),
             metadata: Map::new(),
             extra: extra.clone(),
-            rollout_percent: 100,
+            rollout_percent: request.rollout_percent,
             republished_from: None,
         })
         .collect();
-    store.insert(&records, updates).await
+    register(
+        store,
+        &blobs,
+        &files,
+        records,
+        updates,
+        since,
+        request.brotli_quality,
+    )
+    .await
+}
+
+/// Registers the updates; when a concurrent gc removed one of their blobs after `since`,
+/// stores the files again (only the missing ones are uploaded) and retries.
+async fn register(
+    store: &dyn MetadataStore,
+    blobs: &Arc<dyn BlobStore>,
+    files: &[ExportedFile],
+    mut records: Vec<BlobRecord>,
+    updates: Vec<NewUpdate>,
+    mut since: i64,
+    brotli_quality: u32,
+) -> Result<Vec<UpdateInfo>> {
+    let mut attempt = 1;
+    loop {
+        match store
+            .insert_since(&records, updates.clone(), Some(since))
+            .await
+        {
+            Err(Error::BlobRemoved(hash)) if attempt < 3 => {
+                attempt += 1;
+                tracing::warn!(%hash, "a concurrent gc removed a blob of this publish: storing it again");
+                since = store.change_counter().await?;
+                records =
+                    store_files(Arc::clone(blobs), files.to_vec(), false, brotli_quality).await?;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Each distinct blob of the exports once, largest first so the slow compressions start
@@ -169,13 +219,19 @@ async fn store_files(
     brotli_quality: u32,
 ) -> Result<Vec<BlobRecord>> {
     let bar = progress_bar(files.len() as u64, progress);
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // Uploads to a remote store overlap (they wait on the network); compression, the CPU
+    // part, stays at one file per core.
+    let workers = blobs.upload_concurrency().max(1);
+    let compressing = Arc::new(tokio::sync::Semaphore::new(cores));
     let stored = futures_util::stream::iter(files)
         .map(|file| {
             let blobs = Arc::clone(&blobs);
             let bar = bar.clone();
+            let compressing = Arc::clone(&compressing);
             async move {
-                let record = store_file(blobs.as_ref(), &file, brotli_quality).await?;
+                let record =
+                    store_file(blobs.as_ref(), &file, brotli_quality, &compressing).await?;
                 bar.inc(1);
                 Ok::<_, Error>(record)
             }
@@ -211,10 +267,15 @@ async fn store_file(
     blobs: &dyn BlobStore,
     file: &ExportedFile,
     brotli_quality: u32,
+    compressing: &tokio::sync::Semaphore,
 ) -> Result<BlobRecord> {
     let stored = if let Some(stored) = blobs.stat(&file.hash).await? {
         stored
     } else {
+        let permit = compressing
+            .acquire()
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?;
         let (path, hash, content_type) = (file.path.clone(), file.hash, file.content_type.clone());
         let prepared = tokio::task::spawn_blocking(move || {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -233,6 +294,7 @@ async fn store_file(
         })
         .await
         .map_err(|e| Error::Task(e.to_string()))??;
+        drop(permit);
         blobs.put(prepared).await?
     };
     Ok(BlobRecord {

@@ -55,6 +55,7 @@ pub async fn seed_if_empty(
             app_config: None,
             progress: false,
             brotli_quality: SAMPLE_BROTLI_QUALITY,
+            rollout_percent: 100,
         },
     )
     .await

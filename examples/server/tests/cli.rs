@@ -23,26 +23,6 @@ fn now_ms() -> i64 {
     .unwrap()
 }
 
-/// Every blob file under `data/blobs` (identity and variants), `tmp/` excluded.
-fn blob_files(data: &Path) -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                if path.file_name().unwrap() != "tmp" {
-                    walk(&path, out);
-                }
-            } else {
-                out.push(path.file_name().unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&data.join("blobs"), &mut out);
-    out.sort();
-    out
-}
-
 fn ids(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -85,15 +65,16 @@ fn publish_list_show_republish_rollback(backend: &Backend) {
 
     // Identical assets are stored once: 2 bundles + 1 png + 1 font = 4 identity files.
     let identity_files = |data: &Path| {
-        blob_files(data)
+        backend
+            .blob_names(data)
             .into_iter()
             .filter(|f| !f.contains('.'))
             .count()
     };
     assert_eq!(identity_files(&data), 4);
     // Bundles are stored with br and gzip variants; the PNG with none.
-    assert!(blob_files(&data).iter().any(|f| f.ends_with(".br")));
-    assert!(blob_files(&data).iter().any(|f| f.ends_with(".gz")));
+    assert!(backend.blob_names(&data).iter().any(|f| f.ends_with(".br")));
+    assert!(backend.blob_names(&data).iter().any(|f| f.ends_with(".gz")));
 
     // Publishing the same export again stores nothing new.
     let second = run_json(backend.bin(&data).args(["publish"]).arg(&dist).args([
@@ -211,7 +192,8 @@ fn real_exports_share_their_identical_assets(backend: &Backend) {
     assert_eq!(first.as_array().unwrap().len(), 2);
     assert_eq!(first[0]["runtime_version"], "1.0.0");
     let identity_files = || {
-        blob_files(&data)
+        backend
+            .blob_names(&data)
             .into_iter()
             .filter(|f| !f.contains('.'))
             .count()
@@ -340,5 +322,144 @@ fn help_documents_every_setting() {
         "127.0.0.1:3000",
     ] {
         assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
+    }
+}
+
+on_every_backend!(rollouts_widen_and_revert);
+
+fn rollouts_widen_and_revert(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let dist = synthetic_export(work.path(), 1000, "1.0.0");
+    let publish = |extra: &[&str]| {
+        run_json(
+            backend
+                .bin(&data)
+                .arg("publish")
+                .arg(&dist)
+                .args(["--platform", "ios", "--brotli-quality", "1"])
+                .args(extra),
+        )
+    };
+    let base = publish(&[]);
+    let canary = publish(&["--rollout", "10"]);
+    assert_eq!(canary[0]["rollout_percent"], 10);
+    let canary_id = canary[0]["id"].as_str().unwrap().to_owned();
+
+    let widened = run_json(
+        backend
+            .bin(&data)
+            .args(["rollout", &canary_id, "--percent", "50"]),
+    );
+    assert_eq!(widened["rollout_percent"], 50);
+    let shown = run_json(backend.bin(&data).args(["show", &canary_id]));
+    assert_eq!(shown["rollout_percent"], 50);
+
+    let reverted = run_json(backend.bin(&data).args(["rollout", &canary_id, "--revert"]));
+    assert_eq!(reverted[0]["republished_from"], base[0]["id"]);
+    assert_eq!(reverted[0]["rollout_percent"], 100);
+    let list = run_json(backend.bin(&data).args(["list"]));
+    assert_eq!(list[0]["id"], reverted[0]["id"]);
+    assert_eq!(list[1]["rollout_percent"], 0, "the reverted canary");
+
+    for bad in [
+        &["publish", "x", "--rollout", "0"][..],
+        &["publish", "x", "--rollout", "101"],
+        &["rollout", &canary_id],
+        &["rollout", &canary_id, "--percent", "5", "--revert"],
+    ] {
+        let output = backend.bin(&data).args(bad).output().unwrap();
+        assert!(!output.status.success(), "{bad:?}");
+    }
+    let output = backend
+        .bin(&data)
+        .args([
+            "rollout",
+            "4d0e8a8b-1a5e-4f55-9c41-0bb8e6f4a111",
+            "--percent",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no update with id"));
+}
+
+on_every_backend!(gc_keeps_served_updates_and_races_publishes_safely);
+
+/// `gc` with a publish of the same files running at the same time, over several rounds: every
+/// visible update keeps every blob it references.
+fn gc_keeps_served_updates_and_races_publishes_safely(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let exports: Vec<_> = (0..3)
+        .map(|i| {
+            let dir = work.path().join(format!("export-{i}"));
+            // Different sizes: different bundles, the same PNG and font.
+            synthetic_export(&dir, 2000 + i * 500, "1.0.0")
+        })
+        .collect();
+    for round in 0..4 {
+        let backend = backend.fresh();
+        let data = work.path().join(format!("data-{round}"));
+        let publish = |dist: &Path| {
+            let mut command = backend.bin(&data);
+            command
+                .arg("publish")
+                .arg(dist)
+                .args(["--brotli-quality", "1", "--json"]);
+            command
+        };
+        for dist in &exports {
+            run_ok(&mut publish(dist));
+        }
+        // The first export's update is neither served nor the rollback target: its
+        // bundles become garbage, while it is published again concurrently.
+        let dry = run_json(
+            backend
+                .bin(&data)
+                .args(["gc", "--older-than", "0s", "--dry-run"]),
+        );
+        assert_eq!(dry["updates"].as_array().unwrap().len(), 2, "{dry:#}");
+        assert_eq!(
+            dry["blobs"].as_array().unwrap().len(),
+            2,
+            "two bundles: {dry:#}"
+        );
+        let mut gc = backend.bin(&data);
+        gc.args(["gc", "--older-than", "0s"]);
+        let mut republish = publish(&exports[0]);
+        let (gc, republish) = std::thread::scope(|s| {
+            let gc = s.spawn(move || gc.output().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(round * 40));
+            let republish = s.spawn(move || republish.output().unwrap());
+            (gc.join().unwrap(), republish.join().unwrap())
+        });
+        assert!(
+            gc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gc.stderr)
+        );
+        assert!(
+            republish.status.success(),
+            "{}",
+            String::from_utf8_lossy(&republish.stderr)
+        );
+        let names = backend.blob_names(&data);
+        for update in run_json(backend.bin(&data).arg("list")).as_array().unwrap() {
+            let shown = run_json(
+                backend
+                    .bin(&data)
+                    .args(["show", update["id"].as_str().unwrap()]),
+            );
+            for asset in
+                std::iter::once(&shown["launch_asset"]).chain(shown["assets"].as_array().unwrap())
+            {
+                let hex = common::hex_of_manifest_hash(asset["hash"].as_str().unwrap());
+                assert!(
+                    names.contains(&hex),
+                    "round {round}: {hex} of {} is gone",
+                    update["id"]
+                );
+            }
+        }
     }
 }

@@ -50,23 +50,13 @@ fn assert_no_partial_update(backend: &Backend, data: &Path) -> usize {
         assert_eq!(assets.len(), 3, "{shown:#}");
         for asset in assets {
             let hash = hex_of_manifest_hash(asset["hash"].as_str().unwrap());
-            let path = data
-                .join("blobs")
-                .join(&hash[0..2])
-                .join(&hash[2..4])
-                .join(&hash);
-            let identity = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{} of visible update {id}: {e}", path.display()));
-            assert_eq!(sha256_hex(&identity), hash, "{}", path.display());
+            let identity = backend
+                .read_blob(data, &hash)
+                .unwrap_or_else(|| panic!("blob {hash} of visible update {id} is missing"));
+            assert_eq!(sha256_hex(&identity), hash);
             for (suffix, encoding) in [("br", "br"), ("gz", "gzip")] {
-                let variant = path.with_extension(suffix);
-                if let Ok(bytes) = std::fs::read(&variant) {
-                    assert_eq!(
-                        decode(Some(encoding), &bytes),
-                        identity,
-                        "{}",
-                        variant.display()
-                    );
+                if let Some(bytes) = backend.read_blob(data, &format!("{hash}.{suffix}")) {
+                    assert_eq!(decode(Some(encoding), &bytes), identity, "{hash}.{suffix}");
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! PostgreSQL going away: a publish whose database disappears fails with a clear error and
+//! `PostgreSQL` going away: a publish whose database disappears fails with a clear error and
 //! leaves no partial update; once the database is back, running it again succeeds.
 //!
 //! The database "stops" by closing a loopback TCP proxy in front of it (every connection
@@ -121,7 +121,7 @@ fn a_publish_losing_its_database_fails_cleanly_and_succeeds_when_it_is_back() {
     let Some(db) = TestDatabase::create() else {
         return;
     };
-    let direct = Backend::Postgres(db);
+    let direct = Backend::on_database(db);
     let url = direct.database_url().unwrap().to_owned();
     let mut proxy = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream(&url));
     let proxied = through(&url, proxy.address);

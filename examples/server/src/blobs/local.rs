@@ -163,6 +163,23 @@ impl BlobStore for LocalBlobStore {
             .map_err(|e| Error::Task(e.to_string()))?
     }
 
+    async fn delete(&self, hash: &AssetHash) -> Result<()> {
+        // Identity first: without it the blob counts as absent.
+        for encoding in [
+            ContentCoding::Identity,
+            ContentCoding::Brotli,
+            ContentCoding::Gzip,
+        ] {
+            let path = self.path(hash, encoding);
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn open(
         &self,
         hash: &AssetHash,
@@ -228,6 +245,7 @@ mod tests {
         let blob = PreparedBlob {
             hash: AssetHash::of(&identity),
             identity: identity.clone(),
+            content_type: "text/plain".into(),
             gzip: Some(Bytes::from_static(b"gz")),
             br: None,
         };
@@ -284,6 +302,10 @@ mod tests {
                 .await
                 .is_err()
         );
+        store.delete(&blob.hash).await.unwrap();
+        assert!(store.stat(&blob.hash).await.unwrap().is_none());
+        assert!(!store.path(&blob.hash, ContentCoding::Gzip).exists());
+        store.delete(&blob.hash).await.unwrap();
         // Nothing is left in tmp/.
         assert_eq!(
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
@@ -298,6 +320,7 @@ mod tests {
         let blob = PreparedBlob {
             hash: AssetHash::of(b"one"),
             identity: Bytes::from_static(b"two"),
+            content_type: "text/plain".into(),
             gzip: None,
             br: None,
         };

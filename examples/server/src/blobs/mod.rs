@@ -5,15 +5,20 @@
 //! stored blob is complete or absent, never partial.
 
 pub mod local;
+pub mod s3;
+pub mod urls;
 
 use std::fmt;
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 pub use local::LocalBlobStore;
+pub use s3::{S3BlobStore, S3Location};
+pub use urls::AssetUrls;
 
 pub use expo_accept::ContentCoding;
 
@@ -27,6 +32,8 @@ pub struct PreparedBlob {
     pub hash: AssetHash,
     /// The bytes as published.
     pub identity: Bytes,
+    /// The media type (stored with the object where the backend keeps headers).
+    pub content_type: String,
     /// The gzip variant, when smaller.
     pub gzip: Option<Bytes>,
     /// The brotli variant, when smaller.
@@ -69,7 +76,7 @@ impl fmt::Debug for BlobReader {
     }
 }
 
-/// Where blob bytes live. Implementations: [`LocalBlobStore`] (S3-compatible to come).
+/// Where blob bytes live. Implementations: [`LocalBlobStore`] and [`S3BlobStore`].
 #[async_trait]
 pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
     /// What is stored under `hash`, if the blob is complete.
@@ -86,4 +93,21 @@ pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
         encoding: ContentCoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>>;
+
+    /// Deletes a blob and its variants (the identity bytes first, so a half-deleted blob
+    /// counts as absent); deleting an absent blob is a no-op.
+    async fn delete(&self, hash: &AssetHash) -> Result<()>;
+
+    /// A URL that serves the identity bytes directly for `expiry`, where the backend can
+    /// sign one (S3); `None` otherwise.
+    async fn presigned_url(&self, hash: &AssetHash, expiry: Duration) -> Result<Option<String>> {
+        let _ = (hash, expiry);
+        Ok(None)
+    }
+
+    /// How many blobs a publish should store at once: the cores for local disks (the work
+    /// is compression), more for remote stores (the work is waiting on the network).
+    fn upload_concurrency(&self) -> usize {
+        std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+    }
 }

@@ -107,6 +107,7 @@ pub async fn serve(
         cache: Arc::clone(&cache),
         signers: signers.map(Arc::new),
         public_url: serve.public_url.clone(),
+        asset_urls: serve.asset_urls.clone(),
         trust_proxy: serve.trust_proxy,
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),

@@ -6,7 +6,7 @@ use expo_codesign::SignerSet;
 use expo_updates::Responder;
 
 use super::cache::ManifestCache;
-use crate::blobs::BlobStore;
+use crate::blobs::{AssetUrls, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
 
@@ -25,6 +25,9 @@ pub struct AppState {
     pub responder: Arc<Responder>,
     /// Base of asset URLs.
     pub public_url: PublicUrl,
+    /// Where asset URLs point (this server, presigned S3, a CDN): build them with
+    /// [`AssetUrls::url`].
+    pub asset_urls: AssetUrls,
     /// Honour `x-forwarded-proto` / `x-forwarded-host`.
     pub trust_proxy: bool,
     /// Channel of requests without `expo-channel-name`.

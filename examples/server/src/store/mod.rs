@@ -4,8 +4,10 @@
 //! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
+pub mod gc;
 mod model;
 pub mod postgres;
+pub mod rollout;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -18,6 +20,9 @@ pub use model::{
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
 
+pub use gc::GcReport;
+
+use crate::blobs::BlobStore;
 use crate::error::Result;
 
 /// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
@@ -45,7 +50,33 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
+    ) -> Result<Vec<UpdateInfo>> {
+        self.insert_since(blobs, updates, None).await
+    }
+
+    /// [`MetadataStore::insert`] for a publish that looked for stored blobs when the change
+    /// counter was `since`: fails with [`crate::error::Error::BlobRemoved`] if a garbage
+    /// collection deleted one of `blobs` after that (see [`gc`]).
+    async fn insert_since(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+        since: Option<i64>,
     ) -> Result<Vec<UpdateInfo>>;
+
+    /// Deletes the updates created before `cutoff` (milliseconds) that are not served nor
+    /// the rollback target of a scope, then the blobs no remaining update references (bytes
+    /// from `blobs` included), in one transaction; a dry run reports without deleting.
+    async fn collect_garbage(
+        &self,
+        cutoff: i64,
+        dry_run: bool,
+        blobs: &dyn BlobStore,
+    ) -> Result<GcReport>;
+
+    /// Changes the share of installs `id` is served to (0 to 100), the one mutable column:
+    /// it says who gets an update, not what the update is.
+    async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo>;
 
     /// One update with its assets.
     async fn update(&self, id: Uuid) -> Result<Option<Update>>;

@@ -17,9 +17,10 @@ use uuid::Uuid;
 
 use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
 use super::{
-    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
-    UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, Platform, Scope, Update,
+    UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
 };
+use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
 
 /// How long a query waits for a connection (or a new one to be established) before the
@@ -205,12 +206,14 @@ impl PostgresStore {
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
+        since: Option<i64>,
     ) -> Result<Vec<UpdateInfo>, InsertError> {
         let mut tx = self.pool.begin().await?;
         // The row lock that serializes writers (see the module docs).
         sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
+        super::gc::check_not_removed!(tx, blobs, since);
         let now = now_millis();
         for blob in blobs {
             sqlx::query(
@@ -300,14 +303,84 @@ impl MetadataStore for PostgresStore {
         .transpose()
     }
 
-    async fn insert(
+    async fn insert_since(
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
+        since: Option<i64>,
     ) -> Result<Vec<UpdateInfo>> {
         // Dropping the transaction on error rolls it back: nothing of it is visible.
-        match self.insert_tx(blobs, updates).await {
+        match self.insert_tx(blobs, updates, since).await {
             Ok(inserted) => Ok(inserted),
+            Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
+            Err(InsertError::Other(e)) => Err(e),
+        }
+    }
+
+    async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
+        if percent > 100 {
+            return Err(Error::Invalid(format!("rollout {percent}% is above 100")));
+        }
+        let result: Result<UpdateInfo, InsertError> = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            let changed = sqlx::query("UPDATE updates SET rollout_percent = $1 WHERE id = $2")
+                .bind(i64::from(percent))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 0 {
+                return Err(Error::UpdateNotFound(id).into());
+            }
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                info_columns!(),
+                " FROM updates u WHERE u.id = $1"
+            ))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            let info = info_from_row(&row)?;
+            tx.commit().await?;
+            Ok(info)
+        }
+        .await;
+        match result {
+            Ok(info) => Ok(info),
+            Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
+            Err(InsertError::Other(e)) => Err(e),
+        }
+    }
+
+    async fn collect_garbage(
+        &self,
+        cutoff: i64,
+        dry_run: bool,
+        blobs: &dyn BlobStore,
+    ) -> Result<GcReport> {
+        let result: Result<GcReport, InsertError> = async {
+            let mut tx = self.pool.begin().await?;
+            let counter: i64 = sqlx::query(
+                "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("value")?;
+            Ok(super::gc::collect_garbage_body!(
+                tx,
+                counter,
+                cutoff,
+                dry_run,
+                blobs,
+                now_millis()
+            ))
+        }
+        .await;
+        match result {
+            Ok(report) => Ok(report),
             Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
             Err(InsertError::Other(e)) => Err(e),
         }
@@ -644,6 +717,19 @@ mod tests {
                 .await
                 .is_err()
         );
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn gc_never_loses_a_blob_to_a_concurrent_publish() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
+        crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
         drop(store);
         drop_database(&admin, &name).await;
     }

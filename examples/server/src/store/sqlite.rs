@@ -13,9 +13,10 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, Update, UpdateAsset,
-    UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, Platform, Scope, Update,
+    UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
 };
+use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
 
 /// Columns of [`UpdateInfo`], in the order [`info_from_row`] reads them.
@@ -135,10 +136,11 @@ impl MetadataStore for SqliteStore {
         .transpose()
     }
 
-    async fn insert(
+    async fn insert_since(
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
+        since: Option<i64>,
     ) -> Result<Vec<UpdateInfo>> {
         let mut tx = self.pool.begin().await?;
         // Writing first makes this a write transaction from the start: writers queue on
@@ -146,6 +148,7 @@ impl MetadataStore for SqliteStore {
         sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
+        super::gc::check_not_removed!(tx, blobs, since);
         let now = now_millis();
         for blob in blobs {
             sqlx::query(
@@ -167,6 +170,58 @@ impl MetadataStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(inserted)
+    }
+
+    async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
+        if percent > 100 {
+            return Err(Error::Invalid(format!("rollout {percent}% is above 100")));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let changed = sqlx::query("UPDATE updates SET rollout_percent = ?1 WHERE id = ?2")
+            .bind(i64::from(percent))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(Error::UpdateNotFound(id));
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            info_columns!(),
+            " FROM updates u WHERE u.id = ?1"
+        ))
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let info = info_from_row(&row)?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    async fn collect_garbage(
+        &self,
+        cutoff: i64,
+        dry_run: bool,
+        blobs: &dyn BlobStore,
+    ) -> Result<GcReport> {
+        let mut tx = self.pool.begin().await?;
+        let counter: i64 =
+            sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("value")?;
+        Ok(super::gc::collect_garbage_body!(
+            tx,
+            counter,
+            cutoff,
+            dry_run,
+            blobs,
+            now_millis()
+        ))
     }
 
     async fn update(&self, id: Uuid) -> Result<Option<Update>> {

@@ -236,81 +236,243 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Where the binary under test keeps its metadata.
-#[derive(Debug)]
-pub enum Backend {
-    /// `SQLite` in the data directory (the default).
-    Sqlite,
-    /// A fresh PostgreSQL database, dropped with the value.
-    Postgres(TestDatabase),
+/// Where the binary under test keeps its metadata and blobs.
+#[derive(Debug, Default)]
+pub struct Backend {
+    /// A database of its own on the test `PostgreSQL`; `SQLite` in the data directory when
+    /// `None`.
+    pub database: Option<TestDatabase>,
+    /// A prefix of its own in the test S3 bucket; the data directory when `None`.
+    pub bucket: Option<TestBucket>,
 }
 
 impl Backend {
-    /// A fresh PostgreSQL database from `EXPO_TEST_DATABASE_URL`; `None` (after a loud
+    /// `SQLite` and blobs in the data directory (the defaults).
+    pub fn sqlite() -> Self {
+        Self::default()
+    }
+
+    /// A fresh `PostgreSQL` database from `EXPO_TEST_DATABASE_URL`; `None` (after a loud
     /// SKIPPED line) when it is unset, a panic instead when `CI=true`.
     pub fn postgres() -> Option<Self> {
-        TestDatabase::create().map(Self::Postgres)
+        TestDatabase::create().map(Self::on_database)
+    }
+
+    /// Metadata in `database`, blobs on disk.
+    pub fn on_database(database: TestDatabase) -> Self {
+        Self {
+            database: Some(database),
+            bucket: None,
+        }
+    }
+
+    /// Blobs under a fresh prefix of the S3 bucket `EXPO_TEST_S3_ENDPOINT` /
+    /// `EXPO_TEST_S3_BUCKET` (metadata in `SQLite`); skipped like [`Backend::postgres`].
+    pub fn s3() -> Option<Self> {
+        TestBucket::create().map(|bucket| Self {
+            database: None,
+            bucket: Some(bucket),
+        })
     }
 
     /// Another empty store of the same kind.
     pub fn fresh(&self) -> Self {
-        match self {
-            Self::Sqlite => Self::Sqlite,
-            Self::Postgres(db) => Self::Postgres(db.sibling()),
+        Self {
+            database: self.database.as_ref().map(TestDatabase::sibling),
+            bucket: self.bucket.as_ref().map(TestBucket::sibling),
         }
     }
 
     /// The `--database-url` to pass, if any.
     pub fn database_url(&self) -> Option<&str> {
-        match self {
-            Self::Sqlite => None,
-            Self::Postgres(db) => Some(&db.url),
+        self.database.as_ref().map(|db| db.url.as_str())
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        let mut env = Vec::new();
+        if let Some(url) = self.database_url() {
+            env.push(("EXPO_UPDATE_SERVER_DATABASE_URL", url));
         }
+        if let Some(bucket) = &self.bucket {
+            env.push(("EXPO_UPDATE_SERVER_STORAGE", bucket.url.as_str()));
+            env.push(("AWS_ENDPOINT_URL", bucket.endpoint.as_str()));
+        }
+        env
     }
 
     /// [`bin`] on this backend.
     pub fn bin(&self, data_dir: &Path) -> Command {
         let mut command = bin(data_dir);
-        if let Some(url) = self.database_url() {
-            command.env("EXPO_UPDATE_SERVER_DATABASE_URL", url);
-        }
+        command.envs(self.env());
         command
     }
 
     /// [`Server::start`] on this backend.
     pub fn server(&self, data_dir: &Path, args: &[&str]) -> Server {
-        let env: Vec<(&str, &str)> = self
-            .database_url()
-            .map(|url| ("EXPO_UPDATE_SERVER_DATABASE_URL", url))
-            .into_iter()
-            .collect();
-        Server::try_start_env(data_dir, args, &env)
+        Server::try_start_env(data_dir, args, &self.env())
             .unwrap_or_else(|log| panic!("server did not start:\n{log}"))
     }
 
     /// Whether a command that was killed may already have created the metadata store.
     pub fn store_exists(&self, data_dir: &Path) -> bool {
-        match self {
-            Self::Sqlite => data_dir.join("metadata.sqlite").exists(),
-            Self::Postgres(_) => true,
+        self.database.is_some() || data_dir.join("metadata.sqlite").exists()
+    }
+
+    /// The names of the stored blob files or objects (`{hex}`, `{hex}.br`, `{hex}.gz`),
+    /// sorted, temporary files excluded.
+    pub fn blob_names(&self, data_dir: &Path) -> Vec<String> {
+        if let Some(bucket) = &self.bucket {
+            return bucket.names();
         }
+        let mut out = Vec::new();
+        walk(&data_dir.join("blobs"), &mut out);
+        out.sort();
+        out
+    }
+
+    /// The bytes of a stored blob file or object named as in [`Backend::blob_names`].
+    pub fn read_blob(&self, data_dir: &Path, name: &str) -> Option<Vec<u8>> {
+        if let Some(bucket) = &self.bucket {
+            return bucket.read(name);
+        }
+        let path = data_dir
+            .join("blobs")
+            .join(&name[0..2])
+            .join(&name[2..4])
+            .join(name);
+        std::fs::read(path).ok()
     }
 }
 
-/// Runs a test scenario once per backend: `sqlite` always, `postgres` when a test database
-/// is available (see [`Backend::postgres`]).
+/// A fresh key prefix in the test S3 bucket (objects are left to the bucket's end of life:
+/// the test server is discarded after the run).
+#[derive(Debug)]
+pub struct TestBucket {
+    /// `s3://bucket/prefix`.
+    pub url: String,
+    /// The S3 endpoint.
+    pub endpoint: String,
+    bucket: String,
+    prefix: String,
+}
+
+impl TestBucket {
+    /// A fresh prefix; `None` (after a loud SKIPPED line) without `EXPO_TEST_S3_ENDPOINT`,
+    /// a panic instead when `CI=true`.
+    pub fn create() -> Option<Self> {
+        let (Ok(endpoint), Ok(bucket)) = (
+            std::env::var("EXPO_TEST_S3_ENDPOINT"),
+            std::env::var("EXPO_TEST_S3_BUCKET"),
+        ) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "EXPO_TEST_S3_ENDPOINT is unset and CI=true: start the S3 server with \
+                 scripts/services.sh"
+            );
+            eprintln!(
+                "SKIPPED: EXPO_TEST_S3_ENDPOINT is unset, S3 tests not run \
+                 (eval \"$(bash scripts/services.sh start)\" to run them)"
+            );
+            return None;
+        };
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        Some(Self {
+            url: format!("s3://{bucket}/{prefix}"),
+            endpoint,
+            bucket,
+            prefix,
+        })
+    }
+
+    /// Another fresh prefix in the same bucket.
+    pub fn sibling(&self) -> Self {
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        Self {
+            url: format!("s3://{}/{prefix}", self.bucket),
+            endpoint: self.endpoint.clone(),
+            bucket: self.bucket.clone(),
+            prefix,
+        }
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::from_env()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_bucket_name(&self.bucket)
+            .build()
+            .unwrap()
+    }
+
+    /// The object names under the prefix, sorted.
+    pub fn names(&self) -> Vec<String> {
+        use futures_util::TryStreamExt as _;
+        use object_store::ObjectStore as _;
+        let client = self.client();
+        let prefix = object_store::path::Path::from(self.prefix.as_str());
+        let mut names: Vec<String> = block_on(async move {
+            client
+                .list(Some(&prefix))
+                .map_ok(|meta| meta.location.filename().unwrap_or_default().to_owned())
+                .try_collect()
+                .await
+                .unwrap()
+        });
+        names.sort();
+        names
+    }
+
+    /// One object's bytes.
+    pub fn read(&self, name: &str) -> Option<Vec<u8>> {
+        use object_store::ObjectStoreExt as _;
+        let client = self.client();
+        let key = object_store::path::Path::from(format!("{}/{name}", self.prefix));
+        block_on(async move {
+            match client.get(&key).await {
+                Ok(result) => Some(result.bytes().await.unwrap().to_vec()),
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(e) => panic!("{key}: {e}"),
+            }
+        })
+    }
+}
+
+/// Runs a future to completion on a thread of its own (callers may be inside a runtime).
+pub fn block_on<T: Send + 'static>(
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    })
+    .join()
+    .unwrap()
+}
+
+/// Runs a test scenario once per backend: `sqlite` (and local blobs) always, `postgres` and
+/// `s3` when their test servers are available (see [`Backend::postgres`], [`Backend::s3`]).
 #[macro_export]
 macro_rules! on_every_backend {
     ($scenario:ident) => {
         mod $scenario {
             #[test]
             fn sqlite() {
-                super::$scenario(&$crate::common::Backend::Sqlite);
+                super::$scenario(&$crate::common::Backend::sqlite());
             }
 
             #[test]
             fn postgres() {
                 if let Some(backend) = $crate::common::Backend::postgres() {
+                    super::$scenario(&backend);
+                }
+            }
+
+            #[test]
+            fn s3() {
+                if let Some(backend) = $crate::common::Backend::s3() {
                     super::$scenario(&backend);
                 }
             }
@@ -320,7 +482,7 @@ macro_rules! on_every_backend {
         mod $scenario {
             #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
-                super::$scenario(&$crate::common::Backend::Sqlite).await;
+                super::$scenario(&$crate::common::Backend::sqlite()).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
@@ -329,11 +491,18 @@ macro_rules! on_every_backend {
                     super::$scenario(&backend).await;
                 }
             }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn s3() {
+                if let Some(backend) = $crate::common::Backend::s3() {
+                    super::$scenario(&backend).await;
+                }
+            }
         }
     };
 }
 
-/// A database of its own on the test PostgreSQL server, dropped on drop, so tests run in
+/// A database of its own on the test `PostgreSQL` server, dropped on drop, so tests run in
 /// parallel without seeing each other's updates.
 #[derive(Debug)]
 pub struct TestDatabase {
@@ -428,4 +597,21 @@ fn admin_sql(url: &str, sql: &str) {
     })
     .join()
     .unwrap();
+}
+
+/// Every file name under `dir`, recursively, `tmp/` excluded.
+fn walk(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().unwrap() != "tmp" {
+                walk(&path, out);
+            }
+        } else {
+            out.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
 }

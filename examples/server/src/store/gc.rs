@@ -1,0 +1,359 @@
+//! Garbage collection: old updates nobody is served, then the blobs nothing references.
+//!
+//! What is kept in every scope, whatever its age: the updates served now (the newest one
+//! rolled out to everyone and any partial rollouts above it) and the one before them, so
+//! `rollback` still has a target. Older updates go when they are older than the cutoff,
+//! then every blob that no remaining update references.
+//!
+//! A concurrent publish never loses a blob. The whole collection is one write transaction,
+//! which starts by bumping the change counter (the lock every writer takes first), and
+//! deletes the blob bytes *before* it commits, recording each deleted blob with that
+//! counter value in `blob_deletions`. A publish reads the counter before it looks for
+//! stored blobs; its own transaction, holding the same lock, refuses to register a blob
+//! deleted at a later counter value ([`crate::error::Error::BlobRemoved`]), and the publish
+//! then uploads it again. Either the publish commits first (its references protect the
+//! blob), or the collection does (and the publish sees the deletion).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::AssetHash;
+
+/// How long deletion records are kept: longer than any publish takes.
+pub const DELETION_RECORD_TTL_MS: i64 = 30 * 86_400_000;
+
+/// What a collection removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GcReport {
+    /// The updates deleted.
+    pub updates: Vec<Uuid>,
+    /// The blobs deleted, with their identity size.
+    pub blobs: Vec<(AssetHash, u64)>,
+    /// Whether nothing was actually deleted.
+    pub dry_run: bool,
+}
+
+impl GcReport {
+    /// Identity bytes freed (variants come on top).
+    pub fn bytes(&self) -> u64 {
+        self.blobs.iter().map(|(_, size)| size).sum()
+    }
+}
+
+/// One update as the planner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcRow {
+    /// The update id.
+    pub id: String,
+    /// `app`, `channel`, `runtime_version`, `platform`.
+    pub scope: [String; 4],
+    /// `created_at`, milliseconds.
+    pub created_at: i64,
+    /// 0 to 100.
+    pub rollout_percent: i64,
+}
+
+/// The ids to delete among `rows`, sorted by scope then newest first: per scope, keep
+/// everything down to the first update rolled out to everyone, and one more; delete the
+/// rest when created before `cutoff`.
+pub fn doomed(rows: &[GcRow], cutoff: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut scope: Option<&[String; 4]> = None;
+    let (mut served_found, mut previous_kept) = (false, false);
+    for row in rows {
+        if scope != Some(&row.scope) {
+            scope = Some(&row.scope);
+            (served_found, previous_kept) = (false, false);
+        }
+        if !served_found {
+            served_found = row.rollout_percent >= 100;
+        } else if !previous_kept {
+            previous_kept = true;
+        } else if row.created_at < cutoff {
+            out.push(row.id.clone());
+        }
+    }
+    out
+}
+
+/// The body of a collection on an open transaction `$tx` (after the change counter bump
+/// returned `$counter`), shared by both SQL backends (`$N` placeholders work on both).
+macro_rules! collect_garbage_body {
+    ($tx:ident, $counter:expr, $cutoff:expr, $dry_run:expr, $blobs:expr, $now:expr) => {{
+        use sqlx::Row as _;
+        let rows = sqlx::query(
+            "SELECT id, app, channel, runtime_version, platform, created_at, rollout_percent \
+             FROM updates ORDER BY app, channel, runtime_version, platform, \
+             created_at DESC, seq DESC",
+        )
+        .fetch_all(&mut *$tx)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok($crate::store::gc::GcRow {
+                    id: row.try_get("id")?,
+                    scope: [
+                        row.try_get("app")?,
+                        row.try_get("channel")?,
+                        row.try_get("runtime_version")?,
+                        row.try_get("platform")?,
+                    ],
+                    created_at: row.try_get("created_at")?,
+                    rollout_percent: row.try_get("rollout_percent")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let mut report = $crate::store::gc::GcReport {
+            dry_run: $dry_run,
+            ..Default::default()
+        };
+        for id in $crate::store::gc::doomed(&rows, $cutoff) {
+            sqlx::query("DELETE FROM updates WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *$tx)
+                .await?;
+            report.updates.push(
+                uuid::Uuid::parse_str(&id)
+                    .map_err(|e| $crate::error::Error::Corrupt(format!("update id: {e}")))?,
+            );
+        }
+        let unreferenced = sqlx::query(
+            "SELECT hash, size FROM blobs b \
+             WHERE NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = b.hash) \
+             ORDER BY hash",
+        )
+        .fetch_all(&mut *$tx)
+        .await?;
+        for row in &unreferenced {
+            let hex: String = row.try_get("hash")?;
+            let hash = $crate::store::AssetHash::from_hex(&hex)
+                .ok_or_else(|| $crate::error::Error::Corrupt(format!("blob hash {hex:?}")))?;
+            let size = u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0);
+            report.blobs.push((hash, size));
+            if $dry_run {
+                continue;
+            }
+            // The bytes go before the commit, while every other writer waits on the lock.
+            $blobs.delete(&hash).await?;
+            sqlx::query("DELETE FROM blobs WHERE hash = $1")
+                .bind(&hex)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO blob_deletions (hash, counter, deleted_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (hash) DO UPDATE SET counter = excluded.counter, \
+                 deleted_at = excluded.deleted_at",
+            )
+            .bind(&hex)
+            .bind($counter)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM blob_deletions WHERE deleted_at < $1")
+            .bind($now - $crate::store::gc::DELETION_RECORD_TTL_MS)
+            .execute(&mut *$tx)
+            .await?;
+        if $dry_run {
+            $tx.rollback().await?;
+        } else {
+            $tx.commit().await?;
+        }
+        report
+    }};
+}
+
+pub(crate) use collect_garbage_body;
+
+/// Refuses blobs that a collection deleted after the counter value `since` (see the module
+/// docs), on an open transaction holding the writer lock.
+macro_rules! check_not_removed {
+    ($tx:ident, $blobs:expr, $since:expr) => {{
+        if let Some(since) = $since {
+            for blob in $blobs {
+                let removed = sqlx::query(
+                    "SELECT counter FROM blob_deletions WHERE hash = $1 AND counter > $2",
+                )
+                .bind(blob.hash.to_hex())
+                .bind(since)
+                .fetch_optional(&mut *$tx)
+                .await?;
+                if removed.is_some() {
+                    return Err($crate::error::Error::BlobRemoved(blob.hash).into());
+                }
+            }
+        }
+    }};
+}
+
+pub(crate) use check_not_removed;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use bytes::Bytes;
+    use serde_json::Map;
+
+    use super::*;
+    use crate::blobs::{BlobStore, LocalBlobStore, PreparedBlob};
+    use crate::error::Error;
+    use crate::store::{
+        BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SqliteStore, UpdateAsset, UpdateKind,
+    };
+
+    async fn stored(blobs: &dyn BlobStore, content: &[u8]) -> BlobRecord {
+        let hash = AssetHash::of(content);
+        let stored = blobs
+            .put(PreparedBlob {
+                hash,
+                identity: Bytes::copy_from_slice(content),
+                content_type: "application/javascript".into(),
+                gzip: None,
+                br: None,
+            })
+            .await
+            .unwrap();
+        BlobRecord {
+            hash,
+            size: stored.size,
+            content_type: "application/javascript".into(),
+            gzip_size: None,
+            br_size: None,
+        }
+    }
+
+    fn update_of(scope: &Scope, blob: &BlobRecord) -> NewUpdate {
+        NewUpdate {
+            id: Uuid::new_v4(),
+            scope: scope.clone(),
+            kind: UpdateKind::Update,
+            message: None,
+            group_id: Uuid::new_v4(),
+            launch_asset: Some(UpdateAsset {
+                hash: blob.hash,
+                key: "k".into(),
+                content_type: blob.content_type.clone(),
+                file_extension: None,
+            }),
+            assets: vec![],
+            metadata: Map::new(),
+            extra: Map::new(),
+            rollout_percent: 100,
+            republished_from: None,
+        }
+    }
+
+    /// gc runs between a publish finding its blob stored and the publish's insert: the
+    /// insert must refuse, and nothing may reference the deleted bytes.
+    pub(crate) async fn gc_between_stat_and_insert(
+        store: &dyn MetadataStore,
+        blobs: &dyn BlobStore,
+    ) {
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let (a, b, c) = (
+            stored(blobs, b"a").await,
+            stored(blobs, b"b").await,
+            stored(blobs, b"c").await,
+        );
+        let first = store
+            .insert(std::slice::from_ref(&a), vec![update_of(&scope, &a)])
+            .await
+            .unwrap();
+        store
+            .insert(std::slice::from_ref(&b), vec![update_of(&scope, &b)])
+            .await
+            .unwrap();
+        store
+            .insert(std::slice::from_ref(&c), vec![update_of(&scope, &c)])
+            .await
+            .unwrap();
+
+        // The publish of `a` again: reads the counter, finds `a` stored, skips uploading.
+        let since = store.change_counter().await.unwrap();
+        assert!(blobs.stat(&a.hash).await.unwrap().is_some());
+
+        let future = crate::store::sqlite::now_millis() + 1000;
+        let dry = store.collect_garbage(future, true, blobs).await.unwrap();
+        assert_eq!(dry.updates, vec![first[0].id]);
+        assert_eq!(dry.blobs, vec![(a.hash, 1)]);
+        assert!(
+            blobs.stat(&a.hash).await.unwrap().is_some(),
+            "a dry run deletes nothing"
+        );
+        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        assert_eq!((report.updates, report.blobs), (dry.updates, dry.blobs));
+        assert!(blobs.stat(&a.hash).await.unwrap().is_none());
+        assert!(store.update(first[0].id).await.unwrap().is_none());
+        // b (the rollback target) and c (served) are kept, with their bytes.
+        assert!(blobs.stat(&b.hash).await.unwrap().is_some());
+        assert!(blobs.stat(&c.hash).await.unwrap().is_some());
+
+        let refused = store
+            .insert_since(
+                std::slice::from_ref(&a),
+                vec![update_of(&scope, &a)],
+                Some(since),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(Error::BlobRemoved(hash)) if hash == a.hash),
+            "{refused:?}"
+        );
+        // The publish stores the blob again and retries with a fresh counter: accepted.
+        let since = store.change_counter().await.unwrap();
+        let a = stored(blobs, b"a").await;
+        let again = store
+            .insert_since(
+                std::slice::from_ref(&a),
+                vec![update_of(&scope, &a)],
+                Some(since),
+            )
+            .await
+            .unwrap();
+        let served = store.current(&scope).await.unwrap().unwrap();
+        assert_eq!(served.info.id, again[0].id);
+        assert!(blobs.stat(&a.hash).await.unwrap().is_some());
+        // Nothing left to collect: everything is served or the rollback target.
+        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        assert_eq!(
+            report.updates.len(),
+            1,
+            "b's update, older than the rollback target c"
+        );
+        assert_eq!(report.blobs, vec![(b.hash, 1)]);
+    }
+
+    #[tokio::test]
+    async fn sqlite_gc_never_loses_a_blob_to_a_concurrent_publish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+        gc_between_stat_and_insert(&store, &blobs).await;
+    }
+
+    fn row(id: &str, channel: &str, created_at: i64, rollout_percent: i64) -> GcRow {
+        GcRow {
+            id: id.into(),
+            scope: ["default".into(), channel.into(), "1".into(), "ios".into()],
+            created_at,
+            rollout_percent,
+        }
+    }
+
+    #[test]
+    fn keeps_what_is_served_and_the_one_before() {
+        let rows = [
+            // main: a partial rollout on top, served base, previous, then old ones.
+            row("m5", "main", 50, 10),
+            row("m4", "main", 40, 100),
+            row("m3", "main", 30, 100),
+            row("m2", "main", 20, 100),
+            row("m1", "main", 10, 100),
+            // other: only one update, old: served, so kept.
+            row("o1", "other", 5, 100),
+        ];
+        assert_eq!(doomed(&rows, 100), ["m2", "m1"]);
+        assert_eq!(doomed(&rows, 15), ["m1"], "younger than the cutoff stays");
+        assert!(doomed(&rows, 0).is_empty());
+    }
+}
