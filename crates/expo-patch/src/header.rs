@@ -11,6 +11,8 @@ pub(crate) const LEN: usize = 32;
 /// The lengths a BSDIFF40 header announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
+    /// Compressed length of the control (instruction) stream.
+    pub(crate) control_len: usize,
     pub(crate) target_len: u64,
 }
 
@@ -34,7 +36,12 @@ impl Header {
                 "the stream lengths run past the end of the patch",
             ));
         }
-        Ok(Header { target_len })
+        let control_len = usize::try_from(control_len)
+            .map_err(|_| Error::Malformed("the control stream is longer than memory"))?;
+        Ok(Header {
+            control_len,
+            target_len,
+        })
     }
 }
 

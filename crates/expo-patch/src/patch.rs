@@ -1,10 +1,16 @@
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use bytes::Bytes;
 use expo_manifest::AssetHash;
 use qbsdiff::{Bsdiff, Bspatch, ParallelScheme};
 
-use crate::{Error, Limits, header::Header};
+use crate::{
+    Error, Limits,
+    header::{self, Header},
+};
+
+/// Bytes of one bsdiff instruction: add, copy and seek lengths.
+const INSTRUCTION_LEN: u64 = 24;
 
 /// A verified BSDIFF40 patch from one launch asset to another.
 ///
@@ -155,13 +161,19 @@ impl std::fmt::Debug for Patch {
 ///
 /// The header is checked first (magic, positive lengths that fit in the
 /// patch), and an output size over [`Limits::max_input_bytes`] is refused
-/// before anything is allocated. The output then grows only as instructions
-/// produce bytes, never past the size the header announced, and must reach
-/// it exactly. Decoding memory is bounded by bzip2 (under 4 MiB per stream).
+/// before anything is allocated. The instructions are then counted: a
+/// patch needs about one per output byte at most, while bzip2 can pack
+/// millions of empty instructions in a few bytes, so a patch with more than
+/// `2 × output + 16` is refused before it runs. The output grows only as
+/// instructions produce bytes, never past the size the header announced,
+/// and must reach it exactly. Work is thereby linear in the announced
+/// output size; decoding memory is bounded by bzip2 (under 4 MiB per
+/// stream).
 pub fn apply(base: &[u8], patch: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
     limits.check("base", len_u64(base))?;
     let header = Header::parse(patch)?;
     limits.check("patched output", header.target_len)?;
+    check_instruction_count(patch, &header)?;
     let mut out = Bounded {
         buf: Vec::new(),
         limit: header.target_len,
@@ -175,6 +187,29 @@ pub fn apply(base: &[u8], patch: &[u8], limits: &Limits) -> Result<Vec<u8>, Erro
         )));
     }
     Ok(out.buf)
+}
+
+/// Decodes the control stream into nothing, stopping one byte past the most
+/// instructions an honest patch of this output size can hold.
+fn check_instruction_count(patch: &[u8], header: &Header) -> Result<(), Error> {
+    let controls = patch
+        .get(header::LEN..header::LEN + header.control_len)
+        .ok_or(Error::Malformed(
+            "the control stream runs past the end of the patch",
+        ))?;
+    let max = header
+        .target_len
+        .saturating_mul(2)
+        .saturating_add(16)
+        .saturating_mul(INSTRUCTION_LEN);
+    let mut decoder = bzip2::read::BzDecoder::new(controls).take(max.saturating_add(1));
+    let decoded = io::copy(&mut decoder, &mut io::sink()).map_err(Error::Corrupt)?;
+    if decoded > max {
+        return Err(Error::Malformed(
+            "more instructions than the announced output can need",
+        ));
+    }
+    Ok(())
 }
 
 /// A `Vec` that refuses to grow past the output size the header announced.

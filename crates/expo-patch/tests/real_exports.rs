@@ -136,3 +136,33 @@ fn a_patch_from_another_base_is_refused() {
         Err(expo_patch::Error::BaseMismatch)
     ));
 }
+
+/// The other direction: a patch made by the C `bsdiff` applies here.
+#[test]
+fn c_bsdiff_patches_apply() {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("bsdiff").is_file()));
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "bsdiff is required in CI (Debian package bsdiff)"
+        );
+        eprintln!("SKIPPED: bsdiff not found on PATH (install the Debian package bsdiff)");
+        return;
+    }
+    let base = launch_asset("sample-export", Platform::Android);
+    let target = launch_asset("sample-export-v2", Platform::Android);
+    let dir = TempDir::new("c-bsdiff");
+    let (old, new, diff) = (dir.0.join("old"), dir.0.join("new"), dir.0.join("patch"));
+    std::fs::write(&old, &base).unwrap();
+    std::fs::write(&new, &target).unwrap();
+    let status = Command::new("bsdiff")
+        .arg(&old)
+        .arg(&new)
+        .arg(&diff)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bsdiff failed: {status}");
+    let patch = std::fs::read(&diff).unwrap();
+    assert!(expo_patch::apply(&base, &patch, &Limits::default()).unwrap() == target);
+}

@@ -236,3 +236,34 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<Error>();
     assert_send_sync::<expo_patch::PatchRequest>();
 }
+
+fn bz2(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A patch of `controls` empty instructions (a few bytes once compressed),
+/// announcing `target_len` bytes of output.
+fn instruction_bomb(controls: usize, target_len: u64) -> Vec<u8> {
+    let (ctrl, diff, extra) = (bz2(&vec![0; controls * 24]), bz2(b""), bz2(b""));
+    let mut patch = header(ctrl.len() as u64, diff.len() as u64, target_len);
+    for stream in [ctrl, diff, extra] {
+        patch.extend_from_slice(&stream);
+    }
+    patch
+}
+
+#[test]
+fn instruction_bombs_are_refused_before_running() {
+    let bomb = instruction_bomb(1_000_000, 10);
+    assert!(bomb.len() < 200, "{} bytes", bomb.len());
+    let started = std::time::Instant::now();
+    let err = apply(b"base", &bomb, &Limits::default()).unwrap_err();
+    assert!(matches!(err, Error::Malformed(_)), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Within the allowance the empty instructions run and produce nothing.
+    let err = apply(b"base", &instruction_bomb(36, 10), &Limits::default()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+}
