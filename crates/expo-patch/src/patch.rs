@@ -203,8 +203,8 @@ fn check_instruction_count(patch: &[u8], header: &Header) -> Result<(), Error> {
         .saturating_add(16)
         .saturating_mul(INSTRUCTION_LEN);
     let mut decoder = bzip2::read::BzDecoder::new(controls).take(max.saturating_add(1));
-    let decoded = io::copy(&mut decoder, &mut io::sink()).map_err(Error::Corrupt)?;
-    if decoded > max {
+    let instruction_bytes = io::copy(&mut decoder, &mut io::sink()).map_err(Error::Corrupt)?;
+    if instruction_bytes > max {
         return Err(Error::Malformed(
             "more instructions than the announced output can need",
         ));
