@@ -30,6 +30,6 @@ for target in $(cargo +nightly fuzz list); do
         echo "fuzz target $target failed" >&2
         exit 1
     fi
-    grep -E '^#[0-9]+ +DONE' "$log" || tail -n 3 "$log"
+    grep -E '^Done [0-9]+ runs|^#[0-9]+ +DONE|stat::number_of_executed_units' "$log" || tail -n 3 "$log"
     rm -f "$log"
 done
