@@ -102,10 +102,12 @@ impl AcceptEncoding {
     /// the value is over the length or element limits.
     pub fn parse(header: &str) -> Result<Self, Error> {
         check_len(header)?;
-        let entries = elements(header)?
-            .into_iter()
-            .filter_map(|e| parse_entry(e).ok())
-            .collect();
+        let mut entries = Vec::new();
+        for element in Elements::new(header) {
+            if let Ok(entry) = parse_entry(element?) {
+                entries.push(entry);
+            }
+        }
         Ok(AcceptEncoding { entries })
     }
 

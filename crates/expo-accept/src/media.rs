@@ -117,8 +117,9 @@ impl AsRef<str> for ResponseFormat {
 /// Parsed strictly by `FromStr`; printed in a canonical form by `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaRange {
-    type_: String,
-    subtype: String,
+    /// `type/subtype`, in one allocation.
+    essence: String,
+    slash: usize,
     params: Vec<(String, String)>,
     quality: Quality,
 }
@@ -126,12 +127,12 @@ pub struct MediaRange {
 impl MediaRange {
     /// `text` in `text/html`; `*` for `*/*`.
     pub fn type_(&self) -> &str {
-        &self.type_
+        &self.essence[..self.slash]
     }
 
     /// `html` in `text/html`; `*` for `text/*` and `*/*`.
     pub fn subtype(&self) -> &str {
-        &self.subtype
+        &self.essence[self.slash + 1..]
     }
 
     /// The weight in thousandths (`q=0.5` is 500; no `q` is 1000).
@@ -146,6 +147,11 @@ impl MediaRange {
 
     fn parse(element: &str) -> Result<Self, &'static str> {
         let range = RangeRef::parse(element)?;
+        let mut essence = String::with_capacity(range.type_.len() + 1 + range.subtype.len());
+        essence.push_str(range.type_);
+        essence.push('/');
+        essence.push_str(range.subtype);
+        essence.make_ascii_lowercase();
         let params = Params::new(range.params)
             .map(|p| {
                 p.map(|(name, value)| {
@@ -157,8 +163,8 @@ impl MediaRange {
             })
             .collect::<Result<_, _>>()?;
         Ok(MediaRange {
-            type_: range.type_.to_ascii_lowercase(),
-            subtype: range.subtype.to_ascii_lowercase(),
+            essence,
+            slash: range.type_.len(),
             params,
             quality: range.quality,
         })
@@ -167,13 +173,13 @@ impl MediaRange {
     /// How specifically this range names `offer` (higher is more
     /// specific), or `None` when it does not match.
     fn specificity(&self, offer: &Offer<'_>) -> Option<u8> {
-        let level = if self.type_ == "*" {
+        let level = if self.type_() == "*" {
             0
-        } else if !self.type_.eq_ignore_ascii_case(offer.type_) {
+        } else if !self.type_().eq_ignore_ascii_case(offer.type_) {
             return None;
-        } else if self.subtype == "*" {
+        } else if self.subtype() == "*" {
             2
-        } else if !self.subtype.eq_ignore_ascii_case(offer.subtype) {
+        } else if !self.subtype().eq_ignore_ascii_case(offer.subtype) {
             return None;
         } else {
             4
@@ -206,7 +212,7 @@ impl FromStr for MediaRange {
 
 impl fmt::Display for MediaRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.type_, self.subtype)?;
+        f.write_str(&self.essence)?;
         for (name, value) in &self.params {
             write!(f, ";{name}=")?;
             write_value(f, value)?;
@@ -328,8 +334,8 @@ impl Accept {
     pub fn any() -> Self {
         Accept {
             ranges: vec![MediaRange {
-                type_: "*".into(),
-                subtype: "*".into(),
+                essence: "*/*".into(),
+                slash: 1,
                 params: Vec::new(),
                 quality: FULL,
             }],
@@ -340,10 +346,12 @@ impl Accept {
     /// the value is over the length or element limits.
     pub fn parse(header: &str) -> Result<Self, Error> {
         check_len(header)?;
-        let ranges = elements(header)?
-            .into_iter()
-            .filter_map(|e| MediaRange::parse(e).ok())
-            .collect();
+        let mut ranges = Vec::new();
+        for element in Elements::new(header) {
+            if let Ok(range) = MediaRange::parse(element?) {
+                ranges.push(range);
+            }
+        }
         Ok(Accept { ranges })
     }
 
