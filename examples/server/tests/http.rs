@@ -640,3 +640,49 @@ fn signing_keys_are_checked_at_startup() {
         "--signing-cert needs a --signing-key",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_and_asset_bytes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+    let (hash, _) = all_assets(&server).await.remove(0);
+    let body = http
+        .get(server.url(&format!("/assets/{hash}")))
+        .header("accept-encoding", "identity")
+        .header("expo-platform", "ios")
+        .header("expo-channel-name", "production")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    http.get(server.url("/health")).send().await.unwrap();
+
+    let response = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let line = |needle: &[&str]| {
+        text.lines()
+            .find(|l| !l.starts_with('#') && needle.iter().all(|n| l.contains(n)))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+            .to_owned()
+    };
+    let assets = line(&[
+        "expo_http_requests_total{",
+        r#"route="/assets/{hash}""#,
+        r#"status="200""#,
+        r#"platform="ios""#,
+        r#"channel="production""#,
+    ]);
+    assert!(assets.ends_with(" 1"), "{assets}");
+    let bytes = line(&["expo_asset_bytes_total{", r#"encoding="identity""#]);
+    assert!(bytes.ends_with(&format!(" {}", body.len())), "{bytes}");
+    line(&[
+        "expo_http_request_duration_seconds_bucket{",
+        r#"route="/health""#,
+    ]);
+    // Paths never become labels: only route patterns do.
+    assert!(!text.contains(&hash), "{text}");
+}

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod error;
 pub mod health;
 pub mod manifest;
+pub mod metrics;
 pub mod served;
 pub mod signing;
 pub mod state;
@@ -40,16 +41,20 @@ pub fn router(state: AppState) -> Router {
             get(manifest::manifest).post(manifest::manifest),
         )
         .route("/assets/{hash}", get(assets::asset))
+        .route("/metrics", get(metrics::render))
         .nest("/admin", admin::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint (try /manifest, /assets/{hash}, /health, /admin)")
+    ApiError::not_found(
+        "no such endpoint (try /manifest, /assets/{hash}, /health, /metrics, /admin)",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -94,6 +99,9 @@ pub async fn serve(
     if serve.bind.port() == 0 && serve.public_url.as_str() == format!("http://{}", serve.bind) {
         // The default public URL names the bind address: name the port actually bound.
         serve.public_url = format!("http://{address}").parse()?;
+    }
+    if !metrics::install() {
+        tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
     let cache = Arc::new(ManifestCache::default());
     let responder = match &signers {
