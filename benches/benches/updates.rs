@@ -58,7 +58,9 @@ fn source() -> (InMemorySource, Arc<PreparedUpdate>) {
 fn signers() -> SignerSet {
     let fixture = |name: &str| {
         std::fs::read_to_string(
-            workspace().join("crates/expo-codesign/tests/fixtures").join(name),
+            workspace()
+                .join("crates/expo-codesign/tests/fixtures")
+                .join(name),
         )
         .unwrap()
     };
@@ -84,8 +86,14 @@ fn request(accept: &str, signed: bool) -> Parts {
         .header("expo-runtime-version", "1.0.0")
         .header("expo-channel-name", "production")
         .header("eas-client-id", "8C1F5A3E-2B7D-4E0A-9F6C-1D2E3F4A5B6C")
-        .header("expo-embedded-update-id", "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1")
-        .header("expo-current-update-id", "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1");
+        .header(
+            "expo-embedded-update-id",
+            "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1",
+        )
+        .header(
+            "expo-current-update-id",
+            "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1",
+        );
     if signed {
         builder = builder.header(
             "expo-expect-signature",
@@ -118,9 +126,15 @@ fn manifest(c: &mut Criterion) {
     let (source, update) = source();
     let unsigned = Responder::new();
     let signed = Responder::new().with_signers(signers());
-    let multipart = request("multipart/mixed,application/expo+json,application/json", false);
+    let multipart = request(
+        "multipart/mixed,application/expo+json,application/json",
+        false,
+    );
     let json = request("application/expo+json", false);
-    let multipart_signed = request("multipart/mixed,application/expo+json,application/json", true);
+    let multipart_signed = request(
+        "multipart/mixed,application/expo+json,application/json",
+        true,
+    );
 
     let mut group = c.benchmark_group("manifest");
     group.bench_function("multipart-unsigned", |b| {
@@ -163,7 +177,8 @@ fn manifest(c: &mut Criterion) {
 
 fn asset(c: &mut Criterion) {
     let png = std::fs::read(
-        workspace().join("test-fixtures/sample-export/dist/assets/d9f444efbdfbe7931aa93beada07318a"),
+        workspace()
+            .join("test-fixtures/sample-export/dist/assets/d9f444efbdfbe7931aa93beada07318a"),
     )
     .unwrap();
     let asset = InMemoryAsset::new("image/png", png.clone())

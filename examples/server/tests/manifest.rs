@@ -385,3 +385,55 @@ async fn directives_channels_rollback_and_republish() {
     assert!(back.created_at > commit_time);
     assert_eq!(back.launch_asset.hash, manifest.launch_asset.hash);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_rollouts_follow_the_install_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    publish(&data, &["--platform", "ios"]);
+    let server = Server::start(&data, &["--sample=false"]);
+    let json = [("accept", "application/expo+json")];
+    let first = Manifest::from_json_slice(&ask(&server, "ios", &json).await.body).unwrap();
+
+    run_ok(
+        bin(&data)
+            .arg("publish")
+            .arg(common::sample_export().join("../../sample-export-v2/dist"))
+            .args([
+                "--runtime-version",
+                "1.0.0",
+                "--brotli-quality",
+                "4",
+                "--platform",
+                "ios",
+            ])
+            .args(["--rollout", "30"]),
+    );
+    // The server notices within a second; until then everyone gets the first update.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut newer = 0;
+    for i in 0..300 {
+        let client_id = format!("{:08X}-0000-4000-8000-{i:012X}", i * 7919);
+        let mut headers = json.to_vec();
+        headers.push(("eas-client-id", &client_id));
+        let answer = Manifest::from_json_slice(&ask(&server, "ios", &headers).await.body).unwrap();
+        if answer.id != first.id {
+            newer += 1;
+            // Stable per install, whatever the case of its id.
+            let lower = client_id.to_lowercase();
+            let mut again = json.to_vec();
+            again.push(("eas-client-id", &lower));
+            let repeat =
+                Manifest::from_json_slice(&ask(&server, "ios", &again).await.body).unwrap();
+            assert_eq!(repeat.id, answer.id);
+        }
+    }
+    assert!(
+        (45..=135).contains(&newer),
+        "{newer} of 300 installs in a 30% rollout"
+    );
+    // Without an install id, the fully rolled-out update.
+    let anonymous = Manifest::from_json_slice(&ask(&server, "ios", &json).await.body).unwrap();
+    assert_eq!(anonymous.id, first.id);
+}

@@ -49,6 +49,14 @@ impl ScopeEntry {
         }
     }
 
+    /// Whether the newest update is rolled out to only part of the installs, so the
+    /// answer depends on the request's `eas-client-id`.
+    pub fn in_rollout(&self) -> bool {
+        self.update
+            .as_ref()
+            .is_some_and(|update| update.info.rollout_percent < 100)
+    }
+
     /// What the protocol layer answers from, with asset URLs under `base`.
     pub fn resolved(&self, base: &str) -> Result<Option<Resolved>> {
         let mut slot = self

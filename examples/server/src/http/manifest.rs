@@ -9,10 +9,13 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use expo_updates::{ProtocolError, SourceError, UpdateRequest};
 
+use std::sync::Arc;
+
+use super::cache::ScopeEntry;
 use super::served::request_base_url;
 use super::state::AppState;
 use crate::config::DEFAULT_APP;
-use crate::store::Scope;
+use crate::store::{Scope, rollout};
 
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
@@ -28,13 +31,21 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             request.platform(),
         )
         .map_err(|e| ProtocolError::Source(SourceError::new(e.to_string())))?;
-        let entry = state
+        let mut entry = state
             .cache
             .get(state.store.as_ref(), &scope)
             .await
-            .map_err(source_error)?;
+            .map_err(|e| source_error(&e))?;
+        if entry.in_rollout() {
+            // A partial rollout: which update this install gets depends on its
+            // `eas-client-id` bucket, so resolve it for this request.
+            let update = rollout::resolve(state.store.as_ref(), &scope, request.client_id())
+                .await
+                .map_err(|e| source_error(&e))?;
+            entry = Arc::new(ScopeEntry::new(update.map(Arc::new)));
+        }
         let base = request_base_url(&state.public_url, state.trust_proxy, &parts.headers);
-        let resolved = entry.resolved(&base).map_err(source_error)?;
+        let resolved = entry.resolved(&base).map_err(|e| source_error(&e))?;
         responder.respond(&request, resolved)
     };
     let response = answer
@@ -43,7 +54,7 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
     response.map(Body::new)
 }
 
-fn source_error(error: crate::error::Error) -> ProtocolError {
+fn source_error(error: &crate::error::Error) -> ProtocolError {
     tracing::error!(%error, "manifest request failed");
     ProtocolError::Source(SourceError::new(error.to_string()))
 }
