@@ -33,12 +33,15 @@ impl Patch {
     /// Memory is about 6 to 8 times the base (a suffix array of 4 bytes per
     /// base byte, the inputs, the compressed streams); inputs over
     /// [`Limits::max_input_bytes`] are refused before anything is allocated.
-    /// Time is bounded by the same limit: the suffix array is built in linear
-    /// time and the match search is `O(n log n)` in practice (qbsdiff skims
-    /// long repeated suffixes instead of scanning them). The diff is one call
-    /// into qbsdiff that cannot be interrupted, so there is no deadline to
-    /// check inside it; run it on a blocking thread and stop waiting if need
-    /// be. A 1.6 MiB Hermes bundle takes well under a second.
+    ///
+    /// Time is bounded through the same limit only: the suffix array is
+    /// built in linear time and the match search is `O(n log n)` in
+    /// practice, but the diff is one call into qbsdiff that offers no hook to
+    /// stop it, so there is no deadline to check inside it. Run it on a
+    /// blocking thread in the background and stop waiting if need be.
+    /// Measured on one core: two builds of a 1.6 MiB Hermes bundle 0.1 to
+    /// 0.25 s and 14 MiB peak; 16 MiB of unrelated random bytes (the worst
+    /// case: a patch nobody will serve) 21 s and 132 MiB.
     pub fn build(base: &[u8], target: &[u8], limits: &Limits) -> Result<Self, Error> {
         let base_len = len_u64(base);
         let target_len = len_u64(target);
