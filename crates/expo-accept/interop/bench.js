@@ -1,4 +1,4 @@
-// The peer figures for benches/results/accept.md: negotiator choosing among
+// The peer figures for BENCHMARKS.md (expo-accept): negotiator choosing among
 // the same offers for the same headers as benches/benches/accept.rs.
 //
 //   cd crates/expo-accept/interop && npm ci && node bench.js

@@ -1,5 +1,5 @@
 // Time per parse of a typical expo-expect-signature with structured-headers,
-// for the side-by-side figure in benches/results/sfv.md: node bench_peers.js
+// for the side-by-side figure in BENCHMARKS.md (expo-sfv): node bench_peers.js
 const { parseDictionary } = require('structured-headers');
 
 const value = 'sig, keyid="main", alg="rsa-v1_5-sha256"';

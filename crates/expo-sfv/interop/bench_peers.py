@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Time per parse of a typical expo-expect-signature with http-sfv, for the
-side-by-side figure in benches/results/sfv.md: python3 bench_peers.py"""
+side-by-side figure in BENCHMARKS.md (expo-sfv): python3 bench_peers.py"""
 import statistics
 import timeit
 
