@@ -97,6 +97,9 @@ done
     echo "  }"
     echo "}"
 } >"$work/nginx.conf"
+# nginx's workers run as another user: let them read the captured bodies.
+chmod 755 "$work"
+chmod -R a+rX "$work/www"
 nginx -c "$work/nginx.conf" -p "$work"
 
 # wrk prints "Requests/sec: N" and, with --latency, the 50% and 99% lines.
@@ -136,6 +139,7 @@ for name in "${order[@]}"; do
         ((bad == 0)) || { echo "our server answered $bad non-2xx to $name" >&2; failed=1; }
         read -r rps p50 p99 bad < <(measure "http://127.0.0.1:$nginx_port/$name" "${req[@]}")
         n_rps+=("$rps") n_p50+=("$p50") n_p99+=("$p99")
+        ((bad == 0)) || { echo "nginx answered $bad non-2xx to $name" >&2; failed=1; }
     done
     o=$(median "${o_rps[@]}") n=$(median "${n_rps[@]}")
     printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |\n' "$name" "$o" "$n" \
