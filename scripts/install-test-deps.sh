@@ -13,6 +13,8 @@ have basenc || apt_packages+=(coreutils)
 have node || apt_packages+=(nodejs npm)
 have curl || apt_packages+=(curl)
 have bspatch || apt_packages+=(bsdiff)
+have nginx || [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx)
+have wrk || apt_packages+=(wrk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     if [[ $(id -u) == 0 ]]; then

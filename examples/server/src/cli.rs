@@ -104,6 +104,9 @@ pub enum Command {
     Rollout(RolloutArgs),
     /// Delete old updates nobody is served, then the blobs nothing references.
     Gc(GcArgs),
+    /// Check a running server (this one or any other) the way an app would: manifest,
+    /// signature, every asset's hash in every encoding. Exits non-zero on any error.
+    Check(CheckArgs),
 }
 
 /// `serve`.
@@ -191,6 +194,45 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub sample: Option<bool>,
+
+    /// Memory kept for the bytes of the most requested assets, in MiB; assets over an
+    /// eighth of it (8 MiB at most) stream from the blob store; 0 turns it off [default: 32].
+    #[arg(long, env = "EXPO_UPDATE_SERVER_ASSET_MEMORY_MB", value_name = "MIB")]
+    pub asset_memory_mb: Option<u64>,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The manifest URL, as in the app's `updates.url` (`http://host:3000` means
+    /// `http://host:3000/manifest`).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Runtime version to ask for.
+    #[arg(long, value_name = "VERSION")]
+    pub runtime_version: String,
+
+    /// Platforms to ask for.
+    #[arg(long, value_enum, default_value = "all")]
+    pub platform: PlatformArg,
+
+    /// Channel to ask for (`expo-channel-name`) [default: none sent].
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+
+    /// The code-signing certificate (PEM) the app embeds: asks for signed manifests and
+    /// verifies them.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+
+    /// Keyid of the certificate, as in the app's `codeSigningMetadata`.
+    #[arg(long, default_value = "main", value_name = "KEYID")]
+    pub keyid: String,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where asset URLs point.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
-use crate::cli::{Cli, Command, ListArgs, PlatformArg, PublishArgs, RollbackArgs, ShowArgs};
+use crate::check::{CheckOptions, check};
+use crate::cli::{
+    CheckArgs, Cli, Command, ListArgs, PlatformArg, PublishArgs, RollbackArgs, ShowArgs,
+};
 use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table};
@@ -87,6 +90,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             http::serve(&settings, serve, signers, data).await
         }
         Command::Publish(args) => run_publish(&settings, args).await,
+        Command::Check(args) => run_check(args).await,
         Command::List(args) => run_list(&settings, args).await,
         Command::Show(args) => run_show(&settings, args).await,
         Command::Rollback(args) => run_rollback(&settings, args).await,
@@ -250,5 +254,42 @@ fn print_created(updates: &[UpdateInfo], json: bool, verb: &str) {
             update.scope.runtime_version,
             update.created_at_iso()
         );
+    }
+}
+
+async fn run_check(args: CheckArgs) -> Result<()> {
+    let url = match args.url.trim_end_matches('/').split_once("://") {
+        Some((_, rest)) if !rest.contains('/') => {
+            format!("{}/manifest", args.url.trim_end_matches('/'))
+        }
+        _ => args.url.clone(),
+    };
+    let certificate = match &args.certificate {
+        Some(path) => Some((
+            std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+            args.keyid.clone(),
+        )),
+        None => None,
+    };
+    let options = CheckOptions {
+        url,
+        platforms: platforms(args.platform)
+            .unwrap_or_else(|| vec![Platform::Ios, Platform::Android]),
+        runtime_version: args
+            .runtime_version
+            .parse()
+            .map_err(|e| Error::Invalid(format!("--runtime-version: {e}")))?,
+        channel: args.channel,
+        certificate,
+    };
+    let report = check(&options).await?;
+    if args.json {
+        println!("{}", json_text(&report.to_json()));
+    } else {
+        print!("{}", report.to_text());
+    }
+    match report.errors() {
+        0 => Ok(()),
+        n => Err(Error::Invalid(format!("{n} error(s) found"))),
     }
 }

@@ -120,6 +120,7 @@ struct FileServe {
     asset_urls: Option<AssetUrlMode>,
     presign_expiry: Option<HumanDuration>,
     cdn_base_url: Option<String>,
+    asset_memory_mb: Option<u64>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
 }
@@ -175,6 +176,8 @@ pub struct ServeSettings {
     pub sample: bool,
     /// Where asset URLs in manifests point.
     pub asset_urls: AssetUrls,
+    /// Bytes of asset memory (see [`crate::blobs::BlobMemory`]).
+    pub asset_memory: u64,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -387,7 +390,21 @@ impl Loaded {
             admin_token,
             signing_keys,
             sample: args.sample.or(file.sample).unwrap_or(true),
+            asset_memory: asset_memory_bytes(args.asset_memory_mb.or(file.asset_memory_mb))?,
         })
+    }
+}
+
+/// Largest asset memory accepted: far beyond any app's assets, and safe to multiply.
+const MAX_ASSET_MEMORY_MB: u64 = 1024 * 1024;
+
+fn asset_memory_bytes(mib: Option<u64>) -> Result<u64> {
+    match mib {
+        None => Ok(crate::blobs::memory::DEFAULT_BUDGET),
+        Some(mib) if mib <= MAX_ASSET_MEMORY_MB => Ok(mib * 1024 * 1024),
+        Some(mib) => Err(Error::Config(format!(
+            "--asset-memory-mb {mib} is more than {MAX_ASSET_MEMORY_MB} MiB"
+        ))),
     }
 }
 

@@ -44,6 +44,7 @@
 
 pub mod app_config;
 pub mod blobs;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compress;

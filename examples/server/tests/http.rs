@@ -64,20 +64,11 @@ async fn all_assets(server: &Server) -> Vec<(String, String)> {
     assets
 }
 
-on_every_backend!(async assets_admin_and_health);
-
-async fn assets_admin_and_health(backend: &Backend) {
-    let data = tempfile::tempdir().unwrap();
-    let server = backend.server(data.path(), &["--admin-token", TOKEN]);
-    let http = client();
-
-    let health = http.get(server.url("/health")).send().await.unwrap();
-    assert_eq!(health.status(), StatusCode::OK);
-    let health: Value = health.json().await.unwrap();
-    assert_eq!(health["status"], "ok");
-
+/// Every asset of the bundled sample, in every coding, conditionally, by either hash
+/// spelling, with HEAD and a range: the bytes hash to the manifest's hash.
+async fn assert_assets_served(server: &Server, http: &reqwest::Client) {
     // The bundled sample (the real export) was published into the empty database.
-    let assets = all_assets(&server).await;
+    let assets = all_assets(server).await;
     assert_eq!(assets.len(), 4, "2 bundles + 2 PNGs: {assets:?}");
 
     let mut encodings_seen = Vec::new();
@@ -189,6 +180,33 @@ async fn assets_admin_and_health(backend: &Backend) {
         encodings_seen.iter().any(|e| e == "gzip"),
         "some asset served with gzip"
     );
+}
+
+on_every_backend!(async assets_stream_without_asset_memory);
+
+/// With the asset memory off every asset streams from the blob store: same answers.
+async fn assets_stream_without_asset_memory(backend: &Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let server = backend.server(
+        data.path(),
+        &["--asset-memory-mb", "0", "--admin-token", TOKEN],
+    );
+    assert_assets_served(&server, &client()).await;
+}
+
+on_every_backend!(async assets_admin_and_health);
+
+async fn assets_admin_and_health(backend: &Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let server = backend.server(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+
+    let health = http.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+
+    assert_assets_served(&server, &http).await;
 
     // Admin API: republish and rollback, seen by the CLI.
     let list: Value = http

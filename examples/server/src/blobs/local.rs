@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::{BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob};
@@ -180,6 +181,16 @@ impl BlobStore for LocalBlobStore {
         Ok(())
     }
 
+    async fn read(&self, hash: &AssetHash, encoding: ContentCoding) -> Result<Option<Bytes>> {
+        // One blocking-pool trip for the whole file, not one per buffer.
+        let path = self.path(hash, encoding);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
     async fn open(
         &self,
         hash: &AssetHash,
@@ -224,7 +235,6 @@ impl BlobStore for LocalBlobStore {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use tokio::io::AsyncReadExt as _;
 
     use super::*;

@@ -5,6 +5,7 @@
 //! stored blob is complete or absent, never partial.
 
 pub mod local;
+pub mod memory;
 pub mod s3;
 pub mod urls;
 
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 pub use local::LocalBlobStore;
+pub use memory::BlobMemory;
 pub use s3::{S3BlobStore, S3Location};
 pub use urls::AssetUrls;
 
@@ -93,6 +95,21 @@ pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
         encoding: ContentCoding,
         range: Option<ByteRange>,
     ) -> Result<Option<BlobReader>>;
+
+    /// The whole of one encoding of a blob, in memory; `None` when absent.
+    async fn read(&self, hash: &AssetHash, encoding: ContentCoding) -> Result<Option<Bytes>> {
+        use tokio::io::AsyncReadExt as _;
+        let Some(blob) = self.open(hash, encoding, None).await? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(blob.len).unwrap_or(0));
+        let mut reader = blob.reader;
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| crate::error::Error::io(format!("blob {hash} ({encoding})"), e))?;
+        Ok(Some(bytes.into()))
+    }
 
     /// Deletes a blob and its variants (the identity bytes first, so a half-deleted blob
     /// counts as absent); deleting an absent blob is a no-op.

@@ -1,4 +1,8 @@
-//! `GET /assets/{hash}`: blobs by content address, streamed from the blob store.
+//! `GET /assets/{hash}`: blobs by content address, from memory or the blob store.
+//!
+//! Blobs small enough for the [`BlobMemory`](crate::blobs::BlobMemory) (the launch bundles
+//! and images every install downloads) are answered from one shared in-memory copy; larger
+//! ones stream from the blob store in large reads.
 //!
 //! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
 //! immutable and cacheable for a year. The stored brotli or gzip variant is chosen from
@@ -10,6 +14,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use bytes::Bytes;
 use expo_accept::negotiate_encoding;
 use tokio_util::io::ReaderStream;
 
@@ -21,6 +26,9 @@ use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
 /// `cache-control` of assets: their URL changes with their content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Read size when streaming a blob too large for memory: large reads keep the file
+/// system's blocking-pool round trips few.
+const STREAM_CHUNK: usize = 256 * 1024;
 /// Longest `range` or `if-none-match` value read.
 const MAX_CONDITIONAL_LEN: usize = 4096;
 
@@ -89,22 +97,14 @@ pub async fn asset(
         return Ok(response);
     }
 
-    let reader = state
-        .blobs
-        .open(&hash, encoding, range)
-        .await?
-        .ok_or_else(|| {
-            Error::Corrupt(format!(
-                "blob {hash} ({encoding}) is registered but missing"
-            ))
-        })?;
-    let mut response = Response::new(Body::from_stream(ReaderStream::new(reader.reader)));
+    let (body, len) = body(&state, &record, encoding, range).await?;
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     common_headers(headers, &etag);
     if let Ok(value) = HeaderValue::from_str(&record.content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(reader.len));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     if encoding != ContentCoding::Identity {
         headers.insert(
             header::CONTENT_ENCODING,
@@ -118,6 +118,73 @@ pub async fn asset(
         }
     }
     Ok(response)
+}
+
+/// The body: from memory when the blob is small enough, else streamed from the store.
+async fn body(
+    state: &AppState,
+    record: &BlobRecord,
+    encoding: ContentCoding,
+    range: Option<ByteRange>,
+) -> Result<(Body, u64), ApiError> {
+    let hash = record.hash;
+    let stored_len = match encoding {
+        ContentCoding::Identity => Some(record.size),
+        ContentCoding::Gzip => record.gzip_size,
+        ContentCoding::Brotli => record.br_size,
+    };
+    if !stored_len.is_some_and(|len| state.blob_memory.admits(len)) {
+        let reader = state
+            .blobs
+            .open(&hash, encoding, range)
+            .await?
+            .ok_or_else(|| missing(&hash, encoding))?;
+        let stream = ReaderStream::with_capacity(reader.reader, STREAM_CHUNK);
+        return Ok((Body::from_stream(stream), reader.len));
+    }
+    let mut bytes = in_memory(state, &hash, encoding).await?;
+    if let Some(range) = range {
+        bytes = slice(&bytes, range).ok_or_else(|| {
+            Error::Corrupt(format!(
+                "blob {hash} holds {} bytes, not {}",
+                bytes.len(),
+                record.size
+            ))
+        })?;
+    }
+    let len = bytes.len() as u64;
+    Ok((Body::from(bytes), len))
+}
+
+/// One coding of a blob from memory, read from the blob store (and kept) on a miss.
+async fn in_memory(
+    state: &AppState,
+    hash: &AssetHash,
+    encoding: ContentCoding,
+) -> Result<Bytes, ApiError> {
+    if let Some(bytes) = state.blob_memory.get(hash, encoding) {
+        return Ok(bytes);
+    }
+    let bytes = state
+        .blobs
+        .read(hash, encoding)
+        .await?
+        .ok_or_else(|| missing(hash, encoding))?;
+    state.blob_memory.insert(hash, encoding, bytes.clone());
+    Ok(bytes)
+}
+
+fn missing(hash: &AssetHash, encoding: ContentCoding) -> Error {
+    Error::Corrupt(format!(
+        "blob {hash} ({encoding}) is registered but missing"
+    ))
+}
+
+/// The bytes of `range`, `None` when the blob is shorter than its record says.
+fn slice(bytes: &Bytes, range: ByteRange) -> Option<Bytes> {
+    let first = usize::try_from(range.first).ok()?;
+    let end = usize::try_from(range.last).ok()?.checked_add(1)?;
+    (first < end && end <= bytes.len()).then(|| bytes.slice(first..end))
 }
 
 /// The stored codings, smallest first: the order of preference on equal quality.

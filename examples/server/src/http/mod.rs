@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use self::cache::ManifestCache;
 use self::error::ApiError;
 use self::state::AppState;
+use crate::blobs::{BlobMemory, memory};
 use crate::commands::Data;
 use crate::config::{ServeSettings, Settings};
 use crate::error::{Error, Result};
@@ -112,6 +113,10 @@ pub async fn serve(
         responder: Arc::new(responder),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
+        blob_memory: Arc::new(BlobMemory::new(
+            serve.asset_memory,
+            (serve.asset_memory / 8).min(memory::DEFAULT_MAX_ITEM),
+        )),
         cache: Arc::clone(&cache),
         signers: signers.map(Arc::new),
         public_url: serve.public_url.clone(),

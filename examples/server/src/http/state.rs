@@ -6,7 +6,7 @@ use expo_codesign::SignerSet;
 use expo_updates::Responder;
 
 use super::cache::ManifestCache;
-use crate::blobs::{AssetUrls, BlobStore};
+use crate::blobs::{AssetUrls, BlobMemory, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
 
@@ -17,6 +17,8 @@ pub struct AppState {
     pub store: Arc<dyn MetadataStore>,
     /// Blob bytes.
     pub blobs: Arc<dyn BlobStore>,
+    /// The bytes of the most requested blobs.
+    pub blob_memory: Arc<BlobMemory>,
     /// Resolved updates per scope.
     pub cache: Arc<ManifestCache>,
     /// Code-signing keys; `None` when signing is off.
