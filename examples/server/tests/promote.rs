@@ -1,0 +1,335 @@
+//! `promote` between two real servers' stores: only missing blobs travel, hashes are checked
+//! on receipt, a rerun changes nothing, and refusals are clear.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one function"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{Backend, Server, run_json, synthetic_export};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "promote-token-0123456789";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn promote(backend: &Backend, data: &Path, args: &[&str]) -> Output {
+    backend
+        .bin(data)
+        .arg("promote")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn promote_json(backend: &Backend, data: &Path, args: &[&str]) -> Value {
+    run_json(backend.bin(data).arg("promote").args(args))
+}
+
+fn update_of<'a>(published: &'a Value, platform: &str) -> &'a Value {
+    published
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["platform"] == platform)
+        .unwrap()
+}
+
+/// The launch asset hash (base64url) the target serves to `platform` on `channel`.
+async fn served_launch_hash(server: &Server, platform: &str, channel: &str) -> String {
+    let response = client()
+        .get(server.url("/manifest"))
+        .header("expo-platform", platform)
+        .header("expo-runtime-version", "1.0.0")
+        .header("expo-channel-name", channel)
+        .header("accept", "application/expo+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let manifest: Value = response.json().await.unwrap();
+    manifest["launchAsset"]["hash"].as_str().unwrap().to_owned()
+}
+
+async fn json_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    body
+}
+
+on_every_backend!(async promote_between_servers);
+
+async fn promote_between_servers(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let (source, target) = (work.path().join("source"), work.path().join("target"));
+    let target_backend = backend.fresh();
+
+    let dist = synthetic_export(&work.path().join("a"), 20_000, "1.0.0");
+    let published = run_json(backend.bin(&source).args(["publish"]).arg(&dist).args([
+        "--channel",
+        "staging",
+        "--message",
+        "release 1",
+    ]));
+    let (ios, android) = (
+        update_of(&published, "ios"),
+        update_of(&published, "android"),
+    );
+    let ios_id = ios["id"].as_str().unwrap().to_owned();
+    let android_id = android["id"].as_str().unwrap().to_owned();
+    let shown = |id: &str| run_json(backend.bin(&source).args(["show", id]));
+    let (ios_shown, android_shown) = (shown(&ios_id), shown(&android_id));
+    let launch_hash = |shown: &Value| shown["launch_asset"]["hash"].as_str().unwrap().to_owned();
+    let ios_bundle = common::hex_of_manifest_hash(&launch_hash(&ios_shown));
+    let android_bundle = common::hex_of_manifest_hash(&launch_hash(&android_shown));
+
+    // The target already holds the PNG and the font (another export shares them).
+    let other = synthetic_export(&work.path().join("b"), 30_000, "1.0.0");
+    run_json(
+        target_backend
+            .bin(&target)
+            .args(["publish"])
+            .arg(&other)
+            .args(["--channel", "other"]),
+    );
+    let server = target_backend.server(&target, &["--admin-token", TOKEN, "--sample=false"]);
+    let base = server.base.clone();
+
+    // Refusals: a wrong token, an unknown update.
+    let refused = promote(
+        backend,
+        &source,
+        &[&ios_id, "--to", &base, "--token", "not-the-token-000000"],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("token"),
+        "{stderr}"
+    );
+    let response = client()
+        .post(server.url("/admin/blobs/missing"))
+        .bearer_auth("not-the-token-000000")
+        .json(&json!({ "hashes": [ios_bundle] }))
+        .send()
+        .await
+        .unwrap();
+    json_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let refused = promote(
+        backend,
+        &source,
+        &[&unknown, "--to", &base, "--token", TOKEN],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("no update with id {unknown}")),
+        "{stderr}"
+    );
+
+    // What the target lacks: only the iOS bundle of the three iOS files.
+    let hashes: Vec<String> = std::iter::once(launch_hash(&ios_shown))
+        .chain(
+            ios_shown["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["hash"].as_str().unwrap().to_owned()),
+        )
+        .collect();
+    let response = client()
+        .post(server.url("/admin/blobs/missing"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "hashes": hashes }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let missing: Value = response.json().await.unwrap();
+    assert_eq!(missing["missing"], json!([ios_bundle]));
+
+    // Uploads are checked against their hash; an import without its blobs is refused.
+    let response = client()
+        .put(server.url(&format!("/admin/blobs/{ios_bundle}")))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/javascript")
+        .body("not the bundle")
+        .send()
+        .await
+        .unwrap();
+    json_error(response, StatusCode::BAD_REQUEST, "hash_mismatch").await;
+    let mut import = ios_shown.clone();
+    let import_body = json!({
+        "source_id": ios_id,
+        "app": import["app"].take(),
+        "channel": "staging",
+        "runtime_version": "1.0.0",
+        "platform": "ios",
+        "kind": "update",
+        "launch_asset": import["launch_asset"].take(),
+        "assets": import["assets"].take(),
+    });
+    let response = client()
+        .post(server.url("/admin/import"))
+        .bearer_auth(TOKEN)
+        .json(&import_body)
+        .send()
+        .await
+        .unwrap();
+    let body = json_error(response, StatusCode::CONFLICT, "missing_blobs").await;
+    assert!(body["error"].as_str().unwrap().contains(&ios_bundle));
+    let response = client()
+        .post(server.url("/admin/import"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "source_id": ios_id, "channel": "staging" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let before = target_backend.blob_names(&target);
+    assert!(!before.iter().any(|name| name.starts_with(&ios_bundle)));
+
+    // Promote iOS: one blob travels, the target serves it on the same channel.
+    let report = promote_json(
+        backend,
+        &source,
+        &[&ios_id, "--to", &base, "--token", TOKEN],
+    );
+    assert_eq!(report["status"], "created", "{report}");
+    assert_eq!(report["uploaded"], json!([ios_bundle]));
+    assert_eq!(report["already_stored"], 2);
+    assert_eq!(report["update"]["channel"], "staging");
+    assert_eq!(report["update"]["message"], "release 1");
+    let promoted_ios = report["update"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        served_launch_hash(&server, "ios", "staging").await,
+        launch_hash(&ios_shown)
+    );
+    let names = target_backend.blob_names(&target);
+    assert!(names.contains(&ios_bundle), "{names:?}");
+    assert!(names.contains(&format!("{ios_bundle}.br")), "precompressed");
+    let asset = client()
+        .get(server.url(&format!("/assets/{ios_bundle}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(common::sha256_hex(&asset), ios_bundle);
+    let shown_on_target = run_json(target_backend.bin(&target).args(["show", &promoted_ios]));
+    assert_eq!(
+        shown_on_target["extra"]["expoClient"]["name"], "Synthetic",
+        "the app config travels with it"
+    );
+    assert_eq!(shown_on_target["assets"], ios_shown["assets"]);
+
+    // Twice: nothing uploaded, no duplicate.
+    let again = promote_json(
+        backend,
+        &source,
+        &[&ios_id, "--to", &base, "--token", TOKEN],
+    );
+    assert_eq!(again["status"], "already_there", "{again}");
+    assert_eq!(again["uploaded"], json!([]));
+    assert_eq!(again["update"]["id"], promoted_ios.as_str());
+    let target_list = |channel: &str| {
+        run_json(
+            target_backend
+                .bin(&target)
+                .args(["list", "--channel", channel]),
+        )
+        .as_array()
+        .unwrap()
+        .len()
+    };
+    assert_eq!(target_list("staging"), 1);
+
+    // A promotion cut off after its upload: the blob is there, the update is not; the rerun
+    // uploads nothing more and registers it, here on another channel at 25%.
+    let android_bytes = backend.read_blob(&source, &android_bundle).unwrap();
+    let response = client()
+        .put(server.url(&format!("/admin/blobs/{android_bundle}")))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/javascript")
+        .body(android_bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(target_list("production"), 0);
+    let report = promote_json(
+        backend,
+        &source,
+        &[
+            &android_id,
+            "--to",
+            &base,
+            "--token",
+            TOKEN,
+            "--channel",
+            "production",
+            "--rollout",
+            "25",
+        ],
+    );
+    assert_eq!(report["status"], "created", "{report}");
+    assert_eq!(report["uploaded"], json!([]));
+    assert_eq!(report["already_stored"], 3);
+    assert_eq!(report["update"]["channel"], "production");
+    assert_eq!(report["update"]["rollout_percent"], 25);
+    assert_eq!(target_list("production"), 1);
+    // A promotion to another channel is another update; the staging one is untouched.
+    let report = promote_json(
+        backend,
+        &source,
+        &[&android_id, "--to", &base, "--token", TOKEN],
+    );
+    assert_eq!(report["status"], "created");
+    assert_eq!(target_list("staging"), 2);
+    assert_eq!(
+        served_launch_hash(&server, "android", "staging").await,
+        launch_hash(&android_shown)
+    );
+    // The text output names what happened.
+    let text = backend
+        .bin(&source)
+        .args(["promote", &android_id, "--to", &base, "--token", TOKEN])
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(stdout.starts_with("already there:"), "{stdout}");
+    // The token can come from the environment.
+    let from_env = backend
+        .bin(&source)
+        .env("EXPO_UPDATE_SERVER_PROMOTE_TOKEN", TOKEN)
+        .args(["promote", &ios_id, "--to", &base, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        from_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+}
