@@ -13,6 +13,8 @@ have basenc || apt_packages+=(coreutils)
 have node || apt_packages+=(nodejs npm)
 have curl || apt_packages+=(curl)
 have bspatch || apt_packages+=(bsdiff)
+# The admin page test drives Debian's Chromium (playwright-core, no browser download).
+[[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     if [[ $(id -u) == 0 ]]; then

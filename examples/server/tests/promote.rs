@@ -19,7 +19,7 @@ const TOKEN: &str = "promote-token-0123456789";
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(std::time::Duration::from_mins(1))
         .build()
         .unwrap()
 }

@@ -166,12 +166,12 @@ function renderRow(u, served) {
   const kind = element('td', { text: kindLabel(u) });
   if (served) kind.append(' ', element('span', { class: 'badge', text: served }));
   return element('tr', { dataset: { id: u.id } }, [
-    element('td', { text: u.created_at_iso }),
+    element('td', { class: 'created', text: u.created_at_iso }),
     element('td', { class: 'id', text: u.id }),
     kind,
     element('td', { text: `${u.rollout_percent}%` }),
     element('td', { text: u.message ?? '' }),
-    element('td', {}, u.kind === 'update' ? [rollout, republish] : [rollout]),
+    element('td', { class: 'actions' }, u.kind === 'update' ? [rollout, ' ', republish] : [rollout]),
   ]);
 }
 
