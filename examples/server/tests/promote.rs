@@ -206,6 +206,17 @@ async fn promote_between_servers(backend: &Backend) {
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
+    // Request bodies are bounded: 4 MiB of hashes is refused with a JSON 413.
+    let huge = format!(r#"{{"hashes":["{}"]}}"#, "a".repeat(5 << 20));
+    let response = client()
+        .post(server.url("/admin/blobs/missing"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    json_error(response, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
     let before = target_backend.blob_names(&target);
     assert!(!before.iter().any(|name| name.starts_with(&ios_bundle)));
 

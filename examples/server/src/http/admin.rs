@@ -274,7 +274,7 @@ async fn set_rollout(
     body: Result<Json<RolloutBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
-    let Json(body) = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
     let store = state.store.as_ref();
     let answer = match (body.percent, body.revert) {
         (Some(percent), false) => {

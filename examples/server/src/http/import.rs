@@ -65,7 +65,7 @@ pub async fn missing(
     State(state): State<AppState>,
     body: Result<Json<MissingRequest>, JsonRejection>,
 ) -> Result<Json<MissingResponse>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
     if body.hashes.len() > MAX_HASHES {
         return Err(ApiError::bad_request(format!(
             "at most {MAX_HASHES} hashes per request"
@@ -92,14 +92,8 @@ pub async fn upload(
     let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let hash = parse_asset_hash(&hash)?;
     let body = body.map_err(|e| {
-        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "bad_request"
-        };
-        ApiError::new(
+        ApiError::rejected_body(
             e.status(),
-            code,
             format!("{} (blobs up to {MAX_BLOB_UPLOAD} bytes)", e.body_text()),
         )
     })?;
@@ -155,7 +149,7 @@ pub async fn import(
     State(state): State<AppState>,
     body: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
     let (scope, rollout_percent) = checked(&body)?;
     let id = promoted_id(body.source_id, &scope.channel);
     if let Some(existing) = state.store.update(id).await? {
