@@ -244,6 +244,21 @@ fn content_type(import: &ImportRequest, hash: AssetHash) -> String {
         )
 }
 
+/// An error and its causes, `: `-separated (reqwest's own message omits them).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Why an import failed.
 enum ImportError {
     /// The target lacks blobs (409): upload again and retry.
@@ -301,7 +316,7 @@ impl Client {
         let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
             let error = Error::Remote {
                 url: url.to_owned(),
-                message: format!("request failed: {e}"),
+                message: format!("request failed: {}", causes(&e)),
             };
             (None, error)
         })?;

@@ -8,8 +8,12 @@
 
 mod common;
 
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Backend, Server, run_json, synthetic_export};
 use reqwest::StatusCode;
@@ -343,4 +347,114 @@ async fn promote_between_servers(backend: &Backend) {
         "{}",
         String::from_utf8_lossy(&from_env.stderr)
     );
+}
+
+/// A loopback TCP proxy that forwards `budget` bytes from clients to `upstream` in all, then
+/// cuts every connection: a network failure in the middle of a transfer.
+fn cutting_proxy(upstream: SocketAddr, budget: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let remaining = Arc::new(AtomicUsize::new(budget));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let Ok(mut server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut client_out, mut server_in) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server_in, &mut client_out);
+                let _ = client_out.shutdown(Shutdown::Both);
+            });
+            let remaining = Arc::clone(&remaining);
+            std::thread::spawn(move || {
+                let mut buffer = [0; 8192];
+                loop {
+                    let n = match client.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let allowed = remaining
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                            Some(left.saturating_sub(n))
+                        })
+                        .unwrap()
+                        .min(n);
+                    if server.write_all(&buffer[..allowed]).is_err() || allowed < n {
+                        break;
+                    }
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    address
+}
+
+on_every_backend!(async interrupted_promote_completes_on_rerun);
+
+async fn interrupted_promote_completes_on_rerun(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let (source, target) = (work.path().join("source"), work.path().join("target"));
+    let target_backend = backend.fresh();
+    let dist = synthetic_export(&work.path().join("a"), 20_000, "1.0.0");
+    let published = run_json(backend.bin(&source).args(["publish"]).arg(&dist).args([
+        "--channel",
+        "production",
+        "--platform",
+        "ios",
+    ]));
+    let id = published[0]["id"].as_str().unwrap().to_owned();
+    let shown = run_json(backend.bin(&source).args(["show", &id]));
+    let bundle = common::hex_of_manifest_hash(shown["launch_asset"]["hash"].as_str().unwrap());
+    let server = target_backend.server(&target, &["--admin-token", TOKEN, "--sample=false"]);
+    let upstream: SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+
+    // The network fails after 12 kB: the 20 kB bundle can never arrive whole.
+    let proxy = cutting_proxy(upstream, 12_000);
+    let cut = promote(
+        backend,
+        &source,
+        &[&id, "--to", &format!("http://{proxy}"), "--token", TOKEN],
+    );
+    assert!(!cut.status.success(), "the transfer was cut");
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert!(
+        stderr.contains(&format!("http://{proxy}/admin/")),
+        "{stderr}"
+    );
+    let list = run_json(target_backend.bin(&target).args(["list"]));
+    assert_eq!(list, json!([]), "no update is visible on the target");
+    assert!(
+        !target_backend
+            .blob_names(&target)
+            .iter()
+            .any(|name| name.starts_with(&bundle)),
+        "a cut upload stores nothing"
+    );
+
+    let report = promote_json(
+        backend,
+        &source,
+        &[&id, "--to", &server.base, "--token", TOKEN],
+    );
+    assert_eq!(report["status"], "created", "{report}");
+    let uploaded = report["uploaded"].as_array().unwrap();
+    assert!(uploaded.contains(&json!(bundle)), "{report}");
+    assert_eq!(
+        uploaded.len() + usize::try_from(report["already_stored"].as_u64().unwrap()).unwrap(),
+        3
+    );
+    assert_eq!(
+        served_launch_hash(&server, "ios", "production").await,
+        shown["launch_asset"]["hash"].as_str().unwrap()
+    );
+    let again = promote_json(
+        backend,
+        &source,
+        &[&id, "--to", &server.base, "--token", TOKEN],
+    );
+    assert_eq!(again["status"], "already_there");
 }
