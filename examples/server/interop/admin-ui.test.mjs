@@ -63,7 +63,7 @@ try {
   await page.reload();
   await ios.waitFor();
 
-  await ios.getByRole('button', { name: /Roll back .* to the previous update/ }).click();
+  await ios.getByRole('button', { name: /^Roll back to previous/ }).click();
   await page.getByRole('status').filter({ hasText: 'Rolled back channel production, runtime 1.0.0, ios' }).waitFor();
   const iosAfter = await ios.locator('tbody tr').count();
   check(iosAfter === 3, `expected 3 iOS updates after the rollback, saw ${iosAfter}`);
@@ -71,7 +71,7 @@ try {
   const newest = android.locator('tbody tr').first();
   const androidId = await newest.getAttribute('data-id');
   await newest.getByLabel(`Rollout percent of ${androidId}`).fill('30');
-  await newest.getByRole('button', { name: `Set the rollout of ${androidId}` }).click();
+  await newest.getByRole('button', { name: `Set rollout of ${androidId}` }).click();
   await page.getByRole('status').filter({ hasText: `${androidId} is now rolled out to 30%` }).waitFor();
   const cell = await android.locator(`tr[data-id="${androidId}"] td`).nth(3).textContent();
   check(cell === '30%', `the table shows ${cell}, not 30%`);

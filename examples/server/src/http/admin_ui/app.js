@@ -120,12 +120,12 @@ function renderScope(updates) {
   const actions = element('div', { class: 'scope-actions' }, [
     element('button', {
       type: 'button', class: 'danger', text: 'Roll back to previous',
-      'aria-label': `Roll back ${label} to the previous update`,
+      'aria-label': `Roll back to previous: ${label}`,
       dataset: { action: 'rollback', scope: JSON.stringify(scope) },
     }),
     element('button', {
       type: 'button', class: 'danger', text: 'Roll back to embedded',
-      'aria-label': `Roll back ${label} to the embedded update`,
+      'aria-label': `Roll back to embedded: ${label}`,
       dataset: { action: 'embedded', scope: JSON.stringify(scope) },
     }),
   ]);
@@ -157,7 +157,7 @@ function renderRow(u, served) {
       id: inputId, name: 'percent', type: 'number', min: '0', max: '100', step: '1',
       required: '', class: 'percent', value: String(u.rollout_percent),
     }),
-    element('button', { type: 'submit', text: 'Set rollout', 'aria-label': `Set the rollout of ${u.id}` }),
+    element('button', { type: 'submit', text: 'Set rollout', 'aria-label': `Set rollout of ${u.id}` }),
   ]);
   const republish = element('button', {
     type: 'button', text: 'Republish', 'aria-label': `Republish ${u.id}`,
