@@ -146,6 +146,19 @@ async fn page_is_self_contained_under_a_strict_csp() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["rollout_percent"], 40);
+    // Nothing before the sample to go back to: a JSON 409, and the rollout stays.
+    let response = rollout(json!({ "revert": true })).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "conflict", "{body}");
+    let unknown = client
+        .post(server.url(&format!("/admin/updates/{}/rollout", uuid::Uuid::new_v4())))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "percent": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let unauthorized = client
         .post(server.url(&format!("/admin/updates/{id}/rollout")))
         .json(&json!({ "percent": 10 }))
