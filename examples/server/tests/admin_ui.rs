@@ -97,8 +97,14 @@ async fn page_is_self_contained_under_a_strict_csp() {
         let body = response.text().await.unwrap();
         assert!(!body.contains("innerHTML"), "{path} inserts text only");
     }
+}
 
-    // The routes the page uses beyond the existing ones: scopes and rollout.
+/// The routes the page uses beyond the older ones: scopes and rollout.
+#[tokio::test(flavor = "multi_thread")]
+async fn scopes_and_rollout_routes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let client = reqwest::Client::new();
     let scopes: Value = client
         .get(server.url("/admin/scopes"))
         .bearer_auth(TOKEN)
