@@ -15,6 +15,8 @@ have curl || apt_packages+=(curl)
 have bspatch || apt_packages+=(bsdiff)
 have nginx || [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx)
 have wrk || apt_packages+=(wrk)
+# The admin page test drives Debian's Chromium (playwright-core, no browser download).
+[[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     if [[ $(id -u) == 0 ]]; then

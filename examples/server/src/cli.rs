@@ -102,6 +102,8 @@ pub enum Command {
     Republish(RepublishArgs),
     /// Widen, narrow or revert the percentage rollout of an update.
     Rollout(RolloutArgs),
+    /// Copy an update to another running server (staging to production) over its admin API.
+    Promote(PromoteArgs),
     /// Delete old updates nobody is served, then the blobs nothing references.
     Gc(GcArgs),
     /// Check a running server (this one or any other) the way an app would: manifest,
@@ -347,6 +349,47 @@ pub struct RolloutArgs {
     pub revert: bool,
 
     /// A message shown by `list` (with --revert).
+    #[arg(long, short)]
+    pub message: Option<String>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The update to copy (from this command's data directory / database and blob store).
+    #[arg(value_name = "UPDATE_ID")]
+    pub id: Uuid,
+
+    /// Base URL of the target server (`https://updates.example.com`).
+    #[arg(long, value_name = "URL", env = "EXPO_UPDATE_SERVER_PROMOTE_TO")]
+    pub to: String,
+
+    /// The target's admin token (its --admin-token).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EXPO_UPDATE_SERVER_PROMOTE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+
+    /// Channel to serve it on, on the target [default: the update's own channel].
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+
+    /// Serve it to this percentage of installs on the target [default: 100].
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        value_parser = clap::value_parser!(u8).range(1..=100)
+    )]
+    pub rollout: Option<u8>,
+
+    /// A message shown by `list` on the target [default: the update's].
     #[arg(long, short)]
     pub message: Option<String>,
 

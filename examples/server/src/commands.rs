@@ -8,11 +8,13 @@ use serde_json::Value;
 use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
 use crate::check::{CheckOptions, check};
 use crate::cli::{
-    CheckArgs, Cli, Command, ListArgs, PlatformArg, PublishArgs, RollbackArgs, ShowArgs,
+    CheckArgs, Cli, Command, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
+    ShowArgs,
 };
 use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table};
+use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
 use crate::store::{
     DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
@@ -139,6 +141,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Promote(args) => run_promote(&settings, args).await,
         Command::Republish(args) => {
             let data = Data::from_settings(&settings).await?;
             let update = ops::republish(
@@ -152,6 +155,41 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_promote(settings: &Settings, args: PromoteArgs) -> Result<()> {
+    let data = Data::from_settings(settings).await?;
+    let request = PromoteRequest {
+        id: args.id,
+        target: args.to,
+        token: args.token,
+        channel: args.channel,
+        rollout_percent: args.rollout,
+        message: args.message,
+    };
+    let report = promote::promote(data.store.as_ref(), data.blobs.as_ref(), &request).await?;
+    if args.json {
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        value["update"] = info_json(&report.update);
+        println!("{}", json_text(&value));
+    } else {
+        let verb = match report.status {
+            ImportStatus::Created => "promoted",
+            ImportStatus::AlreadyThere => "already there:",
+        };
+        println!(
+            "{verb} {} as {} on {} ({}, channel {}, runtime {}); uploaded {} blobs, {} already stored",
+            args.id,
+            report.update.id,
+            request.target,
+            report.update.scope.platform,
+            report.update.scope.channel,
+            report.update.scope.runtime_version,
+            report.uploaded.len(),
+            report.already_stored,
+        );
+    }
+    Ok(())
 }
 
 async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {

@@ -69,6 +69,14 @@ pub enum Error {
     /// Stored data is inconsistent (a bug or a hand-edited database).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// Another server refused or failed a request (`promote`).
+    #[error("{url}: {message}")]
+    Remote {
+        /// The URL asked.
+        url: String,
+        /// Its answer (status and error message) or why there was none.
+        message: String,
+    },
     /// A background task failed.
     #[error("task failed: {0}")]
     Task(String),

@@ -5,17 +5,23 @@
 //! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
 //! - `POST /admin/rollback` `{"to": "<id>"}`, or
 //!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
+//! - `POST /admin/updates/{id}/rollout` `{"percent": 50}`, or `{"revert": true}`
+//! - `GET  /admin/scopes`: every (app, channel, runtime version, platform) with updates
+//! - promotion from another server: see [`super::import`]
+//! - `GET  /admin/ui`: the admin page (no token: the page asks for it, see
+//!   [`super::admin_ui`])
 //!
 //! The token is compared in constant time (as SHA-256 digests, so its length does not leak
 //! either).
 
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -24,10 +30,11 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
+use super::{admin_ui, import};
 use crate::config::DEFAULT_APP;
 use crate::ops;
 use crate::output::{info_json, update_json};
-use crate::store::{Platform, UpdateFilter, checked_name};
+use crate::store::{Platform, UpdateFilter, checked_name, rollout};
 
 /// Most updates one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -38,8 +45,24 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/updates", get(list))
         .route("/updates/{id}", get(show))
         .route("/updates/{id}/republish", post(republish))
+        .route("/updates/{id}/rollout", post(set_rollout))
         .route("/rollback", post(rollback))
+        .route("/scopes", get(scopes))
+        .route(
+            "/blobs/missing",
+            post(import::missing).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
+        )
+        .route(
+            "/blobs/{hash}",
+            put(import::upload).layer(DefaultBodyLimit::max(import::MAX_BLOB_UPLOAD)),
+        )
+        .route(
+            "/import",
+            post(import::import).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
+        )
         .layer(axum::middleware::from_fn_with_state(state, authorize))
+        // The page holds no data: it asks for the token and calls the routes above.
+        .merge(admin_ui::router())
 }
 
 /// The digest the token is compared as.
@@ -229,6 +252,50 @@ async fn rollback(
         StatusCode::CREATED,
         Json(Value::Array(updates.iter().map(info_json).collect())),
     ))
+}
+
+async fn scopes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let scopes = state.store.scopes().await?;
+    Ok(Json(serde_json::to_value(scopes).unwrap_or_default()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutBody {
+    percent: Option<u8>,
+    #[serde(default)]
+    revert: bool,
+    message: Option<String>,
+}
+
+async fn set_rollout(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<RolloutBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = update_id(path)?;
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let store = state.store.as_ref();
+    let answer = match (body.percent, body.revert) {
+        (Some(percent), false) => {
+            let update = rollout::set_percent(store, id, percent).await?;
+            (StatusCode::OK, Json(info_json(&update)))
+        }
+        (None, true) => {
+            let update = rollout::revert(store, id, body.message).await?;
+            (
+                StatusCode::CREATED,
+                Json(Value::Array(vec![info_json(&update)])),
+            )
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "send either {\"percent\": 0..100} or {\"revert\": true}",
+            ));
+        }
+    };
+    state.cache.invalidate();
+    Ok(answer)
 }
 
 /// An absent body (no content type, empty) means all defaults; a present one must parse.

@@ -1,10 +1,12 @@
 //! The HTTP server: routes, shared state, graceful shutdown.
 
 pub mod admin;
+pub mod admin_ui;
 pub mod assets;
 pub mod cache;
 pub mod error;
 pub mod health;
+pub mod import;
 pub mod manifest;
 pub mod metrics;
 pub mod served;

@@ -1,0 +1,299 @@
+//! The receiving side of `promote` (see [`crate::promote`]), behind the admin token:
+//!
+//! - `POST /admin/blobs/missing` `{"hashes": ["<hex>", …]}` → `{"missing": ["<hex>", …]}`
+//! - `PUT  /admin/blobs/{hash}` with the identity bytes as body and their `content-type`:
+//!   the SHA-256 of the body must be `hash`; the server precompresses and stores it
+//! - `POST /admin/import` an [`ImportRequest`]: 201 with the new update, 200 when an earlier
+//!   promotion registered it already, 409 when blobs are missing
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::compress;
+use crate::error::Error;
+use crate::output::info_json;
+use crate::promote::{
+    ImportRequest, ImportStatus, MAX_HASHES, MissingRequest, MissingResponse, promoted_id,
+};
+use crate::store::{
+    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Scope, UpdateKind, parse_asset_hash,
+};
+
+/// Largest blob upload: the largest file `publish` accepts.
+pub const MAX_BLOB_UPLOAD: usize = 512 << 20;
+
+/// Largest `missing` or `import` body (thousands of hashes or assets).
+pub const MAX_LIST_BODY: usize = 4 << 20;
+
+/// Blob lookups in flight per request (S3 answers each with a round trip).
+const LOOKUPS: usize = 16;
+
+/// Compressions at once, across requests: one per core, as `publish`.
+static COMPRESSING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+    )
+});
+
+/// The hashes of `hashes` the blob store lacks.
+async fn absent(state: &AppState, hashes: Vec<AssetHash>) -> Result<Vec<AssetHash>, ApiError> {
+    let found: Vec<(AssetHash, bool)> = futures_util::stream::iter(hashes)
+        .map(|hash| async move {
+            let stored = state.blobs.stat(&hash).await?;
+            Ok::<_, Error>((hash, stored.is_some()))
+        })
+        .buffered(LOOKUPS)
+        .try_collect()
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(hash, stored)| (!stored).then_some(hash))
+        .collect())
+}
+
+/// `POST /admin/blobs/missing`.
+pub async fn missing(
+    State(state): State<AppState>,
+    body: Result<Json<MissingRequest>, JsonRejection>,
+) -> Result<Json<MissingResponse>, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    if body.hashes.len() > MAX_HASHES {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_HASHES} hashes per request"
+        )));
+    }
+    let hashes = body
+        .hashes
+        .iter()
+        .map(|h| parse_asset_hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let missing = absent(&state, hashes).await?;
+    Ok(Json(MissingResponse {
+        missing: missing.iter().map(AssetHash::to_hex).collect(),
+    }))
+}
+
+/// `PUT /admin/blobs/{hash}`.
+pub async fn upload(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let hash = parse_asset_hash(&hash)?;
+    let body = body.map_err(|e| {
+        ApiError::rejected_body(
+            e.status(),
+            format!("{} (blobs up to {MAX_BLOB_UPLOAD} bytes)", e.body_text()),
+        )
+    })?;
+    let content_type = content_type(&headers)?;
+    if AssetHash::of(&body) != hash {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "hash_mismatch",
+            format!(
+                "the body's SHA-256 is {}, not {}",
+                AssetHash::of(&body).to_hex(),
+                hash.to_hex()
+            ),
+        ));
+    }
+    let answer = |status, size: u64| (status, Json(json!({ "hash": hash.to_hex(), "size": size })));
+    if let Some(stored) = state.blobs.stat(&hash).await? {
+        return Ok(answer(StatusCode::OK, stored.size));
+    }
+    let permit = COMPRESSING
+        .acquire()
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+    let prepared = tokio::task::spawn_blocking(move || {
+        compress::prepare(hash, body, &content_type, compress::BROTLI_QUALITY)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
+    drop(permit);
+    let stored = state.blobs.put(prepared).await?;
+    Ok(answer(StatusCode::CREATED, stored.size))
+}
+
+/// The media type of an upload: its `content-type`, `application/octet-stream` without one.
+fn content_type(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok("application/octet-stream".into());
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|v| !v.is_empty() && v.len() <= MAX_NAME_LEN)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "content-type must be 1 to {MAX_NAME_LEN} visible ASCII characters"
+            ))
+        })
+}
+
+/// `POST /admin/import`.
+pub async fn import(
+    State(state): State<AppState>,
+    body: Result<Json<ImportRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let (scope, rollout_percent) = checked(&body)?;
+    let id = promoted_id(body.source_id, &scope.channel);
+    if let Some(existing) = state.store.update(id).await? {
+        return Ok(answer(ImportStatus::AlreadyThere, &existing.info));
+    }
+    // Read before looking at the blobs: a gc deleting one of them after this point makes
+    // the insert fail instead of registering a reference to deleted bytes.
+    let since = state.store.change_counter().await?;
+    let hashes: Vec<AssetHash> = body.hashes().into_iter().collect();
+    let mut records = Vec::with_capacity(hashes.len());
+    let mut missing = Vec::new();
+    for hash in hashes {
+        match state.blobs.stat(&hash).await? {
+            Some(stored) => records.push(BlobRecord {
+                hash,
+                size: stored.size,
+                content_type: content_type_of(&body, hash),
+                gzip_size: stored.gzip_size,
+                br_size: stored.br_size,
+            }),
+            None => missing.push(hash.to_hex()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "missing_blobs",
+            format!(
+                "upload these blobs first (PUT /admin/blobs/{{hash}}): {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let update = NewUpdate {
+        id,
+        scope,
+        kind: body.kind,
+        message: body.message,
+        group_id: uuid::Uuid::new_v4(),
+        launch_asset: body.launch_asset,
+        assets: body.assets,
+        metadata: body.metadata,
+        extra: body.extra,
+        rollout_percent,
+        republished_from: None,
+    };
+    match state
+        .store
+        .insert_since(&records, vec![update], Some(since))
+        .await
+    {
+        Ok(mut inserted) => {
+            state.cache.invalidate();
+            let info = inserted
+                .pop()
+                .ok_or_else(|| Error::Task("the store returned no update".into()))?;
+            Ok(answer(ImportStatus::Created, &info))
+        }
+        Err(Error::BlobRemoved(hash)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "blob_removed",
+            format!(
+                "blob {} was removed by a concurrent gc: upload it again",
+                hash.to_hex()
+            ),
+        )),
+        Err(error) => {
+            // A concurrent promotion of the same update may have committed first.
+            if let Some(existing) = state.store.update(id).await? {
+                return Ok(answer(ImportStatus::AlreadyThere, &existing.info));
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// The scope and rollout of a valid import request.
+fn checked(body: &ImportRequest) -> Result<(Scope, u8), ApiError> {
+    let scope = Scope::new(
+        &body.app,
+        &body.channel,
+        &body.runtime_version,
+        body.platform,
+    )?;
+    let rollout_percent = body.rollout_percent.unwrap_or(100);
+    if !(1..=100).contains(&rollout_percent) {
+        return Err(ApiError::bad_request(format!(
+            "rollout_percent {rollout_percent} must be 1 to 100"
+        )));
+    }
+    match (body.kind, &body.launch_asset) {
+        (UpdateKind::Update, None) => {
+            return Err(ApiError::bad_request("an update needs a launch_asset"));
+        }
+        (UpdateKind::RollbackToEmbedded, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "a rollback to embedded has no launch_asset nor assets",
+            ));
+        }
+        _ if body.kind == UpdateKind::RollbackToEmbedded && !body.assets.is_empty() => {
+            return Err(ApiError::bad_request(
+                "a rollback to embedded has no launch_asset nor assets",
+            ));
+        }
+        _ => {}
+    }
+    for asset in body.launch_asset.iter().chain(&body.assets) {
+        let fields = [
+            Some(&asset.key),
+            Some(&asset.content_type),
+            asset.file_extension.as_ref(),
+        ];
+        if fields
+            .iter()
+            .flatten()
+            .any(|f| f.is_empty() || f.len() > MAX_NAME_LEN)
+        {
+            return Err(ApiError::bad_request(format!(
+                "asset {}: key, content_type and file_extension must be 1 to {MAX_NAME_LEN} characters",
+                asset.hash
+            )));
+        }
+    }
+    Ok((scope, rollout_percent))
+}
+
+fn content_type_of(body: &ImportRequest, hash: AssetHash) -> String {
+    body.launch_asset
+        .iter()
+        .chain(&body.assets)
+        .find(|asset| asset.hash == hash)
+        .map_or_else(
+            || "application/octet-stream".to_owned(),
+            |asset| asset.content_type.clone(),
+        )
+}
+
+fn answer(status: ImportStatus, info: &crate::store::UpdateInfo) -> (StatusCode, Json<Value>) {
+    let code = match status {
+        ImportStatus::Created => StatusCode::CREATED,
+        ImportStatus::AlreadyThere => StatusCode::OK,
+    };
+    (
+        code,
+        Json(json!({ "status": status, "update": info_json(info) })),
+    )
+}

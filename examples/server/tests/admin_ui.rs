@@ -1,0 +1,234 @@
+//! The admin page: its headers and routes over HTTP, and a headless Chromium session
+//! (`interop/admin-ui.test.mjs`, playwright-core) whose changes are then read back with the
+//! CLI.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, bin, run_json, synthetic_export};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "admin-page-token-0123456789";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn interop_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// Whether Chromium, Node and playwright-core are here; a loud skip otherwise, a failure when
+/// `CI=true`.
+fn browser_available() -> bool {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push("chromium (apt-get install chromium)");
+    }
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        missing.push("node");
+    }
+    if !interop_dir().join("node_modules/playwright-core").is_dir() {
+        missing.push("playwright-core (npm ci in examples/server/interop)");
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join(", ");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the admin page test cannot run: missing {what} (scripts/install-test-deps.sh)"
+    );
+    eprintln!("SKIPPED: the admin page browser test needs {what}");
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_is_self_contained_under_a_strict_csp() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let client = reqwest::Client::new();
+    // The page and its files need no token: they hold no data.
+    let page = client.get(server.url("/admin/ui")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    // No inline script or handler (the CSP would block them), no external asset.
+    assert!(html.contains(r#"<script src="ui/app.js" defer></script>"#));
+    assert_eq!(html.matches("<script").count(), 1, "one external script");
+    assert!(!html.contains(" onclick=") && !html.contains(" onsubmit="));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(html.contains(r#"<label for="token">Admin token</label>"#));
+    for (path, media_type) in [
+        ("/admin/ui/app.js", "text/javascript"),
+        ("/admin/ui/app.css", "text/css"),
+    ] {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(media_type)
+        );
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("innerHTML"), "{path} inserts text only");
+    }
+}
+
+/// The routes the page uses beyond the older ones: scopes and rollout.
+#[tokio::test(flavor = "multi_thread")]
+async fn scopes_and_rollout_routes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let client = reqwest::Client::new();
+    let scopes: Value = client
+        .get(server.url("/admin/scopes"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        scopes.as_array().unwrap().len(),
+        2,
+        "the sample: ios, android"
+    );
+    assert_eq!(scopes[0]["runtime_version"], "0.0.0-sample");
+    let updates: Value = client
+        .get(server.url("/admin/updates?platform=ios"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = updates[0]["id"].as_str().unwrap();
+    let rollout = |body: Value| {
+        client
+            .post(server.url(&format!("/admin/updates/{id}/rollout")))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    for bad in [
+        json!({}),
+        json!({ "percent": 50, "revert": true }),
+        json!({ "percent": 101 }),
+        json!({ "percent": -1 }),
+    ] {
+        let response = rollout(bad.clone()).await.unwrap();
+        assert!(response.status().is_client_error(), "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{bad}: {body}");
+    }
+    let response = rollout(json!({ "percent": 40 })).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["rollout_percent"], 40);
+    // Nothing before the sample to go back to: a JSON 409, and the rollout stays.
+    let response = rollout(json!({ "revert": true })).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "conflict", "{body}");
+    let unknown = client
+        .post(server.url(&format!("/admin/updates/{}/rollout", uuid::Uuid::new_v4())))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "percent": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let unauthorized = client
+        .post(server.url(&format!("/admin/updates/{id}/rollout")))
+        .json(&json!({ "percent": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn chromium_signs_in_rolls_back_and_changes_a_rollout() {
+    if !browser_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let publish = |dir: &str, size: usize| {
+        let dist = synthetic_export(&work.path().join(dir), size, "1.0.0");
+        run_json(bin(&data).args(["publish"]).arg(&dist).args([
+            "--channel",
+            "production",
+            "--brotli-quality",
+            "5",
+        ]))
+    };
+    let first = publish("a", 20_000);
+    let second = publish("b", 30_000);
+    let id_of = |published: &Value, platform: &str| {
+        published
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["platform"] == platform)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let server = Server::start(&data, &["--admin-token", TOKEN, "--sample=false"]);
+
+    let screenshot = std::env::var("ADMIN_UI_SCREENSHOT").ok();
+    let mut node = Command::new("node");
+    node.current_dir(interop_dir())
+        .args(["admin-ui.test.mjs", &server.base, TOKEN])
+        .env("CHROMIUM", CHROMIUM);
+    if let Some(path) = &screenshot {
+        node.env("ADMIN_UI_SCREENSHOT", path);
+    }
+    let output = node.output().unwrap();
+    assert!(
+        output.status.success(),
+        "the browser session failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    // iOS was rolled back: a new update copying the first publish is served.
+    let ios = run_json(bin(&data).args(["list", "--channel", "production", "--platform", "ios"]));
+    assert_eq!(ios.as_array().unwrap().len(), 3);
+    assert_eq!(ios[0]["republished_from"], id_of(&first, "ios").as_str());
+    // Android's newest update is rolled out to 30%.
+    let android = id_of(&second, "android");
+    assert_eq!(report["rolled_out"], android.as_str());
+    let shown = run_json(bin(&data).args(["show", &android]));
+    assert_eq!(shown["rollout_percent"], 30);
+}
