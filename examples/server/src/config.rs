@@ -30,6 +30,7 @@ use crate::blobs::AssetUrls;
 use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
+use crate::patches::{MAX_BASES, PatchSettings};
 
 /// Default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -120,6 +121,8 @@ struct FileServe {
     asset_urls: Option<AssetUrlMode>,
     presign_expiry: Option<HumanDuration>,
     cdn_base_url: Option<String>,
+    patches: Option<u8>,
+    patch_timeout: Option<HumanDuration>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
 }
@@ -175,6 +178,8 @@ pub struct ServeSettings {
     pub sample: bool,
     /// Where asset URLs in manifests point.
     pub asset_urls: AssetUrls,
+    /// Launch-asset patches.
+    pub patches: PatchSettings,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -379,8 +384,10 @@ impl Loaded {
             }
             (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
         };
+        let patches = patch_settings(args, file)?;
         Ok(ServeSettings {
             asset_urls,
+            patches,
             bind,
             public_url,
             trust_proxy: args.trust_proxy.or(file.trust_proxy).unwrap_or(false),
@@ -389,6 +396,34 @@ impl Loaded {
             sample: args.sample.or(file.sample).unwrap_or(true),
         })
     }
+}
+
+/// `--patches`, `--no-patches` and `--patch-timeout` over the file over defaults.
+fn patch_settings(args: &ServeArgs, file: &FileServe) -> Result<PatchSettings> {
+    let bases = if args.no_patches {
+        0
+    } else {
+        args.patches
+            .or(file.patches)
+            .unwrap_or(crate::patches::DEFAULT_BASES)
+    };
+    if bases > MAX_BASES {
+        return Err(Error::Config(format!(
+            "patches = {bases}: at most {MAX_BASES} earlier updates"
+        )));
+    }
+    let timeout = args
+        .patch_timeout
+        .or(file.patch_timeout)
+        .map_or(crate::patches::DEFAULT_TIMEOUT, |d| d.0);
+    if timeout.is_zero() {
+        return Err(Error::Config("--patch-timeout must be above 0".into()));
+    }
+    Ok(PatchSettings {
+        bases,
+        timeout,
+        ..PatchSettings::default()
+    })
 }
 
 fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<SigningKeyConfig>> {

@@ -22,6 +22,7 @@
 //! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk,
 //!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
+//! - [`patches`]: building bsdiff patches of launch assets in the background.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
 //! - [`cli`], [`config`], [`commands`]: the command line and its settings.
 //!
@@ -53,6 +54,7 @@ pub mod http;
 pub mod logging;
 pub mod ops;
 pub mod output;
+pub mod patches;
 pub mod publish;
 pub mod sample;
 pub mod store;

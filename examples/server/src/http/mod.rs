@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod manifest;
 pub mod metrics;
+pub mod patched;
 pub mod served;
 pub mod signing;
 pub mod state;
@@ -104,6 +105,10 @@ pub async fn serve(
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
     let cache = Arc::new(ManifestCache::default());
+    let patch_index = serve
+        .patches
+        .enabled()
+        .then(Arc::<patched::PatchIndex>::default);
     let responder = match &signers {
         Some(signers) => Responder::new().with_signers(signers.clone()),
         None => Responder::new(),
@@ -113,6 +118,7 @@ pub async fn serve(
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
         cache: Arc::clone(&cache),
+        patches: patch_index.clone(),
         signers: signers.map(Arc::new),
         public_url: serve.public_url.clone(),
         asset_urls: serve.asset_urls.clone(),
@@ -120,13 +126,27 @@ pub async fn serve(
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
     };
-    let watcher = tokio::spawn(cache::watch_changes(Arc::clone(&data.store), cache));
+    let watcher = tokio::spawn(cache::watch_changes(
+        Arc::clone(&data.store),
+        Arc::clone(&cache),
+    ));
+    // Patches are built in this process, whoever published: see DESIGN.md.
+    let patcher = patch_index.map(|index| {
+        let patcher = patched::patcher(
+            Arc::clone(&data.store),
+            Arc::clone(&data.blobs),
+            serve.patches,
+            &index,
+        );
+        tokio::spawn(patched::follow_changes(patcher, cache, index))
+    });
     tracing::info!(
         %address,
         public_url = %serve.public_url,
         data_dir = %settings.data_dir.display(),
         signing = state.signers.is_some(),
         admin = state.admin_token_digest.is_some(),
+        patches = serve.patches.bases,
         "listening"
     );
     let result = axum::serve(listener, router(state))
@@ -134,6 +154,9 @@ pub async fn serve(
         .await
         .map_err(|e| Error::Task(format!("server: {e}")));
     watcher.abort();
+    if let Some(patcher) = patcher {
+        patcher.abort();
+    }
     tracing::info!("stopped");
     result
 }

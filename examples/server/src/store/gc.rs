@@ -29,6 +29,8 @@ pub struct GcReport {
     pub updates: Vec<Uuid>,
     /// The blobs deleted, with their identity size.
     pub blobs: Vec<(AssetHash, u64)>,
+    /// The launch-asset patches deleted with their base or target (records and bytes).
+    pub patches: usize,
     /// Whether nothing was actually deleted.
     pub dry_run: bool,
 }
@@ -150,6 +152,40 @@ macro_rules! collect_garbage_body {
             .bind($now)
             .execute(&mut *$tx)
             .await?;
+        }
+        // Patches live as long as both their launch assets: their bytes are blobs nothing
+        // else references.
+        let dead_patches = sqlx::query(
+            "SELECT base_hash, target_hash, patch_hash FROM patches p \
+             WHERE NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = p.base_hash) \
+             OR NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = p.target_hash)",
+        )
+        .fetch_all(&mut *$tx)
+        .await?;
+        report.patches = dead_patches.len();
+        for row in &dead_patches {
+            if $dry_run {
+                break;
+            }
+            let patch_hash: Option<String> = row.try_get("patch_hash")?;
+            sqlx::query("DELETE FROM patches WHERE base_hash = $1 AND target_hash = $2")
+                .bind(row.try_get::<String, _>("base_hash")?)
+                .bind(row.try_get::<String, _>("target_hash")?)
+                .execute(&mut *$tx)
+                .await?;
+            let Some(hex) = patch_hash else { continue };
+            let shared = sqlx::query(
+                "SELECT 1 AS one FROM patches WHERE patch_hash = $1 \
+                 UNION ALL SELECT 1 AS one FROM blobs WHERE hash = $1",
+            )
+            .bind(&hex)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            if shared.is_none()
+                && let Some(hash) = $crate::store::AssetHash::from_hex(&hex)
+            {
+                $blobs.delete(&hash).await?;
+            }
         }
         sqlx::query("DELETE FROM blob_deletions WHERE deleted_at < $1")
             .bind($now - $crate::store::gc::DELETION_RECORD_TTL_MS)
