@@ -204,7 +204,11 @@ pub struct ServeArgs {
     pub patches: Option<u8>,
 
     /// Neither build nor serve launch-asset patches (`--patches 0`).
-    #[arg(long, conflicts_with = "patches")]
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_NO_PATCHES",
+        conflicts_with = "patches"
+    )]
     pub no_patches: bool,
 
     /// Longest one patch may take to build before its pair is given up (`30s`, `5m`)

@@ -563,6 +563,44 @@ certificate = "/etc/cert.pem"
     }
 
     #[test]
+    fn patch_settings() {
+        let serve = |args: &[&str], file: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("server.toml");
+            std::fs::write(&path, format!("[serve]\n{file}")).unwrap();
+            let cli = Cli::try_parse_from(args).unwrap();
+            Loaded::read(Some(&path))
+                .unwrap()
+                .serve(serve_args(&cli))
+                .map(|s| s.patches)
+        };
+        let defaults = serve(&["x", "serve"], "").unwrap();
+        assert_eq!(defaults, PatchSettings::default());
+        assert_eq!(defaults.bases, 3);
+        assert!(defaults.enabled());
+        let from_file = serve(&["x", "serve"], "patches = 5\npatch-timeout = \"30s\"").unwrap();
+        assert_eq!(
+            (from_file.bases, from_file.timeout),
+            (5, std::time::Duration::from_secs(30))
+        );
+        assert_eq!(
+            serve(&["x", "serve", "--patches", "1"], "patches = 5")
+                .unwrap()
+                .bases,
+            1
+        );
+        assert!(
+            !serve(&["x", "serve", "--no-patches"], "patches = 5")
+                .unwrap()
+                .enabled()
+        );
+        assert!(serve(&["x", "serve"], "patches = 21").is_err());
+        assert!(serve(&["x", "serve", "--patch-timeout", "0s"], "").is_err());
+        assert!(Cli::try_parse_from(["x", "serve", "--patches", "21"]).is_err());
+        assert!(Cli::try_parse_from(["x", "serve", "--patches", "1", "--no-patches"]).is_err());
+    }
+
+    #[test]
     fn the_example_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expo-update-server.example.toml");
         let loaded = Loaded::read(Some(&path)).unwrap();

@@ -296,10 +296,7 @@ impl Patcher {
         });
         Ok(
             match tokio::time::timeout(self.settings.timeout, task).await {
-                Err(_) => Err(format!(
-                    "not built within {} s",
-                    self.settings.timeout.as_secs()
-                )),
+                Err(_) => Err(format!("not built within {:?}", self.settings.timeout)),
                 Ok(Err(join)) => Err(format!("build task: {join}")),
                 Ok(Ok(Err(e))) => Err(e.to_string()),
                 Ok(Ok(Ok(patch))) => Ok(patch),
@@ -331,5 +328,231 @@ impl Patcher {
             )));
         }
         Ok(Bytes::from(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use serde_json::Map;
+
+    use super::*;
+    use crate::blobs::LocalBlobStore;
+    use crate::store::{NewUpdate, Platform, Scope, SqliteStore, UpdateAsset};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<SqliteStore>,
+        blobs: Arc<LocalBlobStore>,
+        scope: Scope,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+            let blobs = Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
+            let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+            Self {
+                _dir: dir,
+                store,
+                blobs,
+                scope,
+            }
+        }
+
+        /// Publishes an update whose launch asset is `bundle`.
+        async fn publish(&self, bundle: &[u8]) -> AssetHash {
+            let hash = AssetHash::of(bundle);
+            self.blobs
+                .put(PreparedBlob {
+                    hash,
+                    identity: Bytes::copy_from_slice(bundle),
+                    content_type: "application/javascript".into(),
+                    gzip: None,
+                    br: None,
+                })
+                .await
+                .unwrap();
+            let record = BlobRecord {
+                hash,
+                size: bundle.len() as u64,
+                content_type: "application/javascript".into(),
+                gzip_size: None,
+                br_size: None,
+            };
+            let update = NewUpdate {
+                id: Uuid::new_v4(),
+                scope: self.scope.clone(),
+                kind: UpdateKind::Update,
+                message: None,
+                group_id: Uuid::new_v4(),
+                launch_asset: Some(UpdateAsset {
+                    hash,
+                    key: "k".into(),
+                    content_type: record.content_type.clone(),
+                    file_extension: None,
+                }),
+                assets: vec![],
+                metadata: Map::new(),
+                extra: Map::new(),
+                rollout_percent: 100,
+                republished_from: None,
+            };
+            self.store.insert(&[record], vec![update]).await.unwrap();
+            hash
+        }
+
+        fn patcher(&self, settings: PatchSettings) -> Patcher {
+            Patcher::new(
+                self.store.clone(),
+                self.blobs.clone(),
+                settings,
+                Box::new(|| {}),
+            )
+        }
+    }
+
+    /// A JavaScript-like bundle of about `size` bytes, the `version` in one line.
+    fn bundle(size: usize, version: u32) -> Vec<u8> {
+        let mut text = format!("const version = {version};\n");
+        let mut i = 0_u64;
+        while text.len() < size {
+            let x = i.wrapping_mul(6_364_136_223_846_793_005) >> 40;
+            let _ = writeln!(text, "function f{i}(a){{return a*{x}+{};}}", x % 977);
+            i += 1;
+        }
+        text.into_bytes()
+    }
+
+    fn stored_patch(record: &PatchRecord) -> AssetHash {
+        match record.outcome {
+            PatchOutcome::Stored { hash, .. } => hash,
+            ref other => panic!("not stored: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn builds_each_pair_once_from_the_last_bases() {
+        let fixture = Fixture::new().await;
+        let v1 = bundle(50_000, 1);
+        let a = fixture.publish(&v1).await;
+        let b = fixture.publish(&bundle(50_000, 2)).await;
+        let mut patcher = fixture.patcher(PatchSettings::default());
+
+        let report = patcher.scan().await.unwrap();
+        assert_eq!(report.errors, 0);
+        assert_eq!(report.recorded.len(), 1);
+        let record = &report.recorded[0];
+        assert_eq!((record.base, record.target), (a, b));
+        let patch_hash = stored_patch(record);
+        let reader = fixture
+            .blobs
+            .open(&patch_hash, ContentCoding::Identity, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut patch = Vec::new();
+        let mut reader = reader.reader;
+        reader.read_to_end(&mut patch).await.unwrap();
+        let applied = expo_patch::apply(&v1, &patch, &Limits::default()).unwrap();
+        assert_eq!(AssetHash::of(&applied), b);
+
+        assert!(patcher.scan().await.unwrap().recorded.is_empty());
+        let mut other_process = fixture.patcher(PatchSettings::default());
+        assert!(
+            other_process.scan().await.unwrap().recorded.is_empty(),
+            "recorded by the first"
+        );
+
+        let c = fixture.publish(&bundle(50_000, 3)).await;
+        let mut pairs: Vec<_> = patcher
+            .scan()
+            .await
+            .unwrap()
+            .recorded
+            .iter()
+            .map(|r| (r.base, r.target))
+            .collect();
+        pairs.sort();
+        let mut expected = vec![(a, c), (b, c)];
+        expected.sort();
+        assert_eq!(pairs, expected);
+
+        // Republishing a bundle (a rollback) targets it again, from the newer ones; with
+        // one base, only from the bundle just before.
+        fixture.publish(&v1).await;
+        let mut one_base = fixture.patcher(PatchSettings {
+            bases: 1,
+            ..PatchSettings::default()
+        });
+        let recorded = one_base.scan().await.unwrap().recorded;
+        assert_eq!(recorded.len(), 1);
+        assert_eq!((recorded[0].base, recorded[0].target), (c, a));
+
+        let mut off = fixture.patcher(PatchSettings {
+            bases: 0,
+            ..PatchSettings::default()
+        });
+        fixture.publish(&bundle(50_000, 4)).await;
+        assert!(off.scan().await.unwrap().recorded.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn gives_up_on_large_inputs_timeouts_and_useless_patches() {
+        let fixture = Fixture::new().await;
+        fixture.publish(&bundle(4_000_000, 1)).await;
+        fixture.publish(&bundle(4_000_000, 2)).await;
+        let failed = |settings: PatchSettings| {
+            let mut patcher = fixture.patcher(settings);
+            async move {
+                let recorded = patcher.scan().await.unwrap().recorded;
+                assert_eq!(recorded.len(), 1);
+                match &recorded[0].outcome {
+                    PatchOutcome::Failed { detail } => detail.clone(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let detail = failed(PatchSettings {
+            timeout: Duration::from_millis(1),
+            ..PatchSettings::default()
+        })
+        .await;
+        assert!(detail.starts_with("not built within"), "{detail}");
+
+        let fixture = Fixture::new().await;
+        fixture.publish(&bundle(2000, 1)).await;
+        fixture.publish(&bundle(2000, 2)).await;
+        let mut patcher = fixture.patcher(PatchSettings {
+            limits: Limits::default().with_max_input_bytes(1000),
+            ..PatchSettings::default()
+        });
+        let recorded = patcher.scan().await.unwrap().recorded;
+        assert!(
+            matches!(&recorded[0].outcome, PatchOutcome::Failed { detail } if detail.contains("over the 1000 byte limit")),
+            "{recorded:?}"
+        );
+
+        // Unrelated bundles: a patch as large as the bundle is not kept.
+        let fixture = Fixture::new().await;
+        let noise = || {
+            let mut bytes = vec![0; 20_000];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            bytes
+        };
+        fixture.publish(&noise()).await;
+        fixture.publish(&noise()).await;
+        let recorded = fixture
+            .patcher(PatchSettings::default())
+            .scan()
+            .await
+            .unwrap()
+            .recorded;
+        assert!(
+            matches!(recorded[0].outcome, PatchOutcome::NotWorthServing { size } if size > 10_000),
+            "{recorded:?}"
+        );
     }
 }

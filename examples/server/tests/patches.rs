@@ -27,7 +27,9 @@ fn client() -> reqwest::Client {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-fixtures")
+        .join(name)
 }
 
 /// Publishes `dist` for Android on channel `production`; returns the update's id.
@@ -179,7 +181,12 @@ async fn real_one_line_change(backend: &Backend) {
     let server = backend.server(data.path(), &["--sample=false"]);
 
     // Published by another process while the server runs, as a CI pipeline would.
-    let v1 = publish(backend, data.path(), &fixture("sample-export/dist"), &app_config);
+    let v1 = publish(
+        backend,
+        data.path(),
+        &fixture("sample-export/dist"),
+        &app_config,
+    );
     let v2 = publish(
         backend,
         data.path(),
@@ -307,7 +314,10 @@ async fn real_one_line_change(backend: &Backend) {
     assert_eq!(response.bytes().await.unwrap(), patch);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let text = metrics(&replica).await;
-    assert_eq!(counter(&text, "expo_patch_builds_total{outcome=\"stored\"}"), 0);
+    assert_eq!(
+        counter(&text, "expo_patch_builds_total{outcome=\"stored\"}"),
+        0
+    );
     drop(replica);
 
     // With patches off, the full bundle.
@@ -359,14 +369,21 @@ async fn unrelated_bundles_get_no_patch(backend: &Backend) {
     let started = Instant::now();
     loop {
         let text = metrics(&server).await;
-        if counter(&text, "expo_patch_builds_total{outcome=\"not_worth_serving\"}") == 1 {
+        if counter(
+            &text,
+            "expo_patch_builds_total{outcome=\"not_worth_serving\"}",
+        ) == 1
+        {
             assert_eq!(
                 counter(&text, "expo_patch_builds_total{outcome=\"stored\"}"),
                 0
             );
             break;
         }
-        assert!(started.elapsed() < PATCH_DEADLINE, "no build recorded: {text}");
+        assert!(
+            started.elapsed() < PATCH_DEADLINE,
+            "no build recorded: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     expect_full(

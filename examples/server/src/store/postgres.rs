@@ -784,6 +784,19 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn patches_follow_their_launch_assets() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
+        crate::store::gc::tests::patches_follow_their_launch_assets(&store, &blobs).await;
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn concurrent_publishers_get_strictly_increasing_created_at() {
         let Some((url, admin, name)) = fresh().await else {
             return;
