@@ -284,12 +284,13 @@ impl Patcher {
                 )));
             }
         }
-        let old = self.read(base).await?;
-        let new = self.read(target).await?;
+        // Taken before the inputs are read: a build that timed out may still hold memory.
         let permit = Arc::clone(&self.building)
             .acquire_owned()
             .await
             .map_err(|e| Error::Task(format!("patch builder: {e}")))?;
+        let old = self.read(base).await?;
+        let new = self.read(target).await?;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             Patch::build(&old, &new, &limits)
