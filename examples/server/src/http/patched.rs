@@ -93,7 +93,7 @@ impl PatchIndex {
         Ok(stored)
     }
 
-    /// Forgets everything (updates changed, a patch was recorded, or one went missing).
+    /// Forgets everything (updates changed, or a patch was recorded).
     pub fn clear(&self) {
         write(&self.launch_assets).clear();
         write(&self.patches).clear();
@@ -109,7 +109,7 @@ fn cached<K: Eq + Hash, V: Copy>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option
 
 fn remember<K: Eq + Hash, V>(map: &RwLock<HashMap<K, V>>, key: K, value: V) {
     let mut map = write(map);
-    if map.len() < MAX_ENTRIES {
+    if map.len() < MAX_ENTRIES || map.contains_key(&key) {
         map.insert(key, value);
     }
 }
@@ -182,7 +182,8 @@ async fn patch_for(
         .await?
     else {
         tracing::warn!(patch = %patch.hash, "patch bytes missing: serving the full asset");
-        index.clear();
+        // Until the next scan: its bytes cannot come back by themselves.
+        remember(&index.patches, (base, hash), None);
         return Ok(None);
     };
     if reader.len != patch.size {
