@@ -230,3 +230,163 @@ pub fn patcher(
     let index = Arc::clone(index);
     Patcher::new(store, blobs, settings, Box::new(move || index.clear()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use serde_json::Map;
+
+    use super::*;
+    use crate::blobs::BlobStore;
+    use crate::store::{
+        BlobRecord, GcReport, NewUpdate, PatchRecord, Platform, Scope, SqliteStore, Update,
+        UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    };
+
+    /// A store counting the lookups the index makes.
+    #[derive(Debug)]
+    struct Counting {
+        inner: SqliteStore,
+        queries: AtomicUsize,
+    }
+
+    impl Counting {
+        fn count(&self) -> usize {
+            self.queries.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl MetadataStore for Counting {
+        async fn check_health(&self) -> Result<()> {
+            self.inner.check_health().await
+        }
+        async fn change_counter(&self) -> Result<i64> {
+            self.inner.change_counter().await
+        }
+        async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
+            self.inner.blob(hash).await
+        }
+        async fn insert_since(
+            &self,
+            blobs: &[BlobRecord],
+            updates: Vec<NewUpdate>,
+            since: Option<i64>,
+        ) -> Result<Vec<UpdateInfo>> {
+            self.inner.insert_since(blobs, updates, since).await
+        }
+        async fn collect_garbage(
+            &self,
+            cutoff: i64,
+            dry_run: bool,
+            blobs: &dyn BlobStore,
+        ) -> Result<GcReport> {
+            self.inner.collect_garbage(cutoff, dry_run, blobs).await
+        }
+        async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
+            self.inner.set_rollout(id, percent).await
+        }
+        async fn update(&self, id: Uuid) -> Result<Option<Update>> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.update(id).await
+        }
+        async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
+            self.inner.current(scope).await
+        }
+        async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
+            self.inner.list(filter).await
+        }
+        async fn scopes(&self) -> Result<Vec<Scope>> {
+            self.inner.scopes().await
+        }
+        async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.patch(base, target).await
+        }
+        async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
+            self.inner.record_patch(record).await
+        }
+    }
+
+    #[tokio::test]
+    async fn lookups_are_cached_misses_until_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Counting {
+            inner: SqliteStore::open(&dir.path().join("db")).await.unwrap(),
+            queries: AtomicUsize::new(0),
+        };
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let mut ids = Vec::new();
+        let mut hashes = Vec::new();
+        for content in [&b"v1"[..], b"v2"] {
+            let hash = AssetHash::of(content);
+            let blob = BlobRecord {
+                hash,
+                size: 2,
+                content_type: "application/javascript".into(),
+                gzip_size: None,
+                br_size: None,
+            };
+            let update = NewUpdate {
+                id: Uuid::new_v4(),
+                scope: scope.clone(),
+                kind: UpdateKind::Update,
+                message: None,
+                group_id: Uuid::new_v4(),
+                launch_asset: Some(UpdateAsset {
+                    hash,
+                    key: "k".into(),
+                    content_type: blob.content_type.clone(),
+                    file_extension: None,
+                }),
+                assets: vec![],
+                metadata: Map::new(),
+                extra: Map::new(),
+                rollout_percent: 100,
+                republished_from: None,
+            };
+            ids.push(update.id);
+            hashes.push(hash);
+            store.insert(&[blob], vec![update]).await.unwrap();
+        }
+        let index = PatchIndex::default();
+        let (v1, v2) = (hashes[0], hashes[1]);
+        let unknown = Uuid::new_v4();
+
+        for _ in 0..3 {
+            assert_eq!(index.launch_asset(&store, ids[0]).await.unwrap(), Some(v1));
+            assert_eq!(index.launch_asset(&store, unknown).await.unwrap(), None);
+            assert_eq!(index.patch(&store, v1, v2).await.unwrap(), None);
+        }
+        assert_eq!(store.count(), 3, "one query per distinct lookup");
+
+        let patch = StoredPatch {
+            hash: AssetHash::of(b"patch"),
+            size: 5,
+        };
+        let recorded = store
+            .record_patch(&PatchRecord {
+                base: v1,
+                target: v2,
+                outcome: PatchOutcome::Stored {
+                    hash: patch.hash,
+                    size: patch.size,
+                },
+            })
+            .await
+            .unwrap();
+        assert!(recorded);
+        assert_eq!(
+            index.patch(&store, v1, v2).await.unwrap(),
+            None,
+            "the miss stays cached"
+        );
+        index.clear();
+        for _ in 0..3 {
+            assert_eq!(index.patch(&store, v1, v2).await.unwrap(), Some(patch));
+        }
+        assert_eq!(store.count(), 4);
+    }
+}
