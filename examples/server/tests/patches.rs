@@ -283,6 +283,16 @@ async fn real_one_line_change(backend: &Backend) {
         .await
         .unwrap();
     expect_full(refused, &v2_hash, "a-im refuses bsdiff").await;
+    let resumed = client()
+        .get(server.url(&format!("/assets/{v2_hash}")))
+        .header("a-im", "bsdiff")
+        .header("expo-current-update-id", &v1)
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), StatusCode::PARTIAL_CONTENT, "a range");
+    assert_eq!(resumed.bytes().await.unwrap(), v2_bundle[..10]);
 
     // A rollback (a republish of v1) is an update too: it gets a patch from v2.
     let v3 = run_json(backend.bin(data.path()).args(["republish", &v1]))[0]["id"]
