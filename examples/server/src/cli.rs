@@ -197,6 +197,34 @@ pub struct ServeArgs {
     )]
     pub sample: Option<bool>,
 
+    /// Build bsdiff patches to each new launch asset from those of this many earlier
+    /// updates of its scope, and serve them to clients that ask (`a-im: bsdiff`); 0 turns
+    /// patches off [default: 3].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_PATCHES",
+        value_name = "N",
+        value_parser = clap::value_parser!(u8).range(0..=i64::from(crate::patches::MAX_BASES))
+    )]
+    pub patches: Option<u8>,
+
+    /// Neither build nor serve launch-asset patches (`--patches 0`).
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_NO_PATCHES",
+        conflicts_with = "patches"
+    )]
+    pub no_patches: bool,
+
+    /// Longest one patch may take to build before its pair is given up (`30s`, `5m`)
+    /// [default: 2m].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_PATCH_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub patch_timeout: Option<HumanDuration>,
+
     /// Memory kept for the bytes of the most requested assets, in MiB; assets over an
     /// eighth of it (8 MiB at most) stream from the blob store; 0 turns it off [default: 32].
     #[arg(long, env = "EXPO_UPDATE_SERVER_ASSET_MEMORY_MB", value_name = "MIB")]

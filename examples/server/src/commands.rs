@@ -121,6 +121,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     report.blobs.len(),
                     report.bytes()
                 );
+                if report.patches > 0 {
+                    println!("{verb} {} launch-asset patches", report.patches);
+                }
             }
             Ok(())
         }

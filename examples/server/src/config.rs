@@ -30,6 +30,7 @@ use crate::blobs::AssetUrls;
 use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
+use crate::patches::{MAX_BASES, PatchSettings};
 
 /// Default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -121,6 +122,8 @@ struct FileServe {
     presign_expiry: Option<HumanDuration>,
     cdn_base_url: Option<String>,
     asset_memory_mb: Option<u64>,
+    patches: Option<u8>,
+    patch_timeout: Option<HumanDuration>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
 }
@@ -178,6 +181,8 @@ pub struct ServeSettings {
     pub asset_urls: AssetUrls,
     /// Bytes of asset memory (see [`crate::blobs::BlobMemory`]).
     pub asset_memory: u64,
+    /// Launch-asset patches.
+    pub patches: PatchSettings,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -382,8 +387,10 @@ impl Loaded {
             }
             (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
         };
+        let patches = patch_settings(args, file)?;
         Ok(ServeSettings {
             asset_urls,
+            patches,
             bind,
             public_url,
             trust_proxy: args.trust_proxy.or(file.trust_proxy).unwrap_or(false),
@@ -406,6 +413,34 @@ fn asset_memory_bytes(mib: Option<u64>) -> Result<u64> {
             "--asset-memory-mb {mib} is more than {MAX_ASSET_MEMORY_MB} MiB"
         ))),
     }
+}
+
+/// `--patches`, `--no-patches` and `--patch-timeout` over the file over defaults.
+fn patch_settings(args: &ServeArgs, file: &FileServe) -> Result<PatchSettings> {
+    let bases = if args.no_patches {
+        0
+    } else {
+        args.patches
+            .or(file.patches)
+            .unwrap_or(crate::patches::DEFAULT_BASES)
+    };
+    if bases > MAX_BASES {
+        return Err(Error::Config(format!(
+            "patches = {bases}: at most {MAX_BASES} earlier updates"
+        )));
+    }
+    let timeout = args
+        .patch_timeout
+        .or(file.patch_timeout)
+        .map_or(crate::patches::DEFAULT_TIMEOUT, |d| d.0);
+    if timeout.is_zero() {
+        return Err(Error::Config("--patch-timeout must be above 0".into()));
+    }
+    Ok(PatchSettings {
+        bases,
+        timeout,
+        ..PatchSettings::default()
+    })
 }
 
 fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<SigningKeyConfig>> {
@@ -542,6 +577,44 @@ certificate = "/etc/cert.pem"
             serve.signing_keys[1].certificate,
             Some(PathBuf::from("/c1.pem"))
         );
+    }
+
+    #[test]
+    fn patch_settings() {
+        let serve = |args: &[&str], file: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("server.toml");
+            std::fs::write(&path, format!("[serve]\n{file}")).unwrap();
+            let cli = Cli::try_parse_from(args).unwrap();
+            Loaded::read(Some(&path))
+                .unwrap()
+                .serve(serve_args(&cli))
+                .map(|s| s.patches)
+        };
+        let defaults = serve(&["x", "serve"], "").unwrap();
+        assert_eq!(defaults, PatchSettings::default());
+        assert_eq!(defaults.bases, 3);
+        assert!(defaults.enabled());
+        let from_file = serve(&["x", "serve"], "patches = 5\npatch-timeout = \"30s\"").unwrap();
+        assert_eq!(
+            (from_file.bases, from_file.timeout),
+            (5, std::time::Duration::from_secs(30))
+        );
+        assert_eq!(
+            serve(&["x", "serve", "--patches", "1"], "patches = 5")
+                .unwrap()
+                .bases,
+            1
+        );
+        assert!(
+            !serve(&["x", "serve", "--no-patches"], "patches = 5")
+                .unwrap()
+                .enabled()
+        );
+        assert!(serve(&["x", "serve"], "patches = 21").is_err());
+        assert!(serve(&["x", "serve", "--patch-timeout", "0s"], "").is_err());
+        assert!(Cli::try_parse_from(["x", "serve", "--patches", "21"]).is_err());
+        assert!(Cli::try_parse_from(["x", "serve", "--patches", "1", "--no-patches"]).is_err());
     }
 
     #[test]

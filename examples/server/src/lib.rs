@@ -23,6 +23,7 @@
 //!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
 //! - [`promote`]: copying an update to another server over its admin API.
+//! - [`patches`]: building bsdiff patches of launch assets in the background.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
 //! - [`cli`], [`config`], [`commands`]: the command line and its settings.
 //!
@@ -55,6 +56,7 @@ pub mod http;
 pub mod logging;
 pub mod ops;
 pub mod output;
+pub mod patches;
 pub mod promote;
 pub mod publish;
 pub mod sample;

@@ -7,7 +7,8 @@
 //! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
 //! immutable and cacheable for a year. The stored brotli or gzip variant is chosen from
 //! `accept-encoding`; `If-None-Match`, single `Range`s (on the identity bytes) and HEAD
-//! are honoured.
+//! are honoured. A client that asks for a launch-asset patch may get `226 IM Used`
+//! instead ([`super::patched`]).
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -40,6 +41,9 @@ pub async fn asset(
 ) -> Result<Response, ApiError> {
     let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let hash = parse_asset_hash(&hash)?;
+    if let Some(patch) = super::patched::patch_answer(&state, hash, &headers).await {
+        return Ok(patch);
+    }
     let record = state
         .cache
         .blob(state.store.as_ref(), &hash)

@@ -91,6 +91,8 @@ pub struct ManifestCache {
     blobs: RwLock<HashMap<AssetHash, Arc<BlobRecord>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
+    /// Wakes the background work that follows changes (the patcher).
+    changed: tokio::sync::Notify,
 }
 
 impl ManifestCache {
@@ -147,6 +149,14 @@ impl ManifestCache {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
+        // A change while nobody waits is kept for the next wait: none is missed.
+        self.changed.notify_one();
+    }
+
+    /// Resolves at the next invalidation (or at once if one happened since the last wait);
+    /// for one background task.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// How many scopes are cached.

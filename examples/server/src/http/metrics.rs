@@ -7,6 +7,8 @@
 //! | `expo_asset_bytes_total` | counter | `encoding` (bytes of asset bodies sent) |
 //! | `expo_manifest_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `expo_manifest_served_total` | counter | `update_id`, `platform`, `channel` |
+//! | `expo_patch_requests_total` | counter | `result` (`patch`, `full`): launch-asset requests asking for a patch |
+//! | `expo_patch_builds_total` | counter | `outcome` (`stored`, `not_worth_serving`, `failed`) |
 //!
 //! Label values come from requests, so they are bounded: `route` is the matched route
 //! pattern (`/assets/{hash}`, never the path), `platform` is `ios`, `android` or `other`,
@@ -84,6 +86,20 @@ pub fn record_manifest_cache(hit: bool) {
         "result" => if hit { "hit" } else { "miss" },
     )
     .increment(1);
+}
+
+/// Counts a request that asked for a launch-asset patch, answered with one or not.
+pub fn record_patch_request(patched: bool) {
+    metrics::counter!(
+        "expo_patch_requests_total",
+        "result" => if patched { "patch" } else { "full" },
+    )
+    .increment(1);
+}
+
+/// Counts a recorded patch build by its outcome.
+pub fn record_patch_built(outcome: &'static str) {
+    metrics::counter!("expo_patch_builds_total", "outcome" => outcome).increment(1);
 }
 
 /// Middleware recording every request's count, latency and asset bytes.

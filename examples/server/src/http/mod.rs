@@ -9,6 +9,7 @@ pub mod health;
 pub mod import;
 pub mod manifest;
 pub mod metrics;
+pub mod patched;
 pub mod served;
 pub mod signing;
 pub mod state;
@@ -107,6 +108,10 @@ pub async fn serve(
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
     let cache = Arc::new(ManifestCache::default());
+    let patch_index = serve
+        .patches
+        .enabled()
+        .then(Arc::<patched::PatchIndex>::default);
     let responder = match &signers {
         Some(signers) => Responder::new().with_signers(signers.clone()),
         None => Responder::new(),
@@ -120,6 +125,7 @@ pub async fn serve(
             (serve.asset_memory / 8).min(memory::DEFAULT_MAX_ITEM),
         )),
         cache: Arc::clone(&cache),
+        patches: patch_index.clone(),
         signers: signers.map(Arc::new),
         public_url: serve.public_url.clone(),
         asset_urls: serve.asset_urls.clone(),
@@ -127,13 +133,27 @@ pub async fn serve(
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
     };
-    let watcher = tokio::spawn(cache::watch_changes(Arc::clone(&data.store), cache));
+    let watcher = tokio::spawn(cache::watch_changes(
+        Arc::clone(&data.store),
+        Arc::clone(&cache),
+    ));
+    // Patches are built in this process, whoever published: see DESIGN.md.
+    let patcher = patch_index.map(|index| {
+        let patcher = patched::patcher(
+            Arc::clone(&data.store),
+            Arc::clone(&data.blobs),
+            serve.patches,
+            &index,
+        );
+        tokio::spawn(patched::follow_changes(patcher, cache, index))
+    });
     tracing::info!(
         %address,
         public_url = %serve.public_url,
         data_dir = %settings.data_dir.display(),
         signing = state.signers.is_some(),
         admin = state.admin_token_digest.is_some(),
+        patches = serve.patches.bases,
         "listening"
     );
     let result = axum::serve(listener, router(state))
@@ -141,6 +161,9 @@ pub async fn serve(
         .await
         .map_err(|e| Error::Task(format!("server: {e}")));
     watcher.abort();
+    if let Some(patcher) = patcher {
+        patcher.abort();
+    }
     tracing::info!("stopped");
     result
 }

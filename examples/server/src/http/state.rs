@@ -6,6 +6,7 @@ use expo_codesign::SignerSet;
 use expo_updates::Responder;
 
 use super::cache::ManifestCache;
+use super::patched::PatchIndex;
 use crate::blobs::{AssetUrls, BlobMemory, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub blob_memory: Arc<BlobMemory>,
     /// Resolved updates per scope.
     pub cache: Arc<ManifestCache>,
+    /// Launch-asset patch lookups; `None` when patches are off.
+    pub patches: Option<Arc<PatchIndex>>,
     /// Code-signing keys; `None` when signing is off.
     pub signers: Option<Arc<SignerSet>>,
     /// Renders manifest answers (holds the signing keys too).

@@ -29,6 +29,8 @@ pub struct GcReport {
     pub updates: Vec<Uuid>,
     /// The blobs deleted, with their identity size.
     pub blobs: Vec<(AssetHash, u64)>,
+    /// The launch-asset patches deleted with their base or target (records and bytes).
+    pub patches: usize,
     /// Whether nothing was actually deleted.
     pub dry_run: bool,
 }
@@ -150,6 +152,40 @@ macro_rules! collect_garbage_body {
             .bind($now)
             .execute(&mut *$tx)
             .await?;
+        }
+        // Patches live as long as both their launch assets: their bytes are blobs nothing
+        // else references.
+        let dead_patches = sqlx::query(
+            "SELECT base_hash, target_hash, patch_hash FROM patches p \
+             WHERE NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = p.base_hash) \
+             OR NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = p.target_hash)",
+        )
+        .fetch_all(&mut *$tx)
+        .await?;
+        report.patches = dead_patches.len();
+        for row in &dead_patches {
+            if $dry_run {
+                break;
+            }
+            let patch_hash: Option<String> = row.try_get("patch_hash")?;
+            sqlx::query("DELETE FROM patches WHERE base_hash = $1 AND target_hash = $2")
+                .bind(row.try_get::<String, _>("base_hash")?)
+                .bind(row.try_get::<String, _>("target_hash")?)
+                .execute(&mut *$tx)
+                .await?;
+            let Some(hex) = patch_hash else { continue };
+            let shared = sqlx::query(
+                "SELECT 1 AS one FROM patches WHERE patch_hash = $1 \
+                 UNION ALL SELECT 1 AS one FROM blobs WHERE hash = $1",
+            )
+            .bind(&hex)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            if shared.is_none()
+                && let Some(hash) = $crate::store::AssetHash::from_hex(&hex)
+            {
+                $blobs.delete(&hash).await?;
+            }
         }
         sqlx::query("DELETE FROM blob_deletions WHERE deleted_at < $1")
             .bind($now - $crate::store::gc::DELETION_RECORD_TTL_MS)
@@ -321,6 +357,87 @@ pub(crate) mod tests {
             "b's update, older than the rollback target c"
         );
         assert_eq!(report.blobs, vec![(b.hash, 1)]);
+    }
+
+    /// Patch records need both launch assets registered, are recorded once, and go (with
+    /// their bytes) when a collection removes either launch asset.
+    pub(crate) async fn patches_follow_their_launch_assets(
+        store: &dyn MetadataStore,
+        blobs: &dyn BlobStore,
+    ) {
+        use crate::store::{PatchOutcome, PatchRecord};
+
+        let scope = Scope::new("default", "main", "1", Platform::Android).unwrap();
+        let (a, b, c) = (
+            stored(blobs, b"bundle a").await,
+            stored(blobs, b"bundle b").await,
+            stored(blobs, b"bundle c").await,
+        );
+        for blob in [&a, &b, &c] {
+            store
+                .insert(std::slice::from_ref(blob), vec![update_of(&scope, blob)])
+                .await
+                .unwrap();
+        }
+        let patch_bytes = stored(blobs, b"BSDIFF40 from a to c").await;
+        let a_to_c = PatchRecord {
+            base: a.hash,
+            target: c.hash,
+            outcome: PatchOutcome::Stored {
+                hash: patch_bytes.hash,
+                size: patch_bytes.size,
+            },
+        };
+        let b_to_c = PatchRecord {
+            base: b.hash,
+            target: c.hash,
+            outcome: PatchOutcome::NotWorthServing { size: 9 },
+        };
+        let counter = store.change_counter().await.unwrap();
+        assert!(store.record_patch(&a_to_c).await.unwrap());
+        assert!(store.record_patch(&b_to_c).await.unwrap());
+        assert_eq!(
+            store.change_counter().await.unwrap(),
+            counter,
+            "a patch changes no manifest"
+        );
+        let again = PatchRecord {
+            outcome: PatchOutcome::Failed {
+                detail: "another process".into(),
+            },
+            ..a_to_c.clone()
+        };
+        assert!(!store.record_patch(&again).await.unwrap(), "recorded once");
+        assert_eq!(store.patch(&a.hash, &c.hash).await.unwrap(), Some(a_to_c));
+        assert_eq!(
+            store.patch(&b.hash, &c.hash).await.unwrap(),
+            Some(b_to_c.clone())
+        );
+        assert_eq!(store.patch(&c.hash, &a.hash).await.unwrap(), None);
+        let gone = PatchRecord {
+            base: AssetHash::of(b"never registered"),
+            ..b_to_c.clone()
+        };
+        assert!(!store.record_patch(&gone).await.unwrap(), "unknown base");
+
+        // a's update is collected (c is served, b the rollback target): its patch goes.
+        let future = crate::store::sqlite::now_millis() + 1000;
+        let dry = store.collect_garbage(future, true, blobs).await.unwrap();
+        assert_eq!(dry.patches, 1);
+        assert!(store.patch(&a.hash, &c.hash).await.unwrap().is_some());
+        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        assert_eq!((report.blobs, report.patches), (vec![(a.hash, 8)], 1));
+        assert_eq!(store.patch(&a.hash, &c.hash).await.unwrap(), None);
+        assert!(blobs.stat(&patch_bytes.hash).await.unwrap().is_none());
+        assert_eq!(store.patch(&b.hash, &c.hash).await.unwrap(), Some(b_to_c));
+    }
+
+    #[tokio::test]
+    async fn sqlite_patches_follow_their_launch_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+        patches_follow_their_launch_assets(&store, &blobs).await;
     }
 
     #[tokio::test]

@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, Update, UpdateAsset,
-    UpdateFilter, UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
+    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome, PatchRecord,
+    Platform, Scope, Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind, checked_name,
+    iso_millis, parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -24,6 +25,18 @@ pub use gc::GcReport;
 
 use crate::blobs::BlobStore;
 use crate::error::Result;
+
+/// Reads one patch row (both backends: `$N` placeholders work in `SQLite` too).
+const SELECT_PATCH: &str = "SELECT outcome, patch_hash, size, detail FROM patches \
+     WHERE base_hash = $1 AND target_hash = $2";
+
+/// Records a patch row unless the pair is recorded or either launch asset is gone.
+const INSERT_PATCH: &str = "INSERT INTO patches \
+     (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 \
+     WHERE EXISTS (SELECT 1 FROM blobs WHERE hash = $1) \
+     AND EXISTS (SELECT 1 FROM blobs WHERE hash = $2) \
+     ON CONFLICT (base_hash, target_hash) DO NOTHING";
 
 /// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
 /// [`PostgresStore`] (several servers sharing one database).
@@ -89,4 +102,14 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The scopes that have at least one update, for cache warm-up and listings.
     async fn scopes(&self) -> Result<Vec<Scope>>;
+
+    /// What became of the patch from launch asset `base` to launch asset `target`, if it
+    /// was tried.
+    async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>>;
+
+    /// Records a patch outcome, under the writer lock so a concurrent garbage collection is
+    /// either seen or sees it: returns `false` without recording when the pair was recorded
+    /// already (by another process, say) or when `base` or `target` is no longer a
+    /// registered blob. The patch bytes must be stored before.
+    async fn record_patch(&self, record: &PatchRecord) -> Result<bool>;
 }

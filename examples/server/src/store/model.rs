@@ -132,6 +132,104 @@ pub struct BlobRecord {
     pub br_size: Option<u64>,
 }
 
+/// What became of one (base, target) pair of launch assets: the patch turning the base
+/// bundle into the target bundle, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchRecord {
+    /// The launch asset the patch applies to.
+    pub base: AssetHash,
+    /// The launch asset the patch produces.
+    pub target: AssetHash,
+    /// Stored, or why not.
+    pub outcome: PatchOutcome,
+}
+
+/// Whether a patch is served, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum PatchOutcome {
+    /// Verified and kept: its bytes are the blob `hash` (BSDIFF40, `size` bytes).
+    Stored {
+        /// The address of the patch bytes in the blob store.
+        hash: AssetHash,
+        /// Their size.
+        size: u64,
+    },
+    /// Built, but larger than half the compressed bundle: the full bundle is served.
+    NotWorthServing {
+        /// The size the patch had.
+        size: u64,
+    },
+    /// Not built: an input over the size limit, a build error or a timeout.
+    Failed {
+        /// Why, for operators.
+        detail: String,
+    },
+}
+
+impl PatchOutcome {
+    /// The stored spelling (`stored`, `not_worth_serving`, `failed`), also the metric label.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Stored { .. } => "stored",
+            Self::NotWorthServing { .. } => "not_worth_serving",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// `outcome`, `patch_hash` (hex), `size` and `detail` of a `patches` row.
+pub type PatchColumns<'a> = (&'static str, Option<String>, Option<i64>, Option<&'a str>);
+
+impl PatchRecord {
+    /// The row's `outcome`, `patch_hash`, `size` and `detail` columns.
+    pub fn columns(&self) -> Result<PatchColumns<'_>> {
+        let size = |size: u64| {
+            i64::try_from(size).map_err(|_| Error::Invalid(format!("patch size {size}")))
+        };
+        Ok(match &self.outcome {
+            PatchOutcome::Stored { hash, size: len } => {
+                ("stored", Some(hash.to_hex()), Some(size(*len)?), None)
+            }
+            PatchOutcome::NotWorthServing { size: len } => {
+                ("not_worth_serving", None, Some(size(*len)?), None)
+            }
+            PatchOutcome::Failed { detail } => ("failed", None, None, Some(detail.as_str())),
+        })
+    }
+
+    /// A record read back from its columns.
+    pub fn from_columns(
+        base: AssetHash,
+        target: AssetHash,
+        outcome: &str,
+        patch_hash: Option<&str>,
+        size: Option<i64>,
+        detail: Option<String>,
+    ) -> Result<Self> {
+        let corrupt = || Error::Corrupt(format!("patch {base} -> {target}: {outcome} row"));
+        let size = || size.and_then(|s| u64::try_from(s).ok()).ok_or_else(corrupt);
+        let outcome = match outcome {
+            "stored" => PatchOutcome::Stored {
+                hash: patch_hash
+                    .and_then(AssetHash::from_hex)
+                    .ok_or_else(corrupt)?,
+                size: size()?,
+            },
+            "not_worth_serving" => PatchOutcome::NotWorthServing { size: size()? },
+            "failed" => PatchOutcome::Failed {
+                detail: detail.unwrap_or_default(),
+            },
+            _ => return Err(corrupt()),
+        };
+        Ok(Self {
+            base,
+            target,
+            outcome,
+        })
+    }
+}
+
 /// An asset of an update, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateAsset {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
 use super::{
-    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, Platform, Scope, Update,
-    UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform, Scope,
+    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -466,6 +466,55 @@ impl MetadataStore for PostgresStore {
             })
             .collect()
     }
+
+    async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
+        let row = self.map(
+            sqlx::query(super::SELECT_PATCH)
+                .bind(base.to_hex())
+                .bind(target.to_hex())
+                .fetch_optional(&self.pool)
+                .await,
+        )?;
+        row.map(|row| {
+            PatchRecord::from_columns(
+                *base,
+                *target,
+                row.try_get("outcome")?,
+                row.try_get("patch_hash")?,
+                row.try_get("size")?,
+                row.try_get("detail")?,
+            )
+        })
+        .transpose()
+    }
+
+    async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
+        let (outcome, patch_hash, size, detail) = record.columns()?;
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = self.pool.begin().await?;
+            // The writer lock without a bump: a patch changes no manifest, so replicas
+            // keep their caches; a collection holding the lock is waited for, and the
+            // existence checks below then see what it deleted.
+            sqlx::query("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
+                .execute(&mut *tx)
+                .await?;
+            let inserted = sqlx::query(super::INSERT_PATCH)
+                .bind(record.base.to_hex())
+                .bind(record.target.to_hex())
+                .bind(outcome)
+                .bind(patch_hash)
+                .bind(size)
+                .bind(detail)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(inserted == 1)
+        }
+        .await;
+        self.map(result)
+    }
 }
 
 async fn insert_update(
@@ -730,6 +779,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
         crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn patches_follow_their_launch_assets() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
+        crate::store::gc::tests::patches_follow_their_launch_assets(&store, &blobs).await;
         drop(store);
         drop_database(&admin, &name).await;
     }

@@ -13,8 +13,8 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, Platform, Scope, Update,
-    UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform, Scope,
+    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -293,6 +293,43 @@ impl MetadataStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
+        let row = sqlx::query(super::SELECT_PATCH)
+            .bind(base.to_hex())
+            .bind(target.to_hex())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            PatchRecord::from_columns(
+                *base,
+                *target,
+                row.try_get("outcome")?,
+                row.try_get("patch_hash")?,
+                row.try_get("size")?,
+                row.try_get("detail")?,
+            )
+        })
+        .transpose()
+    }
+
+    async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
+        let (outcome, patch_hash, size, detail) = record.columns()?;
+        // One statement: it takes the database's write lock, which a collection holds for
+        // its whole transaction, so the existence checks see its outcome.
+        let inserted = sqlx::query(super::INSERT_PATCH)
+            .bind(record.base.to_hex())
+            .bind(record.target.to_hex())
+            .bind(outcome)
+            .bind(patch_hash)
+            .bind(size)
+            .bind(detail)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
     }
 }
 
