@@ -40,6 +40,9 @@ cargo test --workspace --doc
 step "benchmark smoke run (each benchmark once)"
 cargo test -p expo-benches --benches --release
 
+step "end-to-end load benchmark, 1-second mode (the server and nginx under wrk)"
+bash benches/load/run.sh --smoke
+
 if [[ "$FUZZ_SECONDS" != 0 ]]; then
     step "fuzz smoke run (${FUZZ_SECONDS}s per target)"
     bash scripts/fuzz-smoke.sh "$FUZZ_SECONDS"
