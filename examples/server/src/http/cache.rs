@@ -16,7 +16,11 @@ use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
 
 use super::served::{Served, served};
 use crate::error::Result;
-use crate::store::{AssetHash, BlobRecord, MetadataStore, Scope, Update};
+use uuid::Uuid;
+
+use crate::store::{
+    AssetHash, BlobRecord, MetadataStore, Scope, Update, UpdateFilter, UpdateInfo, rollout,
+};
 
 /// At most this many blob records are cached (only blobs that exist are).
 pub const MAX_BLOBS: usize = 200_000;
@@ -33,11 +37,24 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub struct ScopeEntry {
     /// The served update (or rollback-to-embedded row); `None` when the scope has none.
+    /// During a partial rollout, the newest update (served to the installs it includes).
     pub update: Option<Arc<Update>>,
+    /// During a partial rollout: which update each install gets, each prepared once.
+    rollout: Option<Rollout>,
     /// The protocol's view of `update` for the last base URL asked for: serialized once,
     /// its signatures cached inside (asset URLs depend on the base only behind a trusted
     /// proxy, so one slot serves nearly every request).
     prepared: Mutex<Option<(String, Option<Resolved>)>>,
+}
+
+/// The candidates of a partial rollout and their entries, loaded on first use.
+#[derive(Debug)]
+struct Rollout {
+    /// The scope's newest updates, newest first, down to the first rolled out to everyone
+    /// (no install is served anything older).
+    candidates: Vec<UpdateInfo>,
+    /// The entry of each candidate served so far.
+    entries: Mutex<HashMap<Uuid, Arc<ScopeEntry>>>,
 }
 
 impl ScopeEntry {
@@ -45,6 +62,24 @@ impl ScopeEntry {
     pub fn new(update: Option<Arc<Update>>) -> Self {
         Self {
             update,
+            rollout: None,
+            prepared: Mutex::new(None),
+        }
+    }
+
+    /// An entry whose newest update is rolled out to part of the installs: `candidates`
+    /// are the scope's updates newest first (`update` is the first).
+    fn in_rollout_of(update: Arc<Update>, mut candidates: Vec<UpdateInfo>) -> Self {
+        if let Some(everyone) = candidates.iter().position(|u| u.rollout_percent >= 100) {
+            candidates.truncate(everyone + 1);
+        }
+        let newest = Arc::new(Self::new(Some(Arc::clone(&update))));
+        Self {
+            update: Some(update),
+            rollout: Some(Rollout {
+                entries: Mutex::new(HashMap::from([(newest.id(), newest)])),
+                candidates,
+            }),
             prepared: Mutex::new(None),
         }
     }
@@ -52,17 +87,41 @@ impl ScopeEntry {
     /// Whether the newest update is rolled out to only part of the installs, so the
     /// answer depends on the request's `eas-client-id`.
     pub fn in_rollout(&self) -> bool {
-        self.update
-            .as_ref()
-            .is_some_and(|update| update.info.rollout_percent < 100)
+        self.rollout.is_some()
+    }
+
+    fn id(&self) -> Uuid {
+        self.update.as_ref().map_or(Uuid::nil(), |u| u.info.id)
+    }
+
+    /// The entry the install `client_id` (`eas-client-id`) is served: this one outside a
+    /// rollout; during one, the selected candidate's, loaded from `store` the first time
+    /// any install gets it and then kept, so each is serialized and signed once.
+    pub async fn for_client(
+        self: &Arc<Self>,
+        store: &dyn MetadataStore,
+        client_id: Option<&str>,
+    ) -> Result<Arc<Self>> {
+        let Some(rollout) = &self.rollout else {
+            return Ok(Arc::clone(self));
+        };
+        let Some(selected) = rollout::select(&rollout.candidates, client_id) else {
+            return Ok(Arc::new(Self::new(None)));
+        };
+        let id = selected.id;
+        if let Some(entry) = lock(&rollout.entries).get(&id) {
+            return Ok(Arc::clone(entry));
+        }
+        let update = store.update(id).await?.map(Arc::new);
+        let entry = Arc::new(Self::new(update));
+        Ok(Arc::clone(
+            lock(&rollout.entries).entry(id).or_insert(entry),
+        ))
     }
 
     /// What the protocol layer answers from, with asset URLs under `base`.
     pub fn resolved(&self, base: &str) -> Result<Option<Resolved>> {
-        let mut slot = self
-            .prepared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = lock(&self.prepared);
         if let Some((cached_base, resolved)) = slot.as_ref()
             && cached_base == base
         {
@@ -103,7 +162,15 @@ impl ManifestCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let update = store.current(scope).await?.map(Arc::new);
-        let entry = Arc::new(ScopeEntry::new(update));
+        let entry = Arc::new(match update {
+            Some(update) if update.info.rollout_percent < 100 => {
+                let candidates = store
+                    .list(&UpdateFilter::scope(scope, rollout::MAX_CANDIDATES))
+                    .await?;
+                ScopeEntry::in_rollout_of(update, candidates)
+            }
+            update => ScopeEntry::new(update),
+        });
         let mut entries = self.write();
         if self.generation.load(Ordering::Acquire) == generation && entries.len() < MAX_ENTRIES {
             entries.insert(scope.clone(), Arc::clone(&entry));
@@ -183,6 +250,14 @@ impl ManifestCache {
     }
 }
 
+/// A lock whose holder panicked still guards consistent data here (every critical section
+/// is a single insert or read): use it anyway.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Invalidates `cache` whenever the store's change counter moves; runs until aborted.
 pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCache>) {
     let mut last = store.change_counter().await.ok();
@@ -213,6 +288,10 @@ mod tests {
     };
 
     async fn publish(store: &SqliteStore, scope: &Scope) -> Uuid {
+        publish_rollout(store, scope, 100).await
+    }
+
+    async fn publish_rollout(store: &SqliteStore, scope: &Scope, rollout_percent: u8) -> Uuid {
         let blob = BlobRecord {
             hash: AssetHash::of(b"x"),
             size: 1,
@@ -236,7 +315,7 @@ mod tests {
             assets: vec![],
             metadata: Map::new(),
             extra: Map::new(),
-            rollout_percent: 100,
+            rollout_percent,
             republished_from: None,
         };
         store.insert(&[blob], vec![update]).await.unwrap();
@@ -296,7 +375,8 @@ mod tests {
                 .is_none()
         );
         let id = publish(&other_process, &scope).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // Generous: a loaded machine may starve the watcher for a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let entry = cache.get(store.as_ref(), &scope).await.unwrap();
             if entry.update.as_ref().map(|u| u.info.id) == Some(id) {
@@ -306,5 +386,48 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         watcher.abort();
+    }
+
+    #[tokio::test]
+    async fn rollout_candidates_are_prepared_once_per_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let cache = ManifestCache::default();
+        let everyone = publish(&store, &scope).await;
+        let partial = publish_rollout(&store, &scope, 30).await;
+
+        let entry = cache.get(&store, &scope).await.unwrap();
+        assert!(entry.in_rollout());
+        let mut seen = HashMap::new();
+        for n in 0..200 {
+            let client = format!("install-{n}");
+            let served = entry.for_client(&store, Some(&client)).await.unwrap();
+            let id = served.update.as_ref().unwrap().info.id;
+            let expected = if rollout::bucket(&client) < 30 {
+                partial
+            } else {
+                everyone
+            };
+            assert_eq!(id, expected, "{client}");
+            // One entry per update, whoever asks: serialized and signed once.
+            let first = seen.entry(id).or_insert_with(|| Arc::clone(&served));
+            assert!(Arc::ptr_eq(first, &served));
+        }
+        assert_eq!(seen.len(), 2);
+        // Without a client id: the newest update rolled out to everyone.
+        let anonymous = entry.for_client(&store, None).await.unwrap();
+        assert_eq!(anonymous.update.as_ref().unwrap().info.id, everyone);
+
+        // Outside a rollout the entry is its own answer.
+        let widened = store.set_rollout(partial, 100).await.unwrap();
+        assert_eq!(widened.rollout_percent, 100);
+        cache.invalidate();
+        let entry = cache.get(&store, &scope).await.unwrap();
+        assert!(!entry.in_rollout());
+        assert!(Arc::ptr_eq(
+            &entry.for_client(&store, Some("x")).await.unwrap(),
+            &entry
+        ));
     }
 }

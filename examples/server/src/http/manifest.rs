@@ -9,13 +9,10 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use expo_updates::{ProtocolError, SourceError, UpdateRequest};
 
-use std::sync::Arc;
-
-use super::cache::ScopeEntry;
 use super::served::request_base_url;
 use super::state::AppState;
 use crate::config::DEFAULT_APP;
-use crate::store::{Scope, rollout};
+use crate::store::Scope;
 
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
@@ -31,19 +28,15 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             request.platform(),
         )
         .map_err(|e| ProtocolError::Source(SourceError::new(e.to_string())))?;
-        let mut entry = state
+        let entry = state
             .cache
             .get(state.store.as_ref(), &scope)
             .await
+            .map_err(|e| source_error(&e))?
+            // During a partial rollout the install's `eas-client-id` bucket picks the update.
+            .for_client(state.store.as_ref(), request.client_id())
+            .await
             .map_err(|e| source_error(&e))?;
-        if entry.in_rollout() {
-            // A partial rollout: which update this install gets depends on its
-            // `eas-client-id` bucket, so resolve it for this request.
-            let update = rollout::resolve(state.store.as_ref(), &scope, request.client_id())
-                .await
-                .map_err(|e| source_error(&e))?;
-            entry = Arc::new(ScopeEntry::new(update.map(Arc::new)));
-        }
         let base = request_base_url(&state.public_url, state.trust_proxy, &parts.headers);
         let resolved = entry.resolved(&base).map_err(|e| source_error(&e))?;
         responder.respond(&request, resolved)
