@@ -191,6 +191,33 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub sample: Option<bool>,
+
+    /// Roll a channel back to its previous update when this share of the devices reporting
+    /// on the served update failed to launch it (0.2: 20%); off when not set.
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_AUTO_ROLLBACK_THRESHOLD",
+        value_name = "SHARE"
+    )]
+    pub auto_rollback_threshold: Option<f64>,
+
+    /// Devices that must have reported on the served update before the automatic rollback
+    /// judges it [default: 50].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_AUTO_ROLLBACK_MIN_DEVICES",
+        value_name = "COUNT"
+    )]
+    pub auto_rollback_min_devices: Option<u64>,
+
+    /// How often device reports (launches, failures) are written to the database
+    /// [default: 1s].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_HEALTH_FLUSH_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub health_flush_interval: Option<HumanDuration>,
 }
 
 /// Where asset URLs point.

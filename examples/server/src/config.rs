@@ -12,6 +12,8 @@
 //! trust-proxy = true
 //! admin-token = "…"
 //! sample = false
+//! auto-rollback-threshold = 0.2           # roll back when 20% of devices fail (default: off)
+//! auto-rollback-min-devices = 50
 //!
 //! [[serve.signing-keys]]
 //! keyid = "main"
@@ -30,6 +32,7 @@ use crate::blobs::AssetUrls;
 use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
+use crate::update_health::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
 
 /// Default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -46,6 +49,10 @@ pub const DEFAULT_KEYID: &str = "main";
 pub const DEFAULT_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(1);
 /// Longest lifetime S3 allows a presigned URL.
 pub const MAX_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(7 * 24);
+/// Default number of devices the automatic rollback waits for.
+pub const DEFAULT_AUTO_ROLLBACK_MIN_DEVICES: u64 = 50;
+/// Longest time device reports wait in memory.
+pub const MAX_HEALTH_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_hours(1);
 /// Largest configuration file read.
 const MAX_CONFIG_SIZE: u64 = 1 << 20;
 
@@ -122,6 +129,9 @@ struct FileServe {
     cdn_base_url: Option<String>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
+    auto_rollback_threshold: Option<f64>,
+    auto_rollback_min_devices: Option<u64>,
+    health_flush_interval: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +185,10 @@ pub struct ServeSettings {
     pub sample: bool,
     /// Where asset URLs in manifests point.
     pub asset_urls: AssetUrls,
+    /// When to roll back a failing update; `None` when off.
+    pub auto_rollback: Option<AutoRollback>,
+    /// How often device reports are written to the store.
+    pub health_flush_interval: std::time::Duration,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -379,7 +393,10 @@ impl Loaded {
             }
             (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
         };
+        let (auto_rollback, health_flush_interval) = health_settings(args, file)?;
         Ok(ServeSettings {
+            auto_rollback,
+            health_flush_interval,
             asset_urls,
             bind,
             public_url,
@@ -389,6 +406,41 @@ impl Loaded {
             sample: args.sample.or(file.sample).unwrap_or(true),
         })
     }
+}
+
+/// The automatic rollback policy and the health flush interval.
+fn health_settings(
+    args: &ServeArgs,
+    file: &FileServe,
+) -> Result<(Option<AutoRollback>, std::time::Duration)> {
+    let min_devices = args
+        .auto_rollback_min_devices
+        .or(file.auto_rollback_min_devices);
+    let auto_rollback = match args
+        .auto_rollback_threshold
+        .or(file.auto_rollback_threshold)
+    {
+        Some(threshold) => Some(AutoRollback::new(
+            threshold,
+            min_devices.unwrap_or(DEFAULT_AUTO_ROLLBACK_MIN_DEVICES),
+        )?),
+        None if min_devices.is_some() => {
+            return Err(Error::Config(
+                "--auto-rollback-min-devices needs --auto-rollback-threshold".into(),
+            ));
+        }
+        None => None,
+    };
+    let health_flush_interval = args
+        .health_flush_interval
+        .or(file.health_flush_interval)
+        .map_or(DEFAULT_FLUSH_INTERVAL, |d| d.0);
+    if health_flush_interval.is_zero() || health_flush_interval > MAX_HEALTH_FLUSH_INTERVAL {
+        return Err(Error::Config(
+            "--health-flush-interval must be between 1s and 1h".into(),
+        ));
+    }
+    Ok((auto_rollback, health_flush_interval))
 }
 
 fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<SigningKeyConfig>> {

@@ -23,6 +23,8 @@
 //!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
+//! - [`update_health`]: launch and failure counts per update from the devices' headers,
+//!   and the automatic rollback.
 //! - [`cli`], [`config`], [`commands`]: the command line and its settings.
 //!
 //! # Example
@@ -56,3 +58,4 @@ pub mod output;
 pub mod publish;
 pub mod sample;
 pub mod store;
+pub mod update_health;

@@ -92,38 +92,65 @@ pub async fn rollback_previous(
             .current(&scope)
             .await?
             .ok_or_else(|| Error::Nothing(format!("no update served to {scope}")))?;
-        let mut position = &current.info;
-        let origin = match current.info.republished_from {
-            Some(from) => store.update(from).await?,
-            None => None,
-        };
-        if let Some(origin) = &origin
-            && origin.info.scope == scope
-        {
-            position = &origin.info;
-        }
-        let previous = store
-            .list(&UpdateFilter {
-                before: Some((position.created_at, position.seq)),
-                ..UpdateFilter::scope(&scope, 1)
-            })
-            .await?;
-        let Some(previous) = previous.first() else {
-            return Err(Error::Nothing(format!(
-                "no update before {} to roll back to in {scope} (use rollback --embedded)",
-                position.id
-            )));
-        };
-        let target = store
-            .update(previous.id)
-            .await?
-            .ok_or(Error::UpdateNotFound(previous.id))?;
-        let message = message
-            .clone()
-            .or_else(|| Some(format!("rollback to {}", previous.id)));
-        copies.push(NewUpdate::copy_of(&target, scope, group_id, message));
+        copies.push(previous_copy(store, &current.info, group_id, message.clone()).await?);
     }
     store.insert(&[], copies).await
+}
+
+/// Rolls the scope of `id` back to the update served before it, only while `id` is still
+/// what that scope serves (checked in the store's transaction): of several servers deciding
+/// the same rollback at once, one acts. `None` when the scope serves something else.
+pub async fn rollback_if_served(
+    store: &dyn MetadataStore,
+    id: Uuid,
+    message: String,
+) -> Result<Option<UpdateInfo>> {
+    let update = store.update(id).await?.ok_or(Error::UpdateNotFound(id))?;
+    let copy = previous_copy(store, &update.info, Uuid::new_v4(), Some(message)).await?;
+    store.insert_if_served(id, copy).await
+}
+
+/// A copy, in the scope of `current`, of the update served before it.
+async fn previous_copy(
+    store: &dyn MetadataStore,
+    current: &UpdateInfo,
+    group_id: Uuid,
+    message: Option<String>,
+) -> Result<NewUpdate> {
+    let scope = &current.scope;
+    let mut position = current;
+    let origin = match current.republished_from {
+        Some(from) => store.update(from).await?,
+        None => None,
+    };
+    if let Some(origin) = &origin
+        && origin.info.scope == *scope
+    {
+        position = &origin.info;
+    }
+    let previous = store
+        .list(&UpdateFilter {
+            before: Some((position.created_at, position.seq)),
+            ..UpdateFilter::scope(scope, 1)
+        })
+        .await?;
+    let Some(previous) = previous.first() else {
+        return Err(Error::Nothing(format!(
+            "no update before {} to roll back to in {scope} (use rollback --embedded)",
+            position.id
+        )));
+    };
+    let target = store
+        .update(previous.id)
+        .await?
+        .ok_or(Error::UpdateNotFound(previous.id))?;
+    let message = message.or_else(|| Some(format!("rollback to {}", previous.id)));
+    Ok(NewUpdate::copy_of(
+        &target,
+        scope.clone(),
+        group_id,
+        message,
+    ))
 }
 
 /// Tells apps to go back to their embedded update: a `rollBackToEmbedded` row whose

@@ -9,6 +9,7 @@ use super::cache::ManifestCache;
 use crate::blobs::{AssetUrls, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
+use crate::update_health::HealthRecorder;
 
 /// Shared state of the HTTP server.
 #[derive(Debug, Clone)]
@@ -34,4 +35,6 @@ pub struct AppState {
     pub default_channel: String,
     /// SHA-256 of the admin bearer token; `None` disables /admin.
     pub admin_token_digest: Option<[u8; 32]>,
+    /// Queues what manifest requests report about update health.
+    pub health: HealthRecorder,
 }
