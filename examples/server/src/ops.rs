@@ -240,6 +240,74 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_one_conditional_rollback_acts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let a = publish(&store, &scope, b"a").await;
+        let b = publish(&store, &scope, b"b").await;
+        let (one, two) = tokio::join!(
+            rollback_if_served(&store, b.id, "first".into()),
+            rollback_if_served(&store, b.id, "second".into()),
+        );
+        let acted: Vec<UpdateInfo> = [one.unwrap(), two.unwrap()].into_iter().flatten().collect();
+        assert_eq!(acted.len(), 1, "{acted:?}");
+        assert_eq!(acted[0].republished_from, Some(a.id));
+        assert_eq!(served(&store, &scope).await, AssetHash::of(b"a"));
+        // b is no longer served: nothing more happens.
+        assert!(
+            rollback_if_served(&store, b.id, "again".into())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Nothing before a.
+        let err = rollback_if_served(&store, a.id, "first".into()).await;
+        assert!(matches!(err, Err(Error::Nothing(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn health_counts_distinct_devices_of_known_updates() {
+        use crate::store::{DeviceHash, DeviceReport};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let a = publish(&store, &scope, b"a").await;
+        let report = |device: &str, launched, failed| DeviceReport {
+            update_id: a.id,
+            device: DeviceHash::of_client_id(device),
+            launched,
+            failed,
+        };
+        let unknown = DeviceReport {
+            update_id: Uuid::new_v4(),
+            ..report("x", true, false)
+        };
+        let stored = store
+            .record_health(&[report("x", true, false), report("y", false, true), unknown])
+            .await
+            .unwrap();
+        assert_eq!(stored, 2, "the unknown update is skipped");
+        // Flags only turn on; the same device twice stays one device.
+        store
+            .record_health(&[report("X", false, true), report("y", false, false)])
+            .await
+            .unwrap();
+        let health = store.health(&[a.id, unknown.update_id]).await.unwrap();
+        assert_eq!(health.len(), 1);
+        assert_eq!(
+            health[&a.id],
+            crate::store::UpdateHealth {
+                devices: 2,
+                launched: 1,
+                failed: 2
+            }
+        );
+        assert!(store.health(&[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn rollback_walks_back_and_republish_promotes() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
