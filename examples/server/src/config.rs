@@ -592,6 +592,54 @@ certificate = "/etc/cert.pem"
     }
 
     #[test]
+    fn auto_rollback_settings() {
+        let cli = Cli::try_parse_from(["x", "serve"]).unwrap();
+        let serve = Loaded::default().serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.auto_rollback, None, "off by default");
+        assert_eq!(serve.health_flush_interval, DEFAULT_FLUSH_INTERVAL);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nauto-rollback-threshold = 0.3\nhealth-flush-interval = \"5s\"\n",
+        )
+        .unwrap();
+        let loaded = Loaded::read(Some(&path)).unwrap();
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(
+            serve.auto_rollback,
+            Some(AutoRollback::new(0.3, DEFAULT_AUTO_ROLLBACK_MIN_DEVICES).unwrap())
+        );
+        assert_eq!(serve.health_flush_interval.as_secs(), 5);
+        let cli = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--auto-rollback-threshold",
+            "0.2",
+            "--auto-rollback-min-devices",
+            "10",
+        ])
+        .unwrap();
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(
+            serve.auto_rollback,
+            Some(AutoRollback::new(0.2, 10).unwrap())
+        );
+
+        for args in [
+            &["x", "serve", "--auto-rollback-threshold", "1.5"][..],
+            &["x", "serve", "--auto-rollback-threshold", "0"],
+            &["x", "serve", "--auto-rollback-min-devices", "10"],
+            &["x", "serve", "--health-flush-interval", "0s"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let err = Loaded::default().serve(serve_args(&cli));
+            assert!(matches!(err, Err(Error::Config(_))), "{args:?}: {err:?}");
+        }
+    }
+
+    #[test]
     fn bad_settings_are_refused_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
