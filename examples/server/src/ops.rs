@@ -284,16 +284,22 @@ mod tests {
             update_id: Uuid::new_v4(),
             ..report("x", true, false)
         };
-        let stored = store
+        let changed = store
             .record_health(&[report("x", true, false), report("y", false, true), unknown])
             .await
             .unwrap();
-        assert_eq!(stored, 2, "the unknown update is skipped");
+        assert_eq!(changed, [a.id], "the unknown update is skipped");
         // Flags only turn on; the same device twice stays one device.
-        store
+        let changed = store
             .record_health(&[report("X", false, true), report("y", false, false)])
             .await
             .unwrap();
+        assert_eq!(changed, [a.id], "x failed too");
+        let changed = store
+            .record_health(&[report("x", true, true), report("y", false, true)])
+            .await
+            .unwrap();
+        assert!(changed.is_empty(), "nothing new: nothing written");
         let health = store.health(&[a.id, unknown.update_id]).await.unwrap();
         assert_eq!(health.len(), 1);
         assert_eq!(

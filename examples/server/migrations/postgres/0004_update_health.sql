@@ -8,7 +8,7 @@ CREATE TABLE update_health (
     device TEXT NOT NULL,
     launched BIGINT NOT NULL CHECK (launched IN (0, 1)),
     failed BIGINT NOT NULL CHECK (failed IN (0, 1)),
-    first_seen BIGINT NOT NULL,
-    last_seen BIGINT NOT NULL,
+    -- When the row last changed; rows are written only when they change.
+    changed_at BIGINT NOT NULL,
     PRIMARY KEY (update_id, device)
 );

@@ -11,8 +11,8 @@ CREATE TABLE update_health (
     -- 1 once the device reported failing to launch it (`expo-recent-failed-update-ids`,
     -- or `expo-fatal-error` while running it).
     failed INTEGER NOT NULL CHECK (failed IN (0, 1)),
-    -- Milliseconds since the Unix epoch.
-    first_seen INTEGER NOT NULL,
-    last_seen INTEGER NOT NULL,
+    -- When the row last changed (a flag turned on), milliseconds since the Unix epoch. Rows
+    -- are written only when they change, so a device asking again costs no write.
+    changed_at INTEGER NOT NULL,
     PRIMARY KEY (update_id, device)
 );

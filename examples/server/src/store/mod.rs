@@ -95,9 +95,10 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     async fn scopes(&self) -> Result<Vec<Scope>>;
 
     /// Adds device reports (each `(update, device)` pair at most once per call), in one
-    /// transaction; a flag once set stays set. Reports on updates that do not exist are
-    /// skipped. Returns how many were stored.
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<u64>;
+    /// transaction; a flag once set stays set, and a row is written only when it is new or
+    /// a flag turns on. Reports on updates that do not exist are skipped. Returns the
+    /// updates whose counts changed, sorted.
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>>;
 
     /// The device counts of these updates; updates no device reported on are absent.
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>>;

@@ -468,9 +468,9 @@ impl MetadataStore for PostgresStore {
             .collect()
     }
 
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<u64> {
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
         if reports.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         // Sorted, so servers upserting overlapping batches lock rows in the same order
         // (no deadlock); one statement over arrays, so one round trip per batch.
@@ -481,25 +481,35 @@ impl MetadataStore for PostgresStore {
         let launched: Vec<i64> = sorted.iter().map(|r| i64::from(r.launched)).collect();
         let failed: Vec<i64> = sorted.iter().map(|r| i64::from(r.failed)).collect();
         let result = sqlx::query(
-            "INSERT INTO update_health \
-             (update_id, device, launched, failed, first_seen, last_seen) \
-             SELECT r.update_id, r.device, r.launched, r.failed, $5, $5 \
+            "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
+             SELECT r.update_id, r.device, r.launched, r.failed, $5 \
              FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
                   AS r (update_id, device, launched, failed) \
              WHERE EXISTS (SELECT 1 FROM updates u WHERE u.id = r.update_id) \
              ON CONFLICT (update_id, device) DO UPDATE SET \
              launched = GREATEST(update_health.launched, EXCLUDED.launched), \
              failed = GREATEST(update_health.failed, EXCLUDED.failed), \
-             last_seen = EXCLUDED.last_seen",
+             changed_at = EXCLUDED.changed_at \
+             WHERE EXCLUDED.launched > update_health.launched \
+             OR EXCLUDED.failed > update_health.failed \
+             RETURNING update_id",
         )
         .bind(update_ids)
         .bind(devices)
         .bind(launched)
         .bind(failed)
         .bind(now_millis())
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await;
-        Ok(self.map(result)?.rows_affected())
+        let mut changed = std::collections::BTreeSet::new();
+        for row in self.map(result)? {
+            let id: String = row.try_get("update_id")?;
+            changed.insert(
+                Uuid::parse_str(&id)
+                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?,
+            );
+        }
+        Ok(changed.into_iter().collect())
     }
 
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {

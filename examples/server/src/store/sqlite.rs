@@ -296,22 +296,23 @@ impl MetadataStore for SqliteStore {
             .collect()
     }
 
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<u64> {
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
         if reports.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        let mut stored = 0;
+        let mut changed = std::collections::BTreeSet::new();
         for report in reports {
-            stored += sqlx::query(
-                "INSERT INTO update_health \
-                 (update_id, device, launched, failed, first_seen, last_seen) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?5 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
+            let written = sqlx::query(
+                "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
                  ON CONFLICT (update_id, device) DO UPDATE SET \
                  launched = MAX(update_health.launched, excluded.launched), \
                  failed = MAX(update_health.failed, excluded.failed), \
-                 last_seen = excluded.last_seen",
+                 changed_at = excluded.changed_at \
+                 WHERE excluded.launched > update_health.launched \
+                 OR excluded.failed > update_health.failed",
             )
             .bind(report.update_id.to_string())
             .bind(report.device.to_hex())
@@ -321,9 +322,12 @@ impl MetadataStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if written > 0 {
+                changed.insert(report.update_id);
+            }
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(changed.into_iter().collect())
     }
 
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {

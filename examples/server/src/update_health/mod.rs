@@ -27,7 +27,7 @@
 mod report;
 pub mod rollback;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,8 +80,8 @@ impl HealthRecorder {
     }
 }
 
-/// The background task writing observations to the store in batches, then judging the
-/// updates they touched for automatic rollback.
+/// The background task writing observations to the store in batches, then refreshing the
+/// gauges of, and judging for automatic rollback, the updates whose counts changed.
 #[derive(Debug)]
 pub struct Flusher {
     /// Where counts are kept.
@@ -138,19 +138,21 @@ impl Flusher {
                 failed,
             })
             .collect();
-        if let Err(error) = self.store.record_health(&reports).await {
-            metrics::counter!("expo_health_flush_errors_total").increment(1);
-            tracing::warn!(%error, pending = pending.len(), "cannot store device reports yet; retrying");
+        let changed = match self.store.record_health(&reports).await {
+            Ok(changed) => changed,
+            Err(error) => {
+                metrics::counter!("expo_health_flush_errors_total").increment(1);
+                tracing::warn!(%error, pending = pending.len(), "cannot store device reports yet; retrying");
+                return;
+            }
+        };
+        pending.clear();
+        // Devices asking again change nothing: counts are read (and judged) only for the
+        // updates whose counts moved.
+        if changed.is_empty() {
             return;
         }
-        let touched: Vec<Uuid> = pending
-            .keys()
-            .map(|(id, _)| *id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        pending.clear();
-        let health = match self.store.health(&touched).await {
+        let health = match self.store.health(&changed).await {
             Ok(health) => health,
             Err(error) => {
                 tracing::warn!(%error, "cannot read update health");
