@@ -272,6 +272,54 @@ mod tests {
         assert_eq!(ignored, [Ignored::TooManyFailedIds]);
     }
 
+    proptest::proptest! {
+        /// Whatever the health headers hold, reading them never panics, stays bounded, and
+        /// leaves a request the protocol layer does not refuse over them.
+        #[test]
+        fn health_headers_never_fail_the_request(
+            failed in proptest::option::of("[ -~]{0,200}"),
+            repeat_failed in proptest::bool::ANY,
+            fatal in proptest::option::of("[ -~]{0,50}"),
+            current in proptest::option::of(proptest::prop_oneof![
+                proptest::strategy::Just(A.to_owned()),
+                "[ -~]{0,40}",
+            ]),
+            ids in proptest::collection::vec(0_u128..40, 0..30),
+        ) {
+            let mut map = headers(&[
+                ("expo-platform", "ios"),
+                ("expo-runtime-version", "1"),
+                ("eas-client-id", "device"),
+            ]);
+            let listed: Vec<String> = ids.iter().map(|i| format!("\"{}\"", Uuid::from_u128(*i))).collect();
+            for value in [failed, Some(listed.join(", "))].into_iter().flatten() {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    map.append("expo-recent-failed-update-ids", value.clone());
+                    if repeat_failed {
+                        map.append("expo-recent-failed-update-ids", value);
+                    }
+                    break;
+                }
+            }
+            for (name, value) in [("expo-fatal-error", fatal), ("expo-current-update-id", current)] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    map.insert(name, value);
+                }
+            }
+            let current_is_valid = map
+                .get("expo-current-update-id")
+                .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim().parse::<expo_manifest::UpdateId>().is_ok()));
+            if let Some(observation) = Observation::read(&mut map, |_| {}) {
+                proptest::prop_assert!(observation.failed.len() <= MAX_FAILED_IDS);
+                proptest::prop_assert!(observation.reports().count() <= MAX_FAILED_IDS + 1);
+            }
+            if current_is_valid {
+                let answer = expo_updates::UpdateRequest::from_headers(&map);
+                proptest::prop_assert!(answer.is_ok(), "{answer:?}");
+            }
+        }
+    }
+
     #[test]
     fn reports_without_a_client_id_are_counted_as_ignored() {
         for client in [None, Some(""), Some(&*"x".repeat(MAX_CLIENT_ID_LEN + 1))] {
