@@ -197,6 +197,33 @@ pub struct ServeArgs {
     )]
     pub sample: Option<bool>,
 
+    /// Roll a channel back to its previous update when this share of the devices reporting
+    /// on the served update failed to launch it (0.2: 20%); off when not set.
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_AUTO_ROLLBACK_THRESHOLD",
+        value_name = "SHARE"
+    )]
+    pub auto_rollback_threshold: Option<f64>,
+
+    /// Devices that must have reported on the served update before the automatic rollback
+    /// judges it [default: 50].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_AUTO_ROLLBACK_MIN_DEVICES",
+        value_name = "COUNT"
+    )]
+    pub auto_rollback_min_devices: Option<u64>,
+
+    /// How often device reports (launches, failures) are written to the database
+    /// [default: 1s].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_HEALTH_FLUSH_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub health_flush_interval: Option<HumanDuration>,
+
     /// Build bsdiff patches to each new launch asset from those of this many earlier
     /// updates of its scope, and serve them to clients that ask (`a-im: bsdiff`); 0 turns
     /// patches off [default: 3].

@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::config::{Loaded, Settings};
 use crate::error::{Error, Result};
-use crate::output::{info_json, json_text, update_json, update_text, updates_table};
+use crate::output::{info_json, json_text, update_json, update_text, updates_table, with_health};
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
 use crate::store::{
@@ -228,10 +228,12 @@ async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
     };
     let updates = data.store.list(&filter).await?;
     if args.json {
-        println!(
-            "{}",
-            json_text(&Value::Array(updates.iter().map(info_json).collect()))
-        );
+        let ids: Vec<_> = updates.iter().map(|u| u.id).collect();
+        let health = data.store.health(&ids).await?;
+        let rows = updates
+            .iter()
+            .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+        println!("{}", json_text(&Value::Array(rows.collect())));
     } else if updates.is_empty() {
         println!("no updates");
     } else {
@@ -247,10 +249,16 @@ async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
         .update(args.id)
         .await?
         .ok_or(Error::UpdateNotFound(args.id))?;
+    let health = data
+        .store
+        .health(&[args.id])
+        .await?
+        .remove(&args.id)
+        .unwrap_or_default();
     if args.json {
-        println!("{}", json_text(&update_json(&update)));
+        println!("{}", json_text(&with_health(update_json(&update), health)));
     } else {
-        print!("{}", update_text(&update));
+        print!("{}", update_text(&update, health));
     }
     Ok(())
 }

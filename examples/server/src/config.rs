@@ -12,6 +12,8 @@
 //! trust-proxy = true
 //! admin-token = "…"
 //! sample = false
+//! auto-rollback-threshold = 0.2           # roll back when 20% of devices fail (default: off)
+//! auto-rollback-min-devices = 50
 //!
 //! [[serve.signing-keys]]
 //! keyid = "main"
@@ -31,6 +33,7 @@ use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
 use crate::patches::{MAX_BASES, PatchSettings};
+use crate::update_health::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
 
 /// Default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -47,6 +50,10 @@ pub const DEFAULT_KEYID: &str = "main";
 pub const DEFAULT_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(1);
 /// Longest lifetime S3 allows a presigned URL.
 pub const MAX_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(7 * 24);
+/// Default number of devices the automatic rollback waits for.
+pub const DEFAULT_AUTO_ROLLBACK_MIN_DEVICES: u64 = 50;
+/// Longest time device reports wait in memory.
+pub const MAX_HEALTH_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_hours(1);
 /// Largest configuration file read.
 const MAX_CONFIG_SIZE: u64 = 1 << 20;
 
@@ -126,6 +133,9 @@ struct FileServe {
     patch_timeout: Option<HumanDuration>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
+    auto_rollback_threshold: Option<f64>,
+    auto_rollback_min_devices: Option<u64>,
+    health_flush_interval: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +193,10 @@ pub struct ServeSettings {
     pub asset_memory: u64,
     /// Launch-asset patches.
     pub patches: PatchSettings,
+    /// When to roll back a failing update; `None` when off.
+    pub auto_rollback: Option<AutoRollback>,
+    /// How often device reports are written to the store.
+    pub health_flush_interval: std::time::Duration,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -388,7 +402,10 @@ impl Loaded {
             (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
         };
         let patches = patch_settings(args, file)?;
+        let (auto_rollback, health_flush_interval) = health_settings(args, file)?;
         Ok(ServeSettings {
+            auto_rollback,
+            health_flush_interval,
             asset_urls,
             patches,
             bind,
@@ -441,6 +458,41 @@ fn patch_settings(args: &ServeArgs, file: &FileServe) -> Result<PatchSettings> {
         timeout,
         ..PatchSettings::default()
     })
+}
+
+/// The automatic rollback policy and the health flush interval.
+fn health_settings(
+    args: &ServeArgs,
+    file: &FileServe,
+) -> Result<(Option<AutoRollback>, std::time::Duration)> {
+    let min_devices = args
+        .auto_rollback_min_devices
+        .or(file.auto_rollback_min_devices);
+    let auto_rollback = match args
+        .auto_rollback_threshold
+        .or(file.auto_rollback_threshold)
+    {
+        Some(threshold) => Some(AutoRollback::new(
+            threshold,
+            min_devices.unwrap_or(DEFAULT_AUTO_ROLLBACK_MIN_DEVICES),
+        )?),
+        None if min_devices.is_some() => {
+            return Err(Error::Config(
+                "--auto-rollback-min-devices needs --auto-rollback-threshold".into(),
+            ));
+        }
+        None => None,
+    };
+    let health_flush_interval = args
+        .health_flush_interval
+        .or(file.health_flush_interval)
+        .map_or(DEFAULT_FLUSH_INTERVAL, |d| d.0);
+    if health_flush_interval.is_zero() || health_flush_interval > MAX_HEALTH_FLUSH_INTERVAL {
+        return Err(Error::Config(
+            "--health-flush-interval must be between 1s and 1h".into(),
+        ));
+    }
+    Ok((auto_rollback, health_flush_interval))
 }
 
 fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<SigningKeyConfig>> {
@@ -627,6 +679,54 @@ certificate = "/etc/cert.pem"
         assert_eq!(serve.public_url.as_str(), "https://updates.example.com");
         assert_eq!(serve.signing_keys.len(), 1);
         assert!(!serve.sample);
+    }
+
+    #[test]
+    fn auto_rollback_settings() {
+        let cli = Cli::try_parse_from(["x", "serve"]).unwrap();
+        let serve = Loaded::default().serve(serve_args(&cli)).unwrap();
+        assert_eq!(serve.auto_rollback, None, "off by default");
+        assert_eq!(serve.health_flush_interval, DEFAULT_FLUSH_INTERVAL);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nauto-rollback-threshold = 0.3\nhealth-flush-interval = \"5s\"\n",
+        )
+        .unwrap();
+        let loaded = Loaded::read(Some(&path)).unwrap();
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(
+            serve.auto_rollback,
+            Some(AutoRollback::new(0.3, DEFAULT_AUTO_ROLLBACK_MIN_DEVICES).unwrap())
+        );
+        assert_eq!(serve.health_flush_interval.as_secs(), 5);
+        let cli = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--auto-rollback-threshold",
+            "0.2",
+            "--auto-rollback-min-devices",
+            "10",
+        ])
+        .unwrap();
+        let serve = loaded.serve(serve_args(&cli)).unwrap();
+        assert_eq!(
+            serve.auto_rollback,
+            Some(AutoRollback::new(0.2, 10).unwrap())
+        );
+
+        for args in [
+            &["x", "serve", "--auto-rollback-threshold", "1.5"][..],
+            &["x", "serve", "--auto-rollback-threshold", "0"],
+            &["x", "serve", "--auto-rollback-min-devices", "10"],
+            &["x", "serve", "--health-flush-interval", "0s"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let err = Loaded::default().serve(serve_args(&cli));
+            assert!(matches!(err, Err(Error::Config(_))), "{args:?}: {err:?}");
+        }
     }
 
     #[test]

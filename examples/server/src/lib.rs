@@ -25,6 +25,8 @@
 //! - [`promote`]: copying an update to another server over its admin API.
 //! - [`patches`]: building bsdiff patches of launch assets in the background.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
+//! - [`update_health`]: launch and failure counts per update from the devices' headers,
+//!   and the automatic rollback.
 //! - [`cli`], [`config`], [`commands`]: the command line and its settings.
 //!
 //! # Example
@@ -61,3 +63,4 @@ pub mod promote;
 pub mod publish;
 pub mod sample;
 pub mod store;
+pub mod update_health;

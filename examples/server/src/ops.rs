@@ -92,38 +92,65 @@ pub async fn rollback_previous(
             .current(&scope)
             .await?
             .ok_or_else(|| Error::Nothing(format!("no update served to {scope}")))?;
-        let mut position = &current.info;
-        let origin = match current.info.republished_from {
-            Some(from) => store.update(from).await?,
-            None => None,
-        };
-        if let Some(origin) = &origin
-            && origin.info.scope == scope
-        {
-            position = &origin.info;
-        }
-        let previous = store
-            .list(&UpdateFilter {
-                before: Some((position.created_at, position.seq)),
-                ..UpdateFilter::scope(&scope, 1)
-            })
-            .await?;
-        let Some(previous) = previous.first() else {
-            return Err(Error::Nothing(format!(
-                "no update before {} to roll back to in {scope} (use rollback --embedded)",
-                position.id
-            )));
-        };
-        let target = store
-            .update(previous.id)
-            .await?
-            .ok_or(Error::UpdateNotFound(previous.id))?;
-        let message = message
-            .clone()
-            .or_else(|| Some(format!("rollback to {}", previous.id)));
-        copies.push(NewUpdate::copy_of(&target, scope, group_id, message));
+        copies.push(previous_copy(store, &current.info, group_id, message.clone()).await?);
     }
     store.insert(&[], copies).await
+}
+
+/// Rolls the scope of `id` back to the update served before it, only while `id` is still
+/// what that scope serves (checked in the store's transaction): of several servers deciding
+/// the same rollback at once, one acts. `None` when the scope serves something else.
+pub async fn rollback_if_served(
+    store: &dyn MetadataStore,
+    id: Uuid,
+    message: String,
+) -> Result<Option<UpdateInfo>> {
+    let update = store.update(id).await?.ok_or(Error::UpdateNotFound(id))?;
+    let copy = previous_copy(store, &update.info, Uuid::new_v4(), Some(message)).await?;
+    store.insert_if_served(id, copy).await
+}
+
+/// A copy, in the scope of `current`, of the update served before it.
+async fn previous_copy(
+    store: &dyn MetadataStore,
+    current: &UpdateInfo,
+    group_id: Uuid,
+    message: Option<String>,
+) -> Result<NewUpdate> {
+    let scope = &current.scope;
+    let mut position = current;
+    let origin = match current.republished_from {
+        Some(from) => store.update(from).await?,
+        None => None,
+    };
+    if let Some(origin) = &origin
+        && origin.info.scope == *scope
+    {
+        position = &origin.info;
+    }
+    let previous = store
+        .list(&UpdateFilter {
+            before: Some((position.created_at, position.seq)),
+            ..UpdateFilter::scope(scope, 1)
+        })
+        .await?;
+    let Some(previous) = previous.first() else {
+        return Err(Error::Nothing(format!(
+            "no update before {} to roll back to in {scope} (use rollback --embedded)",
+            position.id
+        )));
+    };
+    let target = store
+        .update(previous.id)
+        .await?
+        .ok_or(Error::UpdateNotFound(previous.id))?;
+    let message = message.or_else(|| Some(format!("rollback to {}", previous.id)));
+    Ok(NewUpdate::copy_of(
+        &target,
+        scope.clone(),
+        group_id,
+        message,
+    ))
 }
 
 /// Tells apps to go back to their embedded update: a `rollBackToEmbedded` row whose
@@ -210,6 +237,80 @@ mod tests {
             .launch_asset
             .unwrap()
             .hash
+    }
+
+    #[tokio::test]
+    async fn only_one_conditional_rollback_acts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let a = publish(&store, &scope, b"a").await;
+        let b = publish(&store, &scope, b"b").await;
+        let (one, two) = tokio::join!(
+            rollback_if_served(&store, b.id, "first".into()),
+            rollback_if_served(&store, b.id, "second".into()),
+        );
+        let acted: Vec<UpdateInfo> = [one.unwrap(), two.unwrap()].into_iter().flatten().collect();
+        assert_eq!(acted.len(), 1, "{acted:?}");
+        assert_eq!(acted[0].republished_from, Some(a.id));
+        assert_eq!(served(&store, &scope).await, AssetHash::of(b"a"));
+        // b is no longer served: nothing more happens.
+        assert!(
+            rollback_if_served(&store, b.id, "again".into())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Nothing before a.
+        let err = rollback_if_served(&store, a.id, "first".into()).await;
+        assert!(matches!(err, Err(Error::Nothing(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn health_counts_distinct_devices_of_known_updates() {
+        use crate::store::{DeviceHash, DeviceReport};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let a = publish(&store, &scope, b"a").await;
+        let report = |device: &str, launched, failed| DeviceReport {
+            update_id: a.id,
+            device: DeviceHash::of_client_id(device),
+            launched,
+            failed,
+        };
+        let unknown = DeviceReport {
+            update_id: Uuid::new_v4(),
+            ..report("x", true, false)
+        };
+        let changed = store
+            .record_health(&[report("x", true, false), report("y", false, true), unknown])
+            .await
+            .unwrap();
+        assert_eq!(changed, [a.id], "the unknown update is skipped");
+        // Flags only turn on; the same device twice stays one device.
+        let changed = store
+            .record_health(&[report("X", false, true), report("y", false, false)])
+            .await
+            .unwrap();
+        assert_eq!(changed, [a.id], "x failed too");
+        let changed = store
+            .record_health(&[report("x", true, true), report("y", false, true)])
+            .await
+            .unwrap();
+        assert!(changed.is_empty(), "nothing new: nothing written");
+        let health = store.health(&[a.id, unknown.update_id]).await.unwrap();
+        assert_eq!(health.len(), 1);
+        assert_eq!(
+            health[&a.id],
+            crate::store::UpdateHealth {
+                devices: 2,
+                launched: 1,
+                failed: 2
+            }
+        );
+        assert!(store.health(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::store::{Update, UpdateInfo, UpdateKind, iso_millis};
+use crate::store::{Update, UpdateHealth, UpdateInfo, UpdateKind, iso_millis};
 
 /// An update row as JSON, with `created_at_iso` beside the milliseconds.
 pub fn info_json(info: &UpdateInfo) -> Value {
@@ -25,6 +25,22 @@ pub fn update_json(update: &Update) -> Value {
         map.insert(
             "created_at_iso".into(),
             Value::String(update.info.created_at_iso()),
+        );
+    }
+    value
+}
+
+/// `value` (an update as JSON) with its device counts under `health`.
+pub fn with_health(mut value: Value, health: UpdateHealth) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "health".into(),
+            serde_json::json!({
+                "devices": health.devices,
+                "launched": health.launched,
+                "failed": health.failed,
+                "failure_rate": health.failure_rate(),
+            }),
         );
     }
     value
@@ -107,7 +123,7 @@ pub fn updates_table(updates: &[UpdateInfo]) -> String {
 }
 
 /// The `show` text.
-pub fn update_text(update: &Update) -> String {
+pub fn update_text(update: &Update, health: UpdateHealth) -> String {
     let info = &update.info;
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
@@ -129,6 +145,12 @@ pub fn update_text(update: &Update) -> String {
     if let Some(from) = info.republished_from {
         field("copy of", &from.to_string());
     }
+    field("devices", &health.devices.to_string());
+    field("launched", &health.launched.to_string());
+    field(
+        "failed",
+        &format!("{} ({:.1}%)", health.failed, health.failure_rate() * 100.0),
+    );
     if info.kind == UpdateKind::RollbackToEmbedded {
         field("commit time", &iso_millis(info.created_at));
         return out;

@@ -1,7 +1,7 @@
 //! `/admin`: the CLI's operations over HTTP, behind a bearer token.
 //!
-//! - `GET  /admin/updates?app=&channel=&runtime_version=&platform=&limit=`
-//! - `GET  /admin/updates/{id}`
+//! - `GET  /admin/updates?app=&channel=&runtime_version=&platform=&limit=` (with `health`)
+//! - `GET  /admin/updates/{id}` (with `health`: devices that launched it and failed on it)
 //! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
 //! - `POST /admin/rollback` `{"to": "<id>"}`, or
 //!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
@@ -33,7 +33,7 @@ use super::state::AppState;
 use super::{admin_ui, import};
 use crate::config::DEFAULT_APP;
 use crate::ops;
-use crate::output::{info_json, update_json};
+use crate::output::{info_json, update_json, with_health};
 use crate::store::{Platform, UpdateFilter, checked_name, rollout};
 
 /// Most updates one listing returns.
@@ -140,7 +140,12 @@ async fn list(
         limit,
     };
     let updates = state.store.list(&filter).await?;
-    Ok(Json(Value::Array(updates.iter().map(info_json).collect())))
+    let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
+    let health = state.store.health(&ids).await?;
+    let rows = updates
+        .iter()
+        .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+    Ok(Json(Value::Array(rows.collect())))
 }
 
 fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
@@ -158,7 +163,13 @@ async fn show(
         .update(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no update with id {id}")))?;
-    Ok(Json(update_json(&update)))
+    let health = state
+        .store
+        .health(&[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(Json(with_health(update_json(&update), health)))
 }
 
 #[derive(Debug, Default, Deserialize)]

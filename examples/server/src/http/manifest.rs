@@ -16,7 +16,8 @@ use crate::store::Scope;
 
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, _body) = request.into_parts();
+    let (mut parts, _body) = request.into_parts();
+    state.health.record(&mut parts.headers);
     let responder = &state.responder;
     let answer = async {
         let request = UpdateRequest::from_parts(&parts)?;

@@ -9,10 +9,18 @@
 //! | `expo_manifest_served_total` | counter | `update_id`, `platform`, `channel` |
 //! | `expo_patch_requests_total` | counter | `result` (`patch`, `full`): launch-asset requests asking for a patch |
 //! | `expo_patch_builds_total` | counter | `outcome` (`stored`, `not_worth_serving`, `failed`) |
+//! | `expo_update_launched_devices` | gauge | `update_id` (distinct devices, every server) |
+//! | `expo_update_failed_devices` | gauge | `update_id` (distinct devices, every server) |
+//! | `expo_health_ignored_total` | counter | `reason` (malformed health headers) |
+//! | `expo_health_dropped_total` | counter | (device reports dropped: queue full) |
+//! | `expo_health_flush_errors_total` | counter | (batches the store refused, retried) |
+//! | `expo_auto_rollbacks_total` | counter | |
 //!
 //! Label values come from requests, so they are bounded: `route` is the matched route
 //! pattern (`/assets/{hash}`, never the path), `platform` is `ios`, `android` or `other`,
-//! and `channel` keeps the first [`MAX_CHANNELS`] distinct names seen, then `other`.
+//! and `channel` keeps the first [`MAX_CHANNELS`] distinct names seen, then `other`. The
+//! device gauges exist only for updates the store holds (see [`crate::update_health`]);
+//! they are totals of the shared store, so aggregate them across servers with `max`.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};

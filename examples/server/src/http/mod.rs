@@ -32,6 +32,10 @@ use crate::commands::Data;
 use crate::config::{ServeSettings, Settings};
 use crate::error::{Error, Result};
 use crate::sample;
+use crate::update_health::{self, Flusher, HealthRecorder};
+
+/// How long shutdown waits for the last device reports to be stored.
+const FINAL_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
@@ -116,6 +120,24 @@ pub async fn serve(
         Some(signers) => Responder::new().with_signers(signers.clone()),
         None => Responder::new(),
     };
+    let (health, reports) = HealthRecorder::new(update_health::QUEUE_CAPACITY);
+    let flusher = tokio::spawn(
+        Flusher {
+            store: Arc::clone(&data.store),
+            cache: Arc::clone(&cache),
+            receiver: reports,
+            interval: serve.health_flush_interval,
+            auto_rollback: serve.auto_rollback,
+        }
+        .run(),
+    );
+    if let Some(policy) = serve.auto_rollback {
+        tracing::info!(
+            threshold = policy.threshold(),
+            min_devices = policy.min_devices(),
+            "automatic rollback is on"
+        );
+    }
     let state = AppState {
         responder: Arc::new(responder),
         store: Arc::clone(&data.store),
@@ -132,6 +154,7 @@ pub async fn serve(
         trust_proxy: serve.trust_proxy,
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
+        health,
     };
     let watcher = tokio::spawn(cache::watch_changes(
         Arc::clone(&data.store),
@@ -163,6 +186,13 @@ pub async fn serve(
     watcher.abort();
     if let Some(patcher) = patcher {
         patcher.abort();
+    }
+    // The server (and with it every recorder) is gone: the flusher writes what is left.
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, flusher)
+        .await
+        .is_err()
+    {
+        tracing::error!("device reports were not all stored before shutdown");
     }
     tracing::info!("stopped");
     result

@@ -10,6 +10,7 @@ use super::patched::PatchIndex;
 use crate::blobs::{AssetUrls, BlobMemory, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
+use crate::update_health::HealthRecorder;
 
 /// Shared state of the HTTP server.
 #[derive(Debug, Clone)]
@@ -39,4 +40,6 @@ pub struct AppState {
     pub default_channel: String,
     /// SHA-256 of the admin bearer token; `None` disables /admin.
     pub admin_token_digest: Option<[u8; 32]>,
+    /// Queues what manifest requests report about update health.
+    pub health: HealthRecorder,
 }

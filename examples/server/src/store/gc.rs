@@ -304,6 +304,15 @@ pub(crate) mod tests {
             .await
             .unwrap();
 
+        // Devices reported on the first update: its health rows go with it.
+        let report = crate::store::DeviceReport {
+            update_id: first[0].id,
+            device: crate::store::DeviceHash::of_client_id("device"),
+            launched: true,
+            failed: true,
+        };
+        assert_eq!(store.record_health(&[report]).await.unwrap(), [first[0].id]);
+
         // The publish of `a` again: reads the counter, finds `a` stored, skips uploading.
         let since = store.change_counter().await.unwrap();
         assert!(blobs.stat(&a.hash).await.unwrap().is_some());
@@ -320,6 +329,7 @@ pub(crate) mod tests {
         assert_eq!((report.updates, report.blobs), (dry.updates, dry.blobs));
         assert!(blobs.stat(&a.hash).await.unwrap().is_none());
         assert!(store.update(first[0].id).await.unwrap().is_none());
+        assert!(store.health(&[first[0].id]).await.unwrap().is_empty());
         // b (the rollback target) and c (served) are kept, with their bytes.
         assert!(blobs.stat(&b.hash).await.unwrap().is_some());
         assert!(blobs.stat(&c.hash).await.unwrap().is_some());

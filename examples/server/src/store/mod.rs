@@ -5,10 +5,13 @@
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
 pub mod gc;
+pub mod health;
 mod model;
 pub mod postgres;
 pub mod rollout;
 pub mod sqlite;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -22,6 +25,7 @@ pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
 
 pub use gc::GcReport;
+pub use health::{DeviceHash, DeviceReport, UpdateHealth};
 
 use crate::blobs::BlobStore;
 use crate::error::Result;
@@ -112,4 +116,21 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     /// already (by another process, say) or when `base` or `target` is no longer a
     /// registered blob. The patch bytes must be stored before.
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool>;
+    /// Adds device reports (each `(update, device)` pair at most once per call), in one
+    /// transaction; a flag once set stays set, and a row is written only when it is new or
+    /// a flag turns on. Reports on updates that do not exist are skipped. Returns the
+    /// updates whose counts changed, sorted.
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>>;
+
+    /// The device counts of these updates; updates no device reported on are absent.
+    async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>>;
+
+    /// Registers `update` only if `expected` is still the update its scope serves, checked
+    /// in the same transaction: of several servers deciding the same rollback at once, one
+    /// acts. `None` when the scope serves something else.
+    async fn insert_if_served(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>>;
 }

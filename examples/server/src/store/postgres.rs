@@ -6,6 +6,7 @@
 //! scope read next is final until commit and `created_at` strictly grows per scope even
 //! with concurrent publishers on different machines.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use uuid::Uuid;
 
 use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
 use super::{
-    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform, Scope,
-    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
+    Scope, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -514,6 +515,124 @@ impl MetadataStore for PostgresStore {
         }
         .await;
         self.map(result)
+    }
+
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
+        if reports.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sorted, so servers upserting overlapping batches lock rows in the same order
+        // (no deadlock); one statement over arrays, so one round trip per batch.
+        let mut sorted: Vec<&DeviceReport> = reports.iter().collect();
+        sorted.sort_by_key(|r| (r.update_id, r.device));
+        let update_ids: Vec<String> = sorted.iter().map(|r| r.update_id.to_string()).collect();
+        let devices: Vec<String> = sorted.iter().map(|r| r.device.to_hex()).collect();
+        let launched: Vec<i64> = sorted.iter().map(|r| i64::from(r.launched)).collect();
+        let failed: Vec<i64> = sorted.iter().map(|r| i64::from(r.failed)).collect();
+        let result = sqlx::query(
+            "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
+             SELECT r.update_id, r.device, r.launched, r.failed, $5 \
+             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+                  AS r (update_id, device, launched, failed) \
+             WHERE EXISTS (SELECT 1 FROM updates u WHERE u.id = r.update_id) \
+             ON CONFLICT (update_id, device) DO UPDATE SET \
+             launched = GREATEST(update_health.launched, EXCLUDED.launched), \
+             failed = GREATEST(update_health.failed, EXCLUDED.failed), \
+             changed_at = EXCLUDED.changed_at \
+             WHERE EXCLUDED.launched > update_health.launched \
+             OR EXCLUDED.failed > update_health.failed \
+             RETURNING update_id",
+        )
+        .bind(update_ids)
+        .bind(devices)
+        .bind(launched)
+        .bind(failed)
+        .bind(now_millis())
+        .fetch_all(&self.pool)
+        .await;
+        let mut changed = std::collections::BTreeSet::new();
+        for row in self.map(result)? {
+            let id: String = row.try_get("update_id")?;
+            changed.insert(
+                Uuid::parse_str(&id)
+                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?,
+            );
+        }
+        Ok(changed.into_iter().collect())
+    }
+
+    async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = self.map(
+            sqlx::query(
+                "SELECT update_id, COUNT(*) AS devices, SUM(launched)::BIGINT AS launched, \
+                 SUM(failed)::BIGINT AS failed FROM update_health \
+                 WHERE update_id = ANY($1) GROUP BY update_id",
+            )
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await,
+        )?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("update_id")?;
+                let id = Uuid::parse_str(&id)
+                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?;
+                Ok((
+                    id,
+                    UpdateHealth {
+                        devices: to_u64(row.try_get("devices")?)?,
+                        launched: to_u64(row.try_get("launched")?)?,
+                        failed: to_u64(row.try_get("failed")?)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn insert_if_served(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>> {
+        let result: Result<Option<UpdateInfo>, InsertError> = async {
+            let mut tx = self.pool.begin().await?;
+            // The writers' row lock (see the module docs): what the scope serves cannot
+            // change between the check and the insert.
+            sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            let scope = &update.scope;
+            let served: Option<String> = sqlx::query(
+                "SELECT id FROM updates \
+                 WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4 \
+                 ORDER BY created_at DESC, seq DESC LIMIT 1",
+            )
+            .bind(&scope.app)
+            .bind(&scope.channel)
+            .bind(&scope.runtime_version)
+            .bind(scope.platform.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+            if served != Some(expected.to_string()) {
+                // Dropping the transaction rolls the counter back.
+                return Ok(None);
+            }
+            let info = insert_update(&mut tx, update, now_millis()).await?;
+            tx.commit().await?;
+            Ok(Some(info))
+        }
+        .await;
+        match result {
+            Ok(info) => Ok(info),
+            Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
+            Err(InsertError::Other(e)) => Err(e),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! [`MetadataStore`] on `SQLite` (WAL mode), the default backend.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform, Scope,
-    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
+    Scope, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -330,6 +331,105 @@ impl MetadataStore for SqliteStore {
             .await?
             .rows_affected();
         Ok(inserted == 1)
+    }
+
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
+        if reports.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        let mut changed = std::collections::BTreeSet::new();
+        for report in reports {
+            let written = sqlx::query(
+                "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
+                 ON CONFLICT (update_id, device) DO UPDATE SET \
+                 launched = MAX(update_health.launched, excluded.launched), \
+                 failed = MAX(update_health.failed, excluded.failed), \
+                 changed_at = excluded.changed_at \
+                 WHERE excluded.launched > update_health.launched \
+                 OR excluded.failed > update_health.failed",
+            )
+            .bind(report.update_id.to_string())
+            .bind(report.device.to_hex())
+            .bind(i64::from(report.launched))
+            .bind(i64::from(report.failed))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if written > 0 {
+                changed.insert(report.update_id);
+            }
+        }
+        tx.commit().await?;
+        Ok(changed.into_iter().collect())
+    }
+
+    async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One bind however many ids: a JSON array read back with json_each.
+        let ids = Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect());
+        let rows = sqlx::query(
+            "SELECT update_id, COUNT(*) AS devices, SUM(launched) AS launched, \
+             SUM(failed) AS failed FROM update_health \
+             WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
+        )
+        .bind(ids.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("update_id")?;
+                let id = Uuid::parse_str(&id)
+                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?;
+                Ok((
+                    id,
+                    UpdateHealth {
+                        devices: to_u64(row.try_get("devices")?)?,
+                        launched: to_u64(row.try_get("launched")?)?,
+                        failed: to_u64(row.try_get("failed")?)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn insert_if_served(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes the database lock: no other writer can change what the scope
+        // serves between the check and the insert.
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let scope = &update.scope;
+        let served: Option<String> = sqlx::query(
+            "SELECT id FROM updates \
+             WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4 \
+             ORDER BY created_at DESC, seq DESC LIMIT 1",
+        )
+        .bind(&scope.app)
+        .bind(&scope.channel)
+        .bind(&scope.runtime_version)
+        .bind(scope.platform.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("id"))
+        .transpose()?;
+        if served != Some(expected.to_string()) {
+            // Dropping the transaction rolls the counter back.
+            return Ok(None);
+        }
+        let info = insert_update(&mut tx, update, now_millis()).await?;
+        tx.commit().await?;
+        Ok(Some(info))
     }
 }
 

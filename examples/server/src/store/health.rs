@@ -1,0 +1,97 @@
+//! What devices report about the updates they run: the rows behind launch and failure
+//! counts (see [`crate::update_health`]).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+/// An install, as stored: the first 16 bytes of the SHA-256 of its lower-cased
+/// `eas-client-id`, in hex. Distinct installs stay distinct; the id itself is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceHash([u8; 16]);
+
+impl DeviceHash {
+    /// The hash of a client id (lower-cased first: iOS sends upper case, Android lower).
+    pub fn of_client_id(client_id: &str) -> Self {
+        let digest = Sha256::digest(client_id.to_ascii_lowercase().as_bytes());
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(bytes)
+    }
+
+    /// The stored spelling: 32 lower-case hex digits.
+    pub fn to_hex(self) -> String {
+        use std::fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(32), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+    }
+}
+
+/// One device's report on one update, as the store upserts it: flags only ever turn on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceReport {
+    /// The update reported on.
+    pub update_id: Uuid,
+    /// The reporting install.
+    pub device: DeviceHash,
+    /// It runs the update.
+    pub launched: bool,
+    /// It failed to launch the update.
+    pub failed: bool,
+}
+
+/// Distinct devices that reported on an update.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateHealth {
+    /// Devices that reported running it or failing on it.
+    pub devices: u64,
+    /// Devices that reported running it.
+    pub launched: u64,
+    /// Devices that reported failing to launch it.
+    pub failed: u64,
+}
+
+impl UpdateHealth {
+    /// `failed / devices`; 0 when no device reported.
+    pub fn failure_rate(&self) -> f64 {
+        if self.devices == 0 {
+            return 0.0;
+        }
+        // Counts of devices stay far below 2^52: the conversion is exact.
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "device counts are far below 2^52"
+        )]
+        let rate = self.failed as f64 / self.devices as f64;
+        rate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_hash_ignores_case_and_hides_the_id() {
+        let upper = DeviceHash::of_client_id("8C1F5A3E-2B7D-4E0A-9F6C-1D2E3F4A5B6C");
+        let lower = DeviceHash::of_client_id("8c1f5a3e-2b7d-4e0a-9f6c-1d2e3f4a5b6c");
+        assert_eq!(upper, lower);
+        assert_ne!(upper, DeviceHash::of_client_id("another install"));
+        let hex = upper.to_hex();
+        assert_eq!(hex.len(), 32);
+        assert!(!hex.contains("8c1f5a3e"));
+    }
+
+    #[test]
+    fn failure_rate_is_failed_over_devices() {
+        assert!(UpdateHealth::default().failure_rate().abs() < f64::EPSILON);
+        let health = UpdateHealth {
+            devices: 40,
+            launched: 35,
+            failed: 12,
+        };
+        assert!((health.failure_rate() - 0.3).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,423 @@
+//! Update health on the real server: many fake devices report launches and failures through
+//! manifest request headers; the counts reach the admin API, the CLI and /metrics; malformed
+//! health headers never fail a request; the automatic rollback fires at its threshold, once.
+#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one function"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Backend, Server, run_json, run_ok, synthetic_export};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const TOKEN: &str = "0123456789abcdef-test-token";
+const EMBEDDED: &str = "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// What one fake device sends.
+#[derive(Default)]
+struct Device<'a> {
+    client_id: Option<String>,
+    current: Option<&'a str>,
+    failed_ids: Option<String>,
+    fatal_error: Option<&'a str>,
+}
+
+impl<'a> Device<'a> {
+    /// Device `n` running `current`.
+    fn running(n: usize, current: &'a str) -> Self {
+        Self {
+            client_id: Some(client_id(n)),
+            current: Some(current),
+            ..Self::default()
+        }
+    }
+
+    /// Device `n` that failed to launch `update` and fell back to its embedded update.
+    fn failed_on(n: usize, update: &str) -> Self {
+        Self {
+            client_id: Some(client_id(n)),
+            current: Some(EMBEDDED),
+            failed_ids: Some(format!("\"{update}\"")),
+            ..Self::default()
+        }
+    }
+}
+
+/// A per-install id, upper case like iOS sends it.
+fn client_id(n: usize) -> String {
+    format!("{n:08X}-0000-4000-8000-000000000000")
+}
+
+/// Sends `device`'s manifest request (ios, `runtime`, channel `production`) like the real
+/// client (multipart preferred, so directives can be answered); returns the status.
+async fn ask(server: &Server, runtime: &str, device: &Device<'_>) -> StatusCode {
+    let mut request = client()
+        .get(server.url("/manifest"))
+        .header("expo-protocol-version", "1")
+        .header("expo-platform", "ios")
+        .header("expo-runtime-version", runtime)
+        .header("expo-channel-name", "production")
+        .header(
+            "accept",
+            "multipart/mixed,application/expo+json,application/json",
+        )
+        .header("expo-embedded-update-id", EMBEDDED);
+    if let Some(id) = &device.client_id {
+        request = request.header("eas-client-id", id);
+    }
+    if let Some(current) = device.current {
+        request = request.header("expo-current-update-id", current);
+    }
+    if let Some(failed) = &device.failed_ids {
+        request = request.header("expo-recent-failed-update-ids", failed);
+    }
+    if let Some(error) = device.fatal_error {
+        request = request.header("expo-fatal-error", error);
+    }
+    request.send().await.unwrap().status()
+}
+
+/// The id of the update `server` serves (asked as a fresh install that reports nothing).
+async fn served_id(server: &Server, runtime: &str) -> String {
+    let response = client()
+        .get(server.url("/manifest"))
+        .header("expo-protocol-version", "1")
+        .header("expo-platform", "ios")
+        .header("expo-runtime-version", runtime)
+        .header("expo-channel-name", "production")
+        .header("accept", "application/expo+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let manifest: Value = response.json().await.unwrap();
+    manifest["id"].as_str().unwrap().to_owned()
+}
+
+async fn admin_get(server: &Server, path: &str) -> Value {
+    let response = client()
+        .get(server.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+async fn metrics(server: &Server) -> String {
+    client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the first sample of `metric` whose labels contain `labels`.
+fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(metric) && line.contains(labels))
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+/// Polls the admin API until the update's health equals `want` (devices, launched, failed).
+async fn wait_for_health(server: &Server, id: &str, want: (u64, u64, u64)) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = admin_get(server, &format!("/admin/updates/{id}")).await;
+        let health = shown["health"].clone();
+        let got = (
+            health["devices"].as_u64().unwrap(),
+            health["launched"].as_u64().unwrap(),
+            health["failed"].as_u64().unwrap(),
+        );
+        if got == want {
+            return health;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health of {id} stayed {got:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Publishes the synthetic export for ios into `production` twice; returns the runtime
+/// version and the two update ids, oldest first.
+fn publish_two(backend: &Backend, work: &Path, data: &Path) -> (String, String, String) {
+    let dist = synthetic_export(work, 2_000, "1.0.0");
+    let mut ids = Vec::new();
+    for message in ["first", "second"] {
+        let published = run_json(backend.bin(data).args(["publish"]).arg(&dist).args([
+            "--channel",
+            "production",
+            "--platform",
+            "ios",
+            "--brotli-quality",
+            "1",
+            "-m",
+            message,
+        ]));
+        ids.push(published[0]["id"].as_str().unwrap().to_owned());
+    }
+    let second = ids.pop().unwrap();
+    let first = ids.pop().unwrap();
+    ("1.0.0".to_owned(), first, second)
+}
+
+on_every_backend!(async counts_reach_admin_cli_and_metrics);
+
+async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let (runtime, first, second) = publish_two(backend, work.path(), &data);
+    let server = backend.server(&data, &["--admin-token", TOKEN, "--sample=false"]);
+
+    // 30 devices run the served update, each asking three times.
+    assert_eq!(served_id(&server, &runtime).await, second);
+    for _ in 0..3 {
+        for n in 0..30 {
+            let status = ask(&server, &runtime, &Device::running(n, &second)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    // 5 of them crashed while running it (and kept running it).
+    for n in 0..5 {
+        let device = Device {
+            fatal_error: Some("TypeError: undefined is not a function"),
+            ..Device::running(n, &second)
+        };
+        assert_eq!(ask(&server, &runtime, &device).await, StatusCode::OK);
+    }
+    // 6 more failed to launch it and run their embedded update; one of them also names the
+    // first update and an update this server never had.
+    for n in 100..106 {
+        assert_eq!(
+            ask(&server, &runtime, &Device::failed_on(n, &second)).await,
+            StatusCode::OK
+        );
+    }
+    let unknown = "0754dad0-d200-4634-913c-ef1f26106028";
+    let device = Device {
+        failed_ids: Some(format!("\"{second}\", \"{first}\", \"{unknown}\"")),
+        ..Device::failed_on(100, &second)
+    };
+    assert_eq!(ask(&server, &runtime, &device).await, StatusCode::OK);
+
+    // Malformed health headers: the manifest is still served, and nothing breaks.
+    let malformed = [
+        Device {
+            failed_ids: Some("(\"unterminated".into()),
+            ..Device::running(200, &second)
+        },
+        Device {
+            failed_ids: Some("\"not-an-update-id\", 12".into()),
+            ..Device::running(201, &second)
+        },
+        Device {
+            failed_ids: Some("\"not-an-update-id\"".into()),
+            ..Device::running(202, &second)
+        },
+        Device {
+            client_id: None,
+            ..Device::running(203, &second)
+        },
+    ];
+    for device in &malformed {
+        assert_eq!(ask(&server, &runtime, device).await, StatusCode::OK);
+    }
+
+    // Distinct devices: 30 + 6 failed elsewhere + 3 of the malformed ones (their current
+    // update still counts; the one without a client id does not).
+    let health = wait_for_health(&server, &second, (39, 33, 11)).await;
+    assert!((health["failure_rate"].as_f64().unwrap() - 11.0 / 39.0).abs() < 1e-9);
+    wait_for_health(&server, &first, (1, 0, 1)).await;
+
+    // The admin listing and the CLI say the same.
+    let listed = admin_get(&server, "/admin/updates?channel=production").await;
+    assert_eq!(listed[0]["id"], second.as_str());
+    assert_eq!(listed[0]["health"]["failed"], 11);
+    assert_eq!(listed[1]["health"]["devices"], 1);
+    let cli_list = run_json(backend.bin(&data).args(["list"]));
+    assert_eq!(cli_list[0]["health"]["launched"], 33);
+    assert_eq!(cli_list[0]["health"]["devices"], 39);
+    assert_eq!(cli_list[1]["health"]["failed"], 1);
+    let shown = run_json(backend.bin(&data).args(["show", &second]));
+    assert_eq!(shown["health"]["failed"], 11);
+    let text = run_ok(backend.bin(&data).args(["show", &second]));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("launched         33"), "{text}");
+    assert!(text.contains("failed           11 (28.2%)"), "{text}");
+
+    // /metrics: per existing update only, and the ignored parts counted.
+    let text = metrics(&server).await;
+    let label = |id: &str| format!("update_id=\"{id}\"");
+    assert_eq!(
+        sample(&text, "expo_update_launched_devices", &label(&second)),
+        Some(33.0)
+    );
+    assert_eq!(
+        sample(&text, "expo_update_failed_devices", &label(&second)),
+        Some(11.0)
+    );
+    assert_eq!(
+        sample(&text, "expo_update_failed_devices", &label(&first)),
+        Some(1.0)
+    );
+    assert!(!text.contains(unknown), "no series for unknown updates");
+    assert!(
+        !text.contains(EMBEDDED),
+        "no series for the embedded update"
+    );
+    for (reason, count) in [
+        ("malformed_failed_ids", 2.0),
+        ("invalid_failed_id", 1.0),
+        ("no_client_id", 1.0),
+    ] {
+        assert_eq!(
+            sample(
+                &text,
+                "expo_health_ignored_total",
+                &format!("reason=\"{reason}\"")
+            ),
+            Some(count),
+            "{reason}:\n{text}"
+        );
+    }
+
+    // A graceful shutdown stores what is still queued: a long flush interval leaves the
+    // last reports to the final write.
+    drop(server);
+    let mut server = backend.server(
+        &data,
+        &[
+            "--admin-token",
+            TOKEN,
+            "--sample=false",
+            "--health-flush-interval",
+            "1h",
+        ],
+    );
+    for n in 300..310 {
+        assert_eq!(
+            ask(&server, &runtime, &Device::running(n, &second)).await,
+            StatusCode::OK
+        );
+    }
+    let pid = server.child.id().to_string();
+    run_ok(std::process::Command::new("kill").args(["-TERM", &pid]));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let shown = run_json(backend.bin(&data).args(["show", &second]));
+    assert_eq!(shown["health"]["devices"], 49, "{shown}");
+    assert_eq!(shown["health"]["launched"], 43);
+}
+
+on_every_backend!(async automatic_rollback_fires_at_the_threshold_once);
+
+async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let (runtime, first, second) = publish_two(backend, work.path(), &data);
+    // Two servers on the same stores, as behind a load balancer.
+    let args = [
+        "--admin-token",
+        TOKEN,
+        "--sample=false",
+        "--auto-rollback-threshold",
+        "0.25",
+        "--auto-rollback-min-devices",
+        "40",
+    ];
+    let servers = [backend.server(&data, &args), backend.server(&data, &args)];
+    let replica = |n: usize| &servers[n % 2];
+    let count = |list: &Value| list.as_array().unwrap().len();
+
+    // 9 devices fail on the served update: every device reporting failed, but fewer than 40.
+    for n in 0..9 {
+        ask(replica(n), &runtime, &Device::failed_on(n, &second)).await;
+    }
+    wait_for_health(&servers[0], &second, (9, 0, 9)).await;
+    // 31 devices run it: 40 devices, 9 failed (22.5%), below the threshold.
+    for n in 100..131 {
+        let status = ask(replica(n), &runtime, &Device::running(n, &second)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    wait_for_health(&servers[1], &second, (40, 31, 9)).await;
+    // Several flushes later, nothing was rolled back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let list = run_json(backend.bin(&data).args(["list"]));
+    assert_eq!(count(&list), 2, "{list}");
+    assert_eq!(served_id(&servers[0], &runtime).await, second);
+
+    // One device that runs it crashes: 10 of 40 devices (25%), the threshold.
+    let crash = Device {
+        fatal_error: Some("Error: boom"),
+        ..Device::running(100, &second)
+    };
+    assert_eq!(ask(&servers[1], &runtime, &crash).await, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rollback = loop {
+        let list = run_json(backend.bin(&data).args(["list"]));
+        if count(&list) == 3 {
+            break list[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no automatic rollback: {list}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(
+        rollback["message"],
+        format!("automatic rollback: 10/40 devices failed on {second}")
+    );
+    assert_eq!(rollback["republished_from"], first.as_str());
+    assert_eq!(rollback["channel"], "production");
+
+    // Both servers serve the copy of the first update at once (the acting one invalidated
+    // its cache; the other noticed the change).
+    let rollback_id = rollback["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for server in &servers {
+        loop {
+            let id = served_id(server, &runtime).await;
+            if id == rollback_id {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still serving {id}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // Devices keep reporting the failed update for a while: no second rollback, on either
+    // server (the copy itself is healthy: few devices, none failed).
+    for n in 600..640 {
+        ask(replica(n), &runtime, &Device::failed_on(n, &second)).await;
+    }
+    wait_for_health(&servers[0], &second, (80, 31, 50)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let list = run_json(backend.bin(&data).args(["list"]));
+    assert_eq!(count(&list), 3, "rolled back once: {list}");
+    let mut rollbacks = 0.0;
+    for server in &servers {
+        rollbacks += sample(&metrics(server).await, "expo_auto_rollbacks_total", "").unwrap_or(0.0);
+    }
+    assert!((rollbacks - 1.0).abs() < f64::EPSILON, "{rollbacks}");
+}
