@@ -81,33 +81,10 @@ pub async fn serve(
     data: Data,
 ) -> Result<()> {
     if serve.sample {
-        let seeded = sample::seed_if_empty(
-            data.store.as_ref(),
-            Arc::clone(&data.blobs),
-            &settings.default_channel,
-        )
-        .await?;
-        if !seeded.is_empty() {
-            tracing::info!(
-                runtime_version = sample::SAMPLE_RUNTIME_VERSION,
-                channel = %settings.default_channel,
-                "the database was empty: published the bundled sample update (disable with --sample=false); try: curl -H 'expo-platform: ios' -H 'expo-runtime-version: {}' {}/manifest",
-                sample::SAMPLE_RUNTIME_VERSION,
-                serve.public_url,
-            );
-        }
+        seed_sample(settings, &serve, &data).await?;
     }
-    let listener = tokio::net::TcpListener::bind(serve.bind)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", serve.bind)))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| Error::Config(e.to_string()))?;
     let mut serve = serve;
-    if serve.bind.port() == 0 && serve.public_url.as_str() == format!("http://{}", serve.bind) {
-        // The default public URL names the bind address: name the port actually bound.
-        serve.public_url = format!("http://{address}").parse()?;
-    }
+    let (listener, address) = listen(&mut serve).await?;
     if !metrics::install() {
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
@@ -196,6 +173,43 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     result
+}
+
+/// Binds the listening socket; names the bound port in the default public URL.
+async fn listen(
+    serve: &mut ServeSettings,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(serve.bind)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", serve.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    if serve.bind.port() == 0 && serve.public_url.as_str() == format!("http://{}", serve.bind) {
+        // The default public URL names the bind address: name the port actually bound.
+        serve.public_url = format!("http://{address}").parse()?;
+    }
+    Ok((listener, address))
+}
+
+/// Publishes the bundled sample into an empty database.
+async fn seed_sample(settings: &Settings, serve: &ServeSettings, data: &Data) -> Result<()> {
+    let seeded = sample::seed_if_empty(
+        data.store.as_ref(),
+        Arc::clone(&data.blobs),
+        &settings.default_channel,
+    )
+    .await?;
+    if !seeded.is_empty() {
+        tracing::info!(
+            runtime_version = sample::SAMPLE_RUNTIME_VERSION,
+            channel = %settings.default_channel,
+            "the database was empty: published the bundled sample update (disable with --sample=false); try: curl -H 'expo-platform: ios' -H 'expo-runtime-version: {}' {}/manifest",
+            sample::SAMPLE_RUNTIME_VERSION,
+            serve.public_url,
+        );
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -308,6 +308,22 @@ mod tests {
         async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
             self.inner.record_patch(record).await
         }
+        async fn record_health(&self, reports: &[crate::store::DeviceReport]) -> Result<Vec<Uuid>> {
+            self.inner.record_health(reports).await
+        }
+        async fn health(
+            &self,
+            ids: &[Uuid],
+        ) -> Result<std::collections::HashMap<Uuid, crate::store::UpdateHealth>> {
+            self.inner.health(ids).await
+        }
+        async fn insert_if_served(
+            &self,
+            expected: Uuid,
+            update: NewUpdate,
+        ) -> Result<Option<UpdateInfo>> {
+            self.inner.insert_if_served(expected, update).await
+        }
     }
 
     #[tokio::test]
