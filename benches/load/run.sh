@@ -128,6 +128,7 @@ printf '\n%s connections, %s threads, %ss x %s runs (median), %s\n\n' \
 echo "| endpoint | ours req/s | nginx req/s | ours/nginx | ours p50 / p99 ms | nginx p50 / p99 ms |"
 echo "|---|---|---|---|---|---|"
 failed=0
+declare -A ours_rps ours_lat
 for name in "${order[@]}"; do
     IFS='|' read -ra hs <<<"${headers[$name]}"
     req=("${hs[@]}")
@@ -142,24 +143,39 @@ for name in "${order[@]}"; do
         ((bad == 0)) || { echo "nginx answered $bad non-2xx to $name" >&2; failed=1; }
     done
     o=$(median "${o_rps[@]}") n=$(median "${n_rps[@]}")
+    ours_rps[$name]=$o ours_lat[$name]=$(printf '%.2f / %.2f' "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")")
     printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |\n' "$name" "$o" "$n" \
         "$(python3 -c "print($o / $n)")" "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")" \
         "$(median "${n_p50[@]}")" "$(median "${n_p99[@]}")"
 done
 
 if [[ -n ${REFERENCE_URL:-} ]]; then
+    # The reference server always answers multipart and serves identity bytes only; its
+    # launch asset URL comes from its own manifest.
+    ref_common=('expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+    ref_asset=$(curl -sf "$REFERENCE_URL/api/manifest" -H 'accept: multipart/mixed' \
+        "${ref_common[@]/#/-H}" | python3 -c '
+import re, sys
+print(re.search(r"\"launchAsset\":\{[^}]*\"url\":\"([^\"]+)\"", sys.stdin.read()).group(1))')
     echo
-    echo "| reference server endpoint | req/s | p50 / p99 ms |"
-    echo "|---|---|---|"
-    for name in manifest-multipart-signed manifest-multipart; do
+    echo "| endpoint | ours req/s | reference req/s | ours/reference | ours p50 / p99 ms | reference p50 / p99 ms |"
+    echo "|---|---|---|---|---|---|"
+    for name in manifest-multipart-signed manifest-multipart asset-identity; do
         IFS='|' read -ra hs <<<"${headers[$name]}"
+        if [[ $name == manifest-* ]]; then
+            url=$REFERENCE_URL/api/manifest req=("${hs[@]}" "${ref_common[@]}")
+        else
+            url=$ref_asset req=("${hs[@]}")
+        fi
         r_rps=() r_p50=() r_p99=()
         for _ in $(seq "$RUNS"); do
-            read -r rps p50 p99 _ < <(measure "$REFERENCE_URL/api/manifest" "${hs[@]}" \
-                'expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+            read -r rps p50 p99 bad < <(measure "$url" "${req[@]}")
             r_rps+=("$rps") r_p50+=("$p50") r_p99+=("$p99")
+            ((bad == 0)) || { echo "the reference server answered $bad non-2xx to $name" >&2; failed=1; }
         done
-        printf '| %s | %.0f | %.2f / %.2f |\n' "$name" "$(median "${r_rps[@]}")" \
+        r=$(median "${r_rps[@]}")
+        printf '| %s | %.0f | %.0f | %.1f | %s | %.2f / %.2f |\n' "$name" "${ours_rps[$name]}" "$r" \
+            "$(python3 -c "print(${ours_rps[$name]} / $r)")" "${ours_lat[$name]}" \
             "$(median "${r_p50[@]}")" "$(median "${r_p99[@]}")"
     done
 fi
