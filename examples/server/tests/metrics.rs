@@ -1,6 +1,10 @@
 //! `GET /metrics` of the real server after manifest requests: downloads per update,
 //! requests by route, status, platform and channel, latency histograms, cache lookups.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one function"
+)]
 
 mod common;
 
@@ -104,13 +108,13 @@ async fn manifest_requests_are_counted_per_update_route_and_cache_result() {
         .text()
         .await
         .unwrap();
-    let served = &[
+    let downloads = &[
         "expo_manifest_served_total{",
         &format!(r#"update_id="{ios}""#),
         r#"platform="ios""#,
         r#"channel="default""#,
     ];
-    assert_eq!(value(&text, served), Some(2.0), "{text}");
+    assert_eq!(value(&text, downloads), Some(2.0), "{text}");
     let labelled = text
         .lines()
         .filter(|l| l.starts_with("expo_manifest_served_total{"))
