@@ -1,0 +1,202 @@
+//! Manifest request latency against `PostgreSQL` holding 10 and 100,000 updates, through the
+//! real router in process (no TCP): `cold` clears the manifest cache before each request
+//! (store lookup, manifest built and serialized), `warm` answers from the cache.
+//!
+//! Needs `EXPO_TEST_DATABASE_URL` (see `scripts/services.sh`); each case fills a database of
+//! its own with one `INSERT ... SELECT generate_series` per table, in the store's schema.
+//!
+//! ```text
+//! eval "$(bash scripts/services.sh start)"
+//! cargo bench -p expo-update-server --bench manifest_scale
+//! bash scripts/services.sh stop
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark stops at the first failure"
+)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use criterion::{Criterion, criterion_group, criterion_main};
+use expo_update_server::blobs::{AssetUrls, LocalBlobStore};
+use expo_update_server::http::cache::ManifestCache;
+use expo_update_server::http::router;
+use expo_update_server::http::state::AppState;
+use expo_update_server::store::{DatabaseUrl, MetadataStore, PostgresStore};
+use expo_updates::Responder;
+use sqlx::Connection as _;
+use tower::ServiceExt as _;
+
+/// Updates stored in each case.
+const SIZES: [u32; 2] = [10, 100_000];
+
+/// Scopes the updates are spread over (`channel-0..49` × ios/android × `1.0..1.9`): with
+/// 100,000 updates each scope has a history of 100.
+const SCOPES: u32 = 1000;
+
+/// Fills the schema: three blobs, `{n}` updates over [`SCOPES`] scopes (one update a second),
+/// each with a launch asset and two images.
+const FILL: &str = "
+INSERT INTO blobs (hash, size, content_type, created_at) VALUES
+    (repeat('a', 64), 1000000, 'application/javascript', 0),
+    (repeat('b', 64), 20000, 'image/png', 0),
+    (repeat('c', 64), 30000, 'image/png', 0);
+INSERT INTO updates (id, channel, runtime_version, platform, kind, created_at, message,
+                     group_id, metadata, extra)
+SELECT gen_random_uuid()::text,
+       'channel-' || (i % {scopes} % 50),
+       '1.' || (i % {scopes} / 100),
+       CASE WHEN i % {scopes} / 50 % 2 = 0 THEN 'ios' ELSE 'android' END,
+       'update',
+       1700000000000 + i * 1000,
+       'update ' || i,
+       gen_random_uuid()::text,
+       '{}',
+       '{\"expoClient\":{\"name\":\"bench\",\"slug\":\"bench\",\"version\":\"1.0.0\"}}'
+FROM generate_series(0, {n} - 1) AS i;
+INSERT INTO update_assets (update_id, position, is_launch_asset, hash, asset_key,
+                           content_type, file_extension)
+SELECT u.id, p, CASE WHEN p = 0 THEN 1 ELSE 0 END, repeat(chr(97 + p), 64), 'key' || p,
+       CASE WHEN p = 0 THEN 'application/javascript' ELSE 'image/png' END,
+       CASE WHEN p = 0 THEN NULL ELSE '.png' END
+FROM updates u CROSS JOIN generate_series(0, 2) AS p;
+ANALYZE;
+";
+
+/// A database of its own, dropped at the end of its case.
+struct Database {
+    admin_url: String,
+    name: String,
+}
+
+impl Database {
+    async fn create(admin_url: &str, updates: u32) -> (Self, PostgresStore) {
+        let name = format!("bench_{updates}_{}", uuid::Uuid::new_v4().simple());
+        execute(admin_url, &format!("CREATE DATABASE {name}")).await;
+        let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+        let (server, _) = base.rsplit_once('/').expect("a URL ending in /database");
+        let mut url = format!("{server}/{name}");
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        let store = PostgresStore::open(&url.parse::<DatabaseUrl>().unwrap())
+            .await
+            .unwrap();
+        let fill = FILL
+            .replace("{n}", &updates.to_string())
+            .replace("{scopes}", &SCOPES.to_string());
+        execute(&url, &fill).await;
+        let plan = explain(&url).await;
+        eprintln!("{updates} updates; the current-update lookup runs:\n{plan}");
+        let db = Self {
+            admin_url: admin_url.to_owned(),
+            name,
+        };
+        (db, store)
+    }
+
+    async fn drop_now(self) {
+        execute(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+        .await;
+    }
+}
+
+async fn execute(url: &str, sql: &str) {
+    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut connection)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The plan of the store's current-update query for the benchmarked scope.
+async fn explain(url: &str) -> String {
+    use sqlx::Row as _;
+    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query(
+        "EXPLAIN SELECT u.id, (SELECT COUNT(*) FROM update_assets a WHERE a.update_id = u.id) \
+         FROM updates u WHERE u.app = 'default' AND u.channel = 'channel-0' \
+         AND u.runtime_version = '1.0' AND u.platform = 'ios' \
+         ORDER BY u.created_at DESC, u.seq DESC LIMIT 1",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn request() -> Request<Body> {
+    Request::get("/manifest")
+        .header("expo-protocol-version", "1")
+        .header("expo-platform", "ios")
+        .header("expo-runtime-version", "1.0")
+        .header("expo-channel-name", "channel-0")
+        .header("accept", "multipart/mixed")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn ask(app: &Router) -> StatusCode {
+    let response = app.clone().oneshot(request()).await.unwrap();
+    let status = response.status();
+    axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    status
+}
+
+fn manifest_latency(c: &mut Criterion) {
+    let Ok(admin_url) = std::env::var("EXPO_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "EXPO_TEST_DATABASE_URL is unset and CI=true"
+        );
+        eprintln!("SKIPPED: EXPO_TEST_DATABASE_URL is unset (start scripts/services.sh)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let blobs_dir = tempfile::tempdir().unwrap();
+    for updates in SIZES {
+        let (db, store) = runtime.block_on(Database::create(&admin_url, updates));
+        let store: Arc<dyn MetadataStore> = Arc::new(store);
+        let cache = Arc::new(ManifestCache::default());
+        let state = AppState {
+            store,
+            blobs: Arc::new(LocalBlobStore::open(blobs_dir.path()).unwrap()),
+            cache: Arc::clone(&cache),
+            signers: None,
+            responder: Arc::new(Responder::new()),
+            public_url: "https://updates.example.com".parse().unwrap(),
+            asset_urls: AssetUrls::Server,
+            trust_proxy: false,
+            default_channel: "default".into(),
+            admin_token_digest: None,
+        };
+        let app = router(state);
+        assert_eq!(runtime.block_on(ask(&app)), StatusCode::OK);
+
+        let mut group = c.benchmark_group(format!("manifest_postgres/{updates}_updates"));
+        group.bench_function("cold", |b| {
+            b.iter(|| {
+                cache.invalidate();
+                runtime.block_on(ask(&app))
+            });
+        });
+        group.bench_function("warm", |b| b.iter(|| runtime.block_on(ask(&app))));
+        group.finish();
+        runtime.block_on(db.drop_now());
+    }
+}
+
+criterion_group!(benches, manifest_latency);
+criterion_main!(benches);
