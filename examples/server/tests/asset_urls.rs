@@ -4,11 +4,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Backend, Server, decode, hex_of_manifest_hash, sha256_hex};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+/// When a manifest with 10 s presigned URLs is signed again: half their expiry.
+const RENEWAL: Duration = Duration::from_secs(5);
 
 /// The runtime version of the sample update published into an empty store.
 const SAMPLE_RUNTIME_VERSION: &str = "0.0.0-sample";
@@ -91,29 +94,46 @@ async fn cdn_urls_name_the_hash_under_the_cdn() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn presigned_urls_download_from_the_bucket() {
+async fn presigned_urls_download_from_the_bucket_and_are_renewed() {
     let Some(backend) = Backend::s3() else { return };
     let data = tempfile::tempdir().unwrap();
     let server = backend.server(
         data.path(),
-        &["--asset-urls", "presigned", "--presign-expiry", "10m"],
+        &["--asset-urls", "presigned", "--presign-expiry", "10s"],
     );
+    let started = Instant::now();
     let first = manifest(&server).await;
-    let assets = assets(&first);
-    assert_eq!(assets.len(), 3);
+    let signed = assets(&first);
+    assert_eq!(signed.len(), 3);
     let endpoint = backend.bucket.as_ref().unwrap().endpoint.as_str();
-    for (hex, url) in &assets {
+    for (hex, url) in &signed {
         assert!(
             url.starts_with(endpoint) && url.contains(hex.as_str()),
             "not an object of the bucket: {url}"
         );
         assert!(url.contains("X-Amz-Signature="), "{url}");
-        assert!(url.contains("X-Amz-Expires=600"), "{url}");
+        assert!(url.contains("X-Amz-Expires=10&"), "{url}");
         // Straight from the S3 server, never through this one.
         assert_serves(url, hex).await;
     }
     // Served from the cache while the URLs are fresh: the same signed URLs.
-    assert_eq!(manifest(&server).await, first);
+    let second = manifest(&server).await;
+    if started.elapsed() < RENEWAL {
+        assert_eq!(second, first);
+    }
+
+    // Past half the expiry the manifest is signed again, and its URLs work.
+    tokio::time::sleep(RENEWAL.saturating_sub(started.elapsed()) + Duration::from_millis(500))
+        .await;
+    let renewed = manifest(&server).await;
+    assert_eq!(renewed["id"], first["id"]);
+    assert_ne!(
+        renewed, first,
+        "URLs past half their expiry were served again"
+    );
+    for (hex, url) in &assets(&renewed) {
+        assert_serves(url, hex).await;
+    }
 }
 
 #[test]
