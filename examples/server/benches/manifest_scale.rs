@@ -1,6 +1,8 @@
 //! Manifest request latency against `PostgreSQL` holding 10 and 100,000 updates, through the
 //! real router in process (no TCP): `cold` clears the manifest cache before each request
-//! (store lookup, manifest built and serialized), `warm` answers from the cache.
+//! (store lookup, manifest built and serialized), `warm` answers from the cache, and
+//! `rollout_cold` is `cold` while the newest update is rolled out to half the installs (the
+//! scope's candidates are listed and the install's one loaded).
 //!
 //! Needs `EXPO_TEST_DATABASE_URL` (see `scripts/services.sh`); each case fills a database of
 //! its own with one `INSERT ... SELECT generate_series` per table, in the store's schema.
@@ -71,6 +73,7 @@ ANALYZE;
 struct Database {
     admin_url: String,
     name: String,
+    url: String,
 }
 
 impl Database {
@@ -95,6 +98,7 @@ impl Database {
         let db = Self {
             admin_url: admin_url.to_owned(),
             name,
+            url,
         };
         (db, store)
     }
@@ -137,6 +141,8 @@ async fn explain(url: &str) -> String {
 
 fn request() -> Request<Body> {
     Request::get("/manifest")
+        // Bucket 32: inside a 50 % rollout.
+        .header("eas-client-id", "9f1b2c3d-0000-4000-8000-000000000001")
         .header("expo-protocol-version", "1")
         .header("expo-platform", "ios")
         .header("expo-runtime-version", "1.0")
@@ -193,6 +199,20 @@ fn manifest_latency(c: &mut Criterion) {
             });
         });
         group.bench_function("warm", |b| b.iter(|| runtime.block_on(ask(&app))));
+        runtime.block_on(execute(
+            &db.url,
+            "UPDATE updates SET rollout_percent = 50 WHERE seq = (SELECT seq FROM updates \
+             WHERE channel = 'channel-0' AND runtime_version = '1.0' AND platform = 'ios' \
+             ORDER BY created_at DESC, seq DESC LIMIT 1)",
+        ));
+        cache.invalidate();
+        assert_eq!(runtime.block_on(ask(&app)), StatusCode::OK);
+        group.bench_function("rollout_cold", |b| {
+            b.iter(|| {
+                cache.invalidate();
+                runtime.block_on(ask(&app))
+            });
+        });
         group.finish();
         runtime.block_on(db.drop_now());
     }
