@@ -1,7 +1,7 @@
 //! Manifest request latency against `PostgreSQL` holding 10 and 100,000 updates, through the
 //! real router in process (no TCP): `cold` clears the manifest cache before each request
 //! (store lookup, manifest built and serialized), `warm` answers from the cache, and
-//! `rollout_cold` is `cold` while the newest update is rolled out to half the installs (the
+//! `rollout_cold` is `cold` on a scope whose newest update is rolled out to half the installs (the
 //! scope's candidates are listed and the install's one loaded).
 //!
 //! Needs `EXPO_TEST_DATABASE_URL` (see `scripts/services.sh`); each case fills a database of
@@ -28,7 +28,7 @@ use expo_update_server::blobs::{AssetUrls, LocalBlobStore};
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::router;
 use expo_update_server::http::state::AppState;
-use expo_update_server::store::{DatabaseUrl, MetadataStore, PostgresStore};
+use expo_update_server::store::{DatabaseUrl, PostgresStore};
 use expo_updates::Responder;
 use sqlx::Connection as _;
 use tower::ServiceExt as _;
@@ -139,21 +139,23 @@ async fn explain(url: &str) -> String {
         .join("\n")
 }
 
-fn request() -> Request<Body> {
+/// A request for `channel` (with `1.0` on iOS): `channel-0` serves an update rolled out to
+/// everyone, `channel-1` one rolled out to half the installs.
+fn request(channel: &str) -> Request<Body> {
     Request::get("/manifest")
         // Bucket 32: inside a 50 % rollout.
         .header("eas-client-id", "9f1b2c3d-0000-4000-8000-000000000001")
         .header("expo-protocol-version", "1")
         .header("expo-platform", "ios")
         .header("expo-runtime-version", "1.0")
-        .header("expo-channel-name", "channel-0")
+        .header("expo-channel-name", channel)
         .header("accept", "multipart/mixed")
         .body(Body::empty())
         .unwrap()
 }
 
-async fn ask(app: &Router) -> StatusCode {
-    let response = app.clone().oneshot(request()).await.unwrap();
+async fn ask(app: &Router, channel: &str) -> StatusCode {
+    let response = app.clone().oneshot(request(channel)).await.unwrap();
     let status = response.status();
     axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -172,48 +174,58 @@ fn manifest_latency(c: &mut Criterion) {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let blobs_dir = tempfile::tempdir().unwrap();
-    for updates in SIZES {
-        let (db, store) = runtime.block_on(Database::create(&admin_url, updates));
-        let store: Arc<dyn MetadataStore> = Arc::new(store);
-        let cache = Arc::new(ManifestCache::default());
-        let state = AppState {
-            store,
-            blobs: Arc::new(LocalBlobStore::open(blobs_dir.path()).unwrap()),
-            cache: Arc::clone(&cache),
-            signers: None,
-            responder: Arc::new(Responder::new()),
-            public_url: "https://updates.example.com".parse().unwrap(),
-            asset_urls: AssetUrls::Server,
-            trust_proxy: false,
-            default_channel: "default".into(),
-            admin_token_digest: None,
-        };
-        let app = router(state);
-        assert_eq!(runtime.block_on(ask(&app)), StatusCode::OK);
+    // Both databases first, then each measurement on both back to back, so a change in the
+    // shared machine's load skews both sizes alike.
+    let cases: Vec<(u32, Database, Arc<ManifestCache>, Router)> = SIZES
+        .iter()
+        .map(|&updates| {
+            let (db, store) = runtime.block_on(Database::create(&admin_url, updates));
+            runtime.block_on(execute(
+                &db.url,
+                "UPDATE updates SET rollout_percent = 50 WHERE seq = (SELECT seq FROM updates \
+                 WHERE channel = 'channel-1' AND runtime_version = '1.0' AND platform = 'ios' \
+                 ORDER BY created_at DESC, seq DESC LIMIT 1)",
+            ));
+            let cache = Arc::new(ManifestCache::default());
+            let state = AppState {
+                store: Arc::new(store),
+                blobs: Arc::new(LocalBlobStore::open(blobs_dir.path()).unwrap()),
+                cache: Arc::clone(&cache),
+                signers: None,
+                responder: Arc::new(Responder::new()),
+                public_url: "https://updates.example.com".parse().unwrap(),
+                asset_urls: AssetUrls::Server,
+                trust_proxy: false,
+                default_channel: "default".into(),
+                admin_token_digest: None,
+            };
+            let app = router(state);
+            for channel in ["channel-0", "channel-1"] {
+                assert_eq!(runtime.block_on(ask(&app, channel)), StatusCode::OK);
+            }
+            (updates, db, cache, app)
+        })
+        .collect();
 
-        let mut group = c.benchmark_group(format!("manifest_postgres/{updates}_updates"));
-        group.bench_function("cold", |b| {
-            b.iter(|| {
-                cache.invalidate();
-                runtime.block_on(ask(&app))
+    for (name, channel, clear) in [
+        ("cold", "channel-0", true),
+        ("warm", "channel-0", false),
+        ("rollout_cold", "channel-1", true),
+    ] {
+        let mut group = c.benchmark_group(format!("manifest_postgres/{name}"));
+        for (updates, _, cache, app) in &cases {
+            group.bench_function(format!("{updates}_updates"), |b| {
+                b.iter(|| {
+                    if clear {
+                        cache.invalidate();
+                    }
+                    runtime.block_on(ask(app, channel))
+                });
             });
-        });
-        group.bench_function("warm", |b| b.iter(|| runtime.block_on(ask(&app))));
-        runtime.block_on(execute(
-            &db.url,
-            "UPDATE updates SET rollout_percent = 50 WHERE seq = (SELECT seq FROM updates \
-             WHERE channel = 'channel-0' AND runtime_version = '1.0' AND platform = 'ios' \
-             ORDER BY created_at DESC, seq DESC LIMIT 1)",
-        ));
-        cache.invalidate();
-        assert_eq!(runtime.block_on(ask(&app)), StatusCode::OK);
-        group.bench_function("rollout_cold", |b| {
-            b.iter(|| {
-                cache.invalidate();
-                runtime.block_on(ask(&app))
-            });
-        });
+        }
         group.finish();
+    }
+    for (_, db, _, _) in cases {
         runtime.block_on(db.drop_now());
     }
 }
