@@ -19,6 +19,7 @@
 )]
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -207,6 +208,7 @@ fn manifest_latency(c: &mut Criterion) {
         })
         .collect();
 
+    paired(&runtime, &cases);
     for (name, channel, clear) in [
         ("cold", "channel-0", true),
         ("warm", "channel-0", false),
@@ -227,6 +229,44 @@ fn manifest_latency(c: &mut Criterion) {
     }
     for (_, db, _, _) in cases {
         runtime.block_on(db.drop_now());
+    }
+}
+
+/// Rounds of [`paired`].
+const ROUNDS: usize = 2000;
+
+/// Cold requests alternating between the sizes, one of each per round, so load changes hit
+/// both alike; prints each size's median and their ratio.
+fn paired(
+    runtime: &tokio::runtime::Runtime,
+    cases: &[(u32, Database, Arc<ManifestCache>, Router)],
+) {
+    let mut times = vec![Vec::with_capacity(ROUNDS); cases.len()];
+    for _ in 0..ROUNDS {
+        for ((_, _, cache, app), times) in cases.iter().zip(&mut times) {
+            cache.invalidate();
+            let started = Instant::now();
+            runtime.block_on(ask(app, "channel-0"));
+            times.push(started.elapsed());
+        }
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|times| {
+            times.sort();
+            times[times.len() / 2]
+        })
+        .collect();
+    for ((updates, ..), median) in cases.iter().zip(&medians) {
+        eprintln!("paired cold, {updates} updates: median {median:?} over {ROUNDS} requests");
+    }
+    if let [small, large] = medians[..] {
+        eprintln!(
+            "paired cold: {} / {} updates = {:.3}",
+            SIZES[1],
+            SIZES[0],
+            large.as_secs_f64() / small.as_secs_f64()
+        );
     }
 }
 
