@@ -38,6 +38,14 @@ pub enum AssetUrls {
 }
 
 impl AssetUrls {
+    /// How long the URLs stay valid; `None` when they never expire.
+    pub fn lifetime(&self) -> Option<Duration> {
+        match self {
+            Self::Presigned { expiry } => Some(*expiry),
+            Self::Server | Self::Cdn { .. } => None,
+        }
+    }
+
     /// The URL of the asset `hash` in a manifest; `server_base` is this server's public URL
     /// (as seen by the request, without a trailing slash).
     pub async fn url(

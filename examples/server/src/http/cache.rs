@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
 
-use super::served::{Served, served};
+use super::served::{AssetLinks, Served, served};
 use crate::error::Result;
 use uuid::Uuid;
 
@@ -44,7 +44,22 @@ pub struct ScopeEntry {
     /// The protocol's view of `update` for the last base URL asked for: serialized once,
     /// its signatures cached inside (asset URLs depend on the base only behind a trusted
     /// proxy, so one slot serves nearly every request).
-    prepared: Mutex<Option<(String, Option<Resolved>)>>,
+    prepared: Mutex<Option<Prepared>>,
+}
+
+/// A serialized answer, and until when its asset URLs may be handed out.
+#[derive(Debug)]
+struct Prepared {
+    base: String,
+    /// `None` when the URLs never expire (server and CDN URLs).
+    until: Option<Instant>,
+    resolved: Option<Resolved>,
+}
+
+/// How long a manifest with URLs valid for `lifetime` is served before it is built again:
+/// half the lifetime, so a client always gets at least half of it to download the assets.
+pub fn reuse_for(lifetime: Duration) -> Duration {
+    lifetime / 2
 }
 
 /// The candidates of a partial rollout and their entries, loaded on first use.
@@ -119,17 +134,24 @@ impl ScopeEntry {
         ))
     }
 
-    /// What the protocol layer answers from, with asset URLs under `base`.
-    pub fn resolved(&self, base: &str) -> Result<Option<Resolved>> {
-        let mut slot = lock(&self.prepared);
-        if let Some((cached_base, resolved)) = slot.as_ref()
-            && cached_base == base
+    /// What the protocol layer answers from, with asset URLs built by `links`; built again
+    /// once expiring (presigned) URLs are past [`reuse_for`] their lifetime.
+    pub async fn resolved(&self, links: &AssetLinks<'_>) -> Result<Option<Resolved>> {
         {
-            return Ok(resolved.clone());
+            let slot = self.slot();
+            if let Some(prepared) = slot.as_ref()
+                && prepared.base == links.base
+                && prepared.until.is_none_or(|until| Instant::now() < until)
+            {
+                return Ok(prepared.resolved.clone());
+            }
         }
+        // Built without the lock (building may sign URLs): concurrent misses may build
+        // twice, and the last one is kept.
+        let started = Instant::now();
         let resolved = match &self.update {
             None => None,
-            Some(update) => Some(match served(update, base)? {
+            Some(update) => Some(match served(update, links).await? {
                 Served::Manifest(manifest) => {
                     Resolved::Update(Arc::new(PreparedUpdate::new(&manifest, None)))
                 }
@@ -138,8 +160,22 @@ impl ScopeEntry {
                 }
             }),
         };
-        *slot = Some((base.to_owned(), resolved.clone()));
+        let until = links
+            .urls
+            .lifetime()
+            .and_then(|lifetime| started.checked_add(reuse_for(lifetime)));
+        *self.slot() = Some(Prepared {
+            base: links.base.to_owned(),
+            until,
+            resolved: resolved.clone(),
+        });
         Ok(resolved)
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Prepared>> {
+        self.prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -158,8 +194,10 @@ impl ManifestCache {
     /// The entry of `scope`, loading it from `store` on a miss.
     pub async fn get(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
         if let Some(entry) = self.read().get(scope) {
+            super::metrics::record_manifest_cache(true);
             return Ok(Arc::clone(entry));
         }
+        super::metrics::record_manifest_cache(false);
         let generation = self.generation.load(Ordering::Acquire);
         let update = store.current(scope).await?.map(Arc::new);
         let entry = Arc::new(match update {
@@ -283,6 +321,9 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::blobs::{
+        AssetUrls, BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob,
+    };
     use crate::store::{
         AssetHash, BlobRecord, NewUpdate, Platform, SqliteStore, UpdateAsset, UpdateKind,
     };
@@ -354,6 +395,87 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Signs URLs (counting them) and stores nothing.
+    #[derive(Debug, Default)]
+    struct Signer {
+        signed: AtomicU64,
+    }
+
+    #[async_trait::async_trait]
+    impl BlobStore for Signer {
+        async fn stat(&self, _: &AssetHash) -> Result<Option<StoredBlob>> {
+            Ok(None)
+        }
+        async fn put(&self, _: PreparedBlob) -> Result<StoredBlob> {
+            Err(crate::error::Error::Invalid("read-only".into()))
+        }
+        async fn open(
+            &self,
+            _: &AssetHash,
+            _: ContentCoding,
+            _: Option<ByteRange>,
+        ) -> Result<Option<BlobReader>> {
+            Ok(None)
+        }
+        async fn delete(&self, _: &AssetHash) -> Result<()> {
+            Ok(())
+        }
+        async fn presigned_url(&self, hash: &AssetHash, _: Duration) -> Result<Option<String>> {
+            let n = self.signed.fetch_add(1, Ordering::AcqRel);
+            Ok(Some(format!(
+                "https://bucket.example/{}?n={n}",
+                hash.to_hex()
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn presigned_manifests_are_rebuilt_at_half_their_lifetime() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        publish(&store, &scope).await;
+        let cache = ManifestCache::default();
+        let entry = cache.get(&store, &scope).await.unwrap();
+        let signer = Signer::default();
+        let lifetime = Duration::from_secs(2);
+        let urls = AssetUrls::Presigned { expiry: lifetime };
+        let links = |base| AssetLinks {
+            urls: &urls,
+            blobs: &signer,
+            base,
+        };
+        let signatures = || signer.signed.load(Ordering::Acquire);
+
+        let started = Instant::now();
+        assert!(entry.resolved(&links("http://a")).await.unwrap().is_some());
+        assert_eq!(signatures(), 1, "one asset, one signature");
+        entry.resolved(&links("http://a")).await.unwrap();
+        if started.elapsed() < reuse_for(lifetime) {
+            assert_eq!(signatures(), 1, "reused within half the lifetime");
+        }
+        let before = signatures();
+        tokio::time::sleep(reuse_for(lifetime)).await;
+        entry.resolved(&links("http://a")).await.unwrap();
+        assert_eq!(
+            signatures(),
+            before + 1,
+            "signed again past half the lifetime"
+        );
+
+        // URLs that never expire are built once.
+        let server = AssetUrls::Server;
+        let plain = AssetLinks {
+            urls: &server,
+            blobs: &signer,
+            base: "http://a",
+        };
+        entry.resolved(&plain).await.unwrap();
+        tokio::time::sleep(reuse_for(lifetime)).await;
+        entry.resolved(&plain).await.unwrap();
+        assert_eq!(signatures(), before + 1);
     }
 
     #[tokio::test]

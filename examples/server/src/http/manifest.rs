@@ -7,9 +7,10 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use expo_updates::{ProtocolError, SourceError, UpdateRequest};
+use expo_updates::{ProtocolError, Resolved, SourceError, UpdateRequest};
 
-use super::served::request_base_url;
+use super::metrics;
+use super::served::{AssetLinks, request_base_url};
 use super::state::AppState;
 use crate::config::DEFAULT_APP;
 use crate::store::Scope;
@@ -39,8 +40,28 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             .await
             .map_err(|e| source_error(&e))?;
         let base = request_base_url(&state.public_url, state.trust_proxy, &parts.headers);
-        let resolved = entry.resolved(&base).map_err(|e| source_error(&e))?;
-        responder.respond(&request, resolved)
+        let links = AssetLinks {
+            urls: &state.asset_urls,
+            blobs: state.blobs.as_ref(),
+            base: &base,
+        };
+        let resolved = entry.resolved(&links).await.map_err(|e| source_error(&e))?;
+        let downloaded = match (&resolved, &entry.update) {
+            // A manifest the client does not run yet: it downloads that update.
+            (Some(Resolved::Update(prepared)), Some(update))
+                if request.current_update_id() != Some(prepared.id()) =>
+            {
+                Some(update.info.id)
+            }
+            _ => None,
+        };
+        let response = responder.respond(&request, resolved)?;
+        if let Some(id) = downloaded
+            && response.status().is_success()
+        {
+            metrics::record_manifest_served(id, request.platform().as_str(), channel);
+        }
+        Ok(response)
     };
     let response = answer
         .await

@@ -75,8 +75,9 @@ pub async fn render() -> Response {
     }
 }
 
-/// Counts a manifest request answered with `update_id` (call it once per response that
-/// serves an update or directive).
+/// Counts a download of `update_id`: a manifest sent to an install not running it yet.
+/// `update_id` must name a stored update (never a value from the request), which bounds the
+/// label's values.
 pub fn record_manifest_served(update_id: uuid::Uuid, platform: &str, channel: &str) {
     metrics::counter!(
         "expo_manifest_served_total",

@@ -4,9 +4,10 @@
 use axum::http::HeaderMap;
 use expo_manifest::{Asset, Directive, Manifest, RuntimeVersion, Timestamp, UpdateId};
 
+use crate::blobs::{AssetUrls, BlobStore};
 use crate::config::PublicUrl;
 use crate::error::{Error, Result};
-use crate::store::{AssetHash, Update, UpdateAsset, UpdateKind};
+use crate::store::{Update, UpdateAsset, UpdateKind};
 
 /// Longest forwarded host accepted.
 const MAX_HOST_LEN: usize = 255;
@@ -56,13 +57,33 @@ fn is_authority(host: &str) -> bool {
         && host.parse::<axum::http::uri::Authority>().is_ok()
 }
 
-/// The URL of an asset: content-addressed, so immutable.
-pub fn asset_url(base: &str, hash: &AssetHash) -> String {
-    format!("{base}/assets/{}", hash.to_hex())
+/// How the asset URLs of one manifest are built: the mode, the blob store that signs
+/// presigned URLs, and this server's base URL for the request.
+#[derive(Debug, Clone, Copy)]
+pub struct AssetLinks<'a> {
+    /// Server, presigned or CDN URLs.
+    pub urls: &'a AssetUrls,
+    /// Signs presigned URLs.
+    pub blobs: &'a dyn BlobStore,
+    /// This server's public URL as seen by the request (see [`request_base_url`]).
+    pub base: &'a str,
 }
 
-/// The manifest or directive of `update`, with asset URLs under `base`.
-pub fn served(update: &Update, base: &str) -> Result<Served> {
+impl AssetLinks<'_> {
+    /// The manifest entry of `asset`.
+    async fn asset(&self, asset: &UpdateAsset) -> Result<Asset> {
+        Ok(Asset {
+            hash: asset.hash,
+            key: asset.key.clone(),
+            content_type: asset.content_type.clone(),
+            file_extension: asset.file_extension.clone(),
+            url: self.urls.url(self.blobs, self.base, &asset.hash).await?,
+        })
+    }
+}
+
+/// The manifest or directive of `update`, with asset URLs built by `links`.
+pub async fn served(update: &Update, links: &AssetLinks<'_>) -> Result<Served> {
     let info = &update.info;
     let time = Timestamp::from_millis(info.created_at)?;
     match info.kind {
@@ -70,17 +91,14 @@ pub fn served(update: &Update, base: &str) -> Result<Served> {
             commit_time: time,
         })),
         UpdateKind::Update => {
-            let asset = |a: &UpdateAsset| Asset {
-                hash: a.hash,
-                key: a.key.clone(),
-                content_type: a.content_type.clone(),
-                file_extension: a.file_extension.clone(),
-                url: asset_url(base, &a.hash),
-            };
             let launch_asset = update
                 .launch_asset
                 .as_ref()
                 .ok_or_else(|| Error::Corrupt(format!("update {} has no launch asset", info.id)))?;
+            let mut assets = Vec::with_capacity(update.assets.len());
+            for asset in &update.assets {
+                assets.push(links.asset(asset).await?);
+            }
             let metadata = update
                 .metadata
                 .iter()
@@ -90,8 +108,8 @@ pub fn served(update: &Update, base: &str) -> Result<Served> {
                 id: UpdateId::from_uuid(info.id),
                 created_at: time,
                 runtime_version: RuntimeVersion::new(info.scope.runtime_version.clone())?,
-                launch_asset: asset(launch_asset),
-                assets: update.assets.iter().map(asset).collect(),
+                launch_asset: links.asset(launch_asset).await?,
+                assets,
                 metadata,
                 extra: update.extra.clone(),
             })))
@@ -106,7 +124,19 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::store::{Platform, Scope, UpdateInfo};
+    use crate::blobs::LocalBlobStore;
+    use crate::store::{AssetHash, Platform, Scope, UpdateInfo};
+
+    async fn served_under(update: &Update, base: &str) -> Result<Served> {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobStore::open(dir.path()).unwrap();
+        let links = AssetLinks {
+            urls: &AssetUrls::Server,
+            blobs: &blobs,
+            base,
+        };
+        served(update, &links).await
+    }
 
     fn update(kind: UpdateKind) -> Update {
         let bundle = UpdateAsset {
@@ -147,10 +177,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn manifest_has_absolute_content_addressed_urls() {
+    #[tokio::test]
+    async fn manifest_has_absolute_content_addressed_urls() {
         let update = update(UpdateKind::Update);
-        let Served::Manifest(manifest) = served(&update, "https://u.example.com/expo").unwrap()
+        let Served::Manifest(manifest) = served_under(&update, "https://u.example.com/expo")
+            .await
+            .unwrap()
         else {
             panic!("not a manifest");
         };
@@ -168,10 +200,12 @@ mod tests {
         assert_eq!(json["createdAt"], "2023-11-14T22:13:20.123Z");
     }
 
-    #[test]
-    fn rollback_to_embedded_is_a_directive_with_the_stored_time() {
+    #[tokio::test]
+    async fn rollback_to_embedded_is_a_directive_with_the_stored_time() {
         let Served::Directive(directive) =
-            served(&update(UpdateKind::RollbackToEmbedded), "http://x").unwrap()
+            served_under(&update(UpdateKind::RollbackToEmbedded), "http://x")
+                .await
+                .unwrap()
         else {
             panic!("not a directive");
         };

@@ -421,29 +421,41 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
-        let (before_at, before_seq) = filter.before.unzip();
-        let rows = self.map(
-            sqlx::query(concat!(
-                "SELECT ",
-                info_columns!(),
-                " FROM updates u \
-                 WHERE ($1::TEXT IS NULL OR u.app = $1) AND ($2::TEXT IS NULL OR u.channel = $2) \
-                 AND ($3::TEXT IS NULL OR u.runtime_version = $3) \
-                 AND ($4::TEXT IS NULL OR u.platform = $4) \
-                 AND ($5::BIGINT IS NULL OR u.created_at < $5 \
-                      OR (u.created_at = $5 AND u.seq < $6)) \
-                 ORDER BY u.created_at DESC, u.seq DESC LIMIT $7"
-            ))
-            .bind(filter.app.as_deref())
-            .bind(filter.channel.as_deref())
-            .bind(filter.runtime_version.as_deref())
-            .bind(filter.platform.map(Platform::as_str))
-            .bind(before_at)
-            .bind(before_seq)
-            .bind(i64::from(filter.limit))
-            .fetch_all(&self.pool)
-            .await,
-        )?;
+        // Only the conditions the filter sets, as plain comparisons: a prepared statement
+        // with `($1 IS NULL OR u.channel = $1)` gets a generic plan after five runs, which
+        // cannot use `updates_by_scope` and walks every update instead (a partial rollout's
+        // lookup went from 2 ms with 10 updates to 35 ms with 100,000).
+        let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+            "SELECT ",
+            info_columns!(),
+            " FROM updates u WHERE TRUE"
+        ));
+        let platform = filter.platform.map(Platform::as_str);
+        for (column, value) in [
+            (" AND u.app = ", filter.app.as_deref()),
+            (" AND u.channel = ", filter.channel.as_deref()),
+            (
+                " AND u.runtime_version = ",
+                filter.runtime_version.as_deref(),
+            ),
+            (" AND u.platform = ", platform),
+        ] {
+            if let Some(value) = value {
+                query.push(column).push_bind(value);
+            }
+        }
+        if let Some((before_at, before_seq)) = filter.before {
+            query
+                .push(" AND (u.created_at, u.seq) < (")
+                .push_bind(before_at)
+                .push(", ")
+                .push_bind(before_seq)
+                .push(")");
+        }
+        query
+            .push(" ORDER BY u.created_at DESC, u.seq DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let rows = self.map(query.build().fetch_all(&self.pool).await)?;
         rows.iter().map(info_from_row).collect()
     }
 

@@ -6,6 +6,8 @@
 )]
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 
+pub mod proxy;
+
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
