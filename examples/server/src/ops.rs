@@ -194,38 +194,12 @@ fn single(mut updates: Vec<UpdateInfo>) -> Result<UpdateInfo> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
 
     use super::*;
-    use crate::store::{AssetHash, BlobRecord, SqliteStore, UpdateAsset};
+    use crate::store::{AssetHash, SqliteStore};
 
     async fn publish(store: &SqliteStore, scope: &Scope, content: &[u8]) -> UpdateInfo {
-        let blob = BlobRecord {
-            hash: AssetHash::of(content),
-            size: content.len() as u64,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: None,
-        };
-        let update = NewUpdate {
-            id: Uuid::new_v4(),
-            scope: scope.clone(),
-            kind: UpdateKind::Update,
-            message: None,
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: blob.hash,
-                key: "k".into(),
-                content_type: blob.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent: 100,
-            republished_from: None,
-        };
-        single(store.insert(&[blob], vec![update]).await.unwrap()).unwrap()
+        crate::store::fixtures::publish_js(store, scope, content, 100).await
     }
 
     async fn served(store: &SqliteStore, scope: &Scope) -> AssetHash {

@@ -317,50 +317,23 @@ pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCac
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
+
     use uuid::Uuid;
 
     use super::*;
     use crate::blobs::{
         AssetUrls, BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob,
     };
-    use crate::store::{
-        AssetHash, BlobRecord, NewUpdate, Platform, SqliteStore, UpdateAsset, UpdateKind,
-    };
+    use crate::store::{AssetHash, Platform, SqliteStore};
 
     async fn publish(store: &SqliteStore, scope: &Scope) -> Uuid {
         publish_rollout(store, scope, 100).await
     }
 
     async fn publish_rollout(store: &SqliteStore, scope: &Scope, rollout_percent: u8) -> Uuid {
-        let blob = BlobRecord {
-            hash: AssetHash::of(b"x"),
-            size: 1,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: None,
-        };
-        let id = Uuid::new_v4();
-        let update = NewUpdate {
-            id,
-            scope: scope.clone(),
-            kind: UpdateKind::Update,
-            message: None,
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: blob.hash,
-                key: "k".into(),
-                content_type: blob.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent,
-            republished_from: None,
-        };
-        store.insert(&[blob], vec![update]).await.unwrap();
-        id
+        crate::store::fixtures::publish_js(store, scope, b"x", rollout_percent)
+            .await
+            .id
     }
 
     #[tokio::test]

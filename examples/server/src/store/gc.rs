@@ -228,14 +228,11 @@ pub(crate) use check_not_removed;
 #[cfg(test)]
 pub(crate) mod tests {
     use bytes::Bytes;
-    use serde_json::Map;
 
     use super::*;
     use crate::blobs::{BlobStore, LocalBlobStore, PreparedBlob};
     use crate::error::Error;
-    use crate::store::{
-        BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SqliteStore, UpdateAsset, UpdateKind,
-    };
+    use crate::store::{BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SqliteStore};
 
     async fn stored(blobs: &dyn BlobStore, content: &[u8]) -> BlobRecord {
         let hash = AssetHash::of(content);
@@ -259,24 +256,7 @@ pub(crate) mod tests {
     }
 
     fn update_of(scope: &Scope, blob: &BlobRecord) -> NewUpdate {
-        NewUpdate {
-            id: Uuid::new_v4(),
-            scope: scope.clone(),
-            kind: UpdateKind::Update,
-            message: None,
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: blob.hash,
-                key: "k".into(),
-                content_type: blob.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent: 100,
-            republished_from: None,
-        }
+        crate::store::fixtures::update_launching(scope, blob)
     }
 
     /// gc runs between a publish finding its blob stored and the publish's insert: the

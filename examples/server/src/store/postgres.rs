@@ -761,7 +761,6 @@ fn info_from_row(row: &PgRow) -> Result<UpdateInfo> {
 mod tests {
     use std::sync::Arc;
 
-    use serde_json::Map;
     use sqlx::Connection as _;
 
     use super::*;
@@ -808,24 +807,7 @@ mod tests {
     }
 
     fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
-        NewUpdate {
-            id: Uuid::new_v4(),
-            scope: scope.clone(),
-            kind: UpdateKind::Update,
-            message: None,
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: bundle.hash,
-                key: "bundle".into(),
-                content_type: bundle.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent: 100,
-            republished_from: None,
-        }
+        crate::store::fixtures::update_launching(scope, bundle)
     }
 
     #[test]

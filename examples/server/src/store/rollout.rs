@@ -105,10 +105,9 @@ pub async fn revert(
 #[cfg(test)]
 mod tests {
     use rand::Rng as _;
-    use serde_json::Map;
 
     use super::*;
-    use crate::store::{AssetHash, BlobRecord, Platform, SqliteStore, UpdateAsset, UpdateKind};
+    use crate::store::{Platform, SqliteStore};
 
     #[test]
     fn buckets_are_stable_and_ignore_case() {
@@ -163,37 +162,7 @@ mod tests {
         content: &[u8],
         percent: u8,
     ) -> UpdateInfo {
-        let blob = BlobRecord {
-            hash: AssetHash::of(content),
-            size: content.len() as u64,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: None,
-        };
-        let update = NewUpdate {
-            id: Uuid::new_v4(),
-            scope: scope.clone(),
-            kind: UpdateKind::Update,
-            message: None,
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: blob.hash,
-                key: "k".into(),
-                content_type: blob.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent: percent,
-            republished_from: None,
-        };
-        store
-            .insert(&[blob], vec![update])
-            .await
-            .unwrap()
-            .pop()
-            .unwrap()
+        crate::store::fixtures::publish_js(store, scope, content, percent).await
     }
 
     /// A client id whose bucket is below (or not below) `percent`.

@@ -590,24 +590,10 @@ mod tests {
         }
     }
 
-    fn new_update(scope: Scope, bundle: &BlobRecord) -> NewUpdate {
+    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
         NewUpdate {
-            id: Uuid::new_v4(),
-            scope,
-            kind: UpdateKind::Update,
             message: Some("hello".into()),
-            group_id: Uuid::new_v4(),
-            launch_asset: Some(UpdateAsset {
-                hash: bundle.hash,
-                key: "bundle".into(),
-                content_type: bundle.content_type.clone(),
-                file_extension: None,
-            }),
-            assets: vec![],
-            metadata: Map::new(),
-            extra: Map::new(),
-            rollout_percent: 100,
-            republished_from: None,
+            ..crate::store::fixtures::update_launching(scope, bundle)
         }
     }
 
@@ -627,14 +613,14 @@ mod tests {
         let first = store
             .insert(
                 std::slice::from_ref(&bundle),
-                vec![new_update(scope("main"), &bundle)],
+                vec![new_update(&scope("main"), &bundle)],
             )
             .await
             .unwrap();
         let second = store
             .insert(
                 std::slice::from_ref(&bundle),
-                vec![new_update(scope("main"), &bundle)],
+                vec![new_update(&scope("main"), &bundle)],
             )
             .await
             .unwrap();
@@ -662,8 +648,8 @@ mod tests {
     async fn a_failing_insert_leaves_nothing() {
         let (_dir, store) = store().await;
         let bundle = blob(b"bundle");
-        let good = new_update(scope("main"), &bundle);
-        let mut bad = new_update(scope("main"), &bundle);
+        let good = new_update(&scope("main"), &bundle);
+        let mut bad = new_update(&scope("main"), &bundle);
         bad.id = good.id; // duplicate id: the second row fails
         assert!(
             store
@@ -690,7 +676,7 @@ mod tests {
         let (_dir, store) = store().await;
         let bundle = blob(b"bundle");
         let err = store
-            .insert(&[], vec![new_update(scope("main"), &bundle)])
+            .insert(&[], vec![new_update(&scope("main"), &bundle)])
             .await;
         assert!(err.is_err());
     }
