@@ -73,7 +73,7 @@ fn platforms(arg: PlatformArg) -> Option<Vec<Platform>> {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let loaded = Loaded::read(cli.config.as_deref())?;
-    let settings = loaded.settings(&cli);
+    let settings = loaded.settings_with_apps(&cli)?;
     logging::init(settings.log_format);
     checked_name("default channel", &settings.default_channel)?;
     match cli.command {
@@ -81,6 +81,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let serve = loaded.serve(&args)?;
             // Keys are checked before anything is opened or bound.
             let signers = http::signing::load(&serve.signing_keys)?;
+            let mut app_signers = std::collections::BTreeMap::new();
+            for (name, app) in &settings.apps {
+                app_signers.insert(name.clone(), http::signing::load(&app.signing_keys)?);
+            }
             if matches!(serve.asset_urls, AssetUrls::Presigned { .. })
                 && settings.storage.as_deref().is_none_or(|s| s == "local")
             {
@@ -89,7 +93,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 ));
             }
             let data = Data::from_settings(&settings).await?;
-            http::serve(&settings, serve, signers, data).await
+            http::serve(&settings, serve, signers, app_signers, data).await
         }
         Command::Publish(args) => run_publish(&settings, args).await,
         Command::Check(args) => run_check(args).await,

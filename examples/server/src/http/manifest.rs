@@ -14,7 +14,6 @@ use std::sync::Arc;
 use super::cache::ScopeEntry;
 use super::served::request_base_url;
 use super::state::AppState;
-use crate::config::DEFAULT_APP;
 use crate::store::{Scope, rollout};
 
 /// The manifest endpoint.
@@ -25,7 +24,7 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
         let request = UpdateRequest::from_parts(&parts)?;
         let channel = request.channel().unwrap_or(&state.default_channel);
         let scope = Scope::new(
-            DEFAULT_APP,
+            &state.app,
             channel,
             request.runtime_version().as_str(),
             request.platform(),

@@ -13,6 +13,7 @@ pub mod served;
 pub mod signing;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,24 +29,26 @@ use self::error::ApiError;
 use self::state::AppState;
 use crate::blobs::{BlobMemory, memory};
 use crate::commands::Data;
-use crate::config::{ServeSettings, Settings};
+use crate::config::{DEFAULT_APP, ServeSettings, Settings};
 use crate::error::{Error, Result};
 use crate::sample;
 
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
 
-/// The routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The routes: the default app's at the root (`/manifest`, `/assets/…`, `/admin/…`), every
+/// other app's under its name (`/{app}/manifest`, ...). Each app's routes carry its own
+/// state, so finding an app is part of the router's one path lookup.
+pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
+    let mut router = Router::new()
         .route("/health", get(health::health))
-        .route(
-            "/manifest",
-            get(manifest::manifest).post(manifest::manifest),
-        )
-        .route("/assets/{hash}", get(assets::asset))
         .route("/metrics", get(metrics::render))
-        .nest("/admin", admin::router(state.clone()))
+        .merge(app_routes(state.clone()));
+    for app in apps {
+        let prefix = format!("/{}", app.app);
+        router = router.nest(&prefix, app_routes(app));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))
@@ -54,9 +57,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
+/// The routes of one app, relative to its prefix, with its state.
+fn app_routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
+    Router::new()
+        .route(
+            "/manifest",
+            get(manifest::manifest).post(manifest::manifest),
+        )
+        .route("/assets/{hash}", get(assets::asset))
+        .nest("/admin", admin::router(state.clone()))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    let mut segments = uri.path().trim_start_matches('/').splitn(2, '/');
+    if let (Some(app), Some(rest)) = (segments.next(), segments.next())
+        && ["manifest", "assets/", "admin"]
+            .iter()
+            .any(|route| rest.starts_with(route))
+    {
+        return ApiError::not_found(format!(
+            "no app named {app:?} on this server (apps are configured as [apps.NAME])"
+        ));
+    }
     ApiError::not_found(
-        "no such endpoint (try /manifest, /assets/{hash}, /health, /metrics, /admin)",
+        "no such endpoint (try /manifest, /assets/{hash}, /health, /metrics, /admin, or /{app}/manifest)",
     )
 }
 
@@ -73,6 +98,7 @@ pub async fn serve(
     settings: &Settings,
     serve: ServeSettings,
     signers: Option<SignerSet>,
+    app_signers: BTreeMap<String, Option<SignerSet>>,
     data: Data,
 ) -> Result<()> {
     if serve.sample {
@@ -107,12 +133,9 @@ pub async fn serve(
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
     let cache = Arc::new(ManifestCache::default());
-    let responder = match &signers {
-        Some(signers) => Responder::new().with_signers(signers.clone()),
-        None => Responder::new(),
-    };
     let state = AppState {
-        responder: Arc::new(responder),
+        app: Arc::from(DEFAULT_APP),
+        responder: Arc::new(responder(signers.as_ref())),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
         blob_memory: Arc::new(BlobMemory::new(
@@ -127,6 +150,25 @@ pub async fn serve(
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
     };
+    let mut apps = Vec::with_capacity(settings.apps.len());
+    for (name, app) in &settings.apps {
+        let signers = app_signers.get(name).cloned().flatten();
+        apps.push(AppState {
+            app: Arc::from(name.as_str()),
+            responder: Arc::new(responder(signers.as_ref())),
+            signers: signers.map(Arc::new),
+            public_url: serve.public_url.with_segment(name),
+            default_channel: settings.channel_of(name).to_owned(),
+            admin_token_digest: app.admin_token.as_deref().map(admin::token_digest),
+            ..state.clone()
+        });
+        tracing::info!(
+            app = %name,
+            signing = apps.last().is_some_and(|a| a.signers.is_some()),
+            admin = app.admin_token.is_some(),
+            "app configured: /{name}/manifest"
+        );
+    }
     let watcher = tokio::spawn(cache::watch_changes(Arc::clone(&data.store), cache));
     tracing::info!(
         %address,
@@ -136,13 +178,20 @@ pub async fn serve(
         admin = state.admin_token_digest.is_some(),
         "listening"
     );
-    let result = axum::serve(listener, router(state))
+    let result = axum::serve(listener, router(state, apps))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Task(format!("server: {e}")));
     watcher.abort();
     tracing::info!("stopped");
     result
+}
+
+fn responder(signers: Option<&SignerSet>) -> Responder {
+    match signers {
+        Some(signers) => Responder::new().with_signers(signers.clone()),
+        None => Responder::new(),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
