@@ -333,6 +333,7 @@ impl FromStr for PublicUrl {
 impl PublicUrl {
     /// This URL with one more path segment (`segment` must be a valid path segment, as
     /// [`checked_app_name`] ensures).
+    #[must_use]
     pub fn with_segment(&self, segment: &str) -> Self {
         Self {
             url: format!("{}/{segment}", self.url),
