@@ -746,4 +746,76 @@ certificate = "/etc/cert.pem"
             }
         );
     }
+
+    #[test]
+    fn app_names_are_path_segments_and_apps_prefix_the_public_url() {
+        for good in ["shop", "my-app_2", "a.b", "Shop"] {
+            assert_eq!(checked_app_name(good).unwrap(), good);
+        }
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "a?b",
+            "a#b",
+            "a%20",
+            "a\\b",
+            ".",
+            "..",
+            "admin",
+            "metrics",
+            "health",
+            "assets",
+            "manifest",
+            "caf\u{e9}",
+        ] {
+            assert!(checked_app_name(bad).is_err(), "{bad:?}");
+        }
+        let public: PublicUrl = "https://u.example.com/expo/".parse().unwrap();
+        let shop = public.with_segment("shop");
+        assert_eq!(shop.as_str(), "https://u.example.com/expo/shop");
+        assert_eq!(shop.path(), "/expo/shop");
+        assert_eq!(shop.authority(), "u.example.com");
+    }
+
+    #[test]
+    fn apps_take_their_settings_or_the_global_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            r#"
+default-channel = "main"
+gc-older-than = "90d"
+[apps.shop]
+default-channel = "production"
+gc-older-than = "30d"
+admin-token = "0123456789abcdef"
+[[apps.shop.signing-keys]]
+key = "k.pem"
+[apps.blog]
+"#,
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(["x", "list"]).unwrap();
+        let settings = Loaded::read(Some(&path))
+            .unwrap()
+            .settings_with_apps(&cli)
+            .unwrap();
+        let day = std::time::Duration::from_hours(24);
+        assert_eq!(settings.channel_of("shop"), "production");
+        assert_eq!(settings.channel_of("blog"), "main");
+        assert_eq!(settings.channel_of("unconfigured"), "main");
+        assert_eq!(
+            settings.app("default").unwrap().gc_older_than,
+            Some(day * 90)
+        );
+        assert_eq!(settings.app("shop").unwrap().gc_older_than, Some(day * 30));
+        assert_eq!(settings.app("blog").unwrap().gc_older_than, None);
+        assert!(settings.app("unconfigured").is_none());
+        let shop = &settings.apps["shop"];
+        assert_eq!(shop.signing_keys[0].key, dir.path().join("k.pem"));
+        assert_eq!(shop.signing_keys[0].keyid, "main");
+        assert_eq!(shop.admin_token.as_deref(), Some("0123456789abcdef"));
+    }
 }

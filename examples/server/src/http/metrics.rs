@@ -9,7 +9,7 @@
 //! | `expo_manifest_served_total` | counter | `update_id`, `platform`, `channel` |
 //!
 //! Label values come from requests, so they are bounded: `route` is the matched route
-//! pattern (`/assets/{hash}`, never the path), `platform` is `ios`, `android` or `other`,
+//! pattern (`/assets/{hash}`, `/shop/assets/{hash}` for app `shop`, never the path), `platform` is `ios`, `android` or `other`,
 //! and `channel` keeps the first [`MAX_CHANNELS`] distinct names seen, then `other`.
 
 use std::collections::HashSet;
@@ -103,7 +103,8 @@ pub async fn track(request: Request, next: Next) -> Response {
         "method" => method.clone(),
     )
     .record(started.elapsed().as_secs_f64());
-    if route == "/assets/{hash}"
+    // `/assets/{hash}`, or `/{app}/assets/{hash}` of another app.
+    if route.ends_with("/assets/{hash}")
         && let Some(length) = response
             .headers()
             .get(header::CONTENT_LENGTH)
