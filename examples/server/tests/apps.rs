@@ -229,6 +229,12 @@ async fn two_apps_with_their_own_keys_tokens_and_paths(backend: &Backend) {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
     }
+    let (status, body) = send(&server, Method::GET, "/shop/admin/nope", SHOP_TOKEN, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body["error"].as_str().unwrap().contains("no such endpoint"),
+        "{body}"
+    );
     for path in ["/health", "/metrics", "/admin/ui", "/shop/admin/ui"] {
         let response = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -13,7 +13,7 @@ pub mod served;
 pub mod signing;
 pub mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use axum::Router;
@@ -40,6 +40,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// other app's under its name (`/{app}/manifest`, ...). Each app's routes carry its own
 /// state, so finding an app is part of the router's one path lookup.
 pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
+    let names: Arc<HashSet<Arc<str>>> = Arc::new(apps.iter().map(|app| app.app.clone()).collect());
     let mut router = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::render))
@@ -49,7 +50,7 @@ pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
         router = router.nest(&prefix, app_routes(app));
     }
     router
-        .fallback(not_found)
+        .fallback(move |uri| not_found(uri, names))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -69,9 +70,11 @@ fn app_routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
         .with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+async fn not_found(uri: axum::http::Uri, apps: Arc<HashSet<Arc<str>>>) -> ApiError {
     let mut segments = uri.path().trim_start_matches('/').splitn(2, '/');
     if let (Some(app), Some(rest)) = (segments.next(), segments.next())
+        && !apps.contains(app)
+        && app != "admin"
         && ["manifest", "assets/", "admin"]
             .iter()
             .any(|route| rest.starts_with(route))
