@@ -50,7 +50,7 @@ pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
         router = router.nest(&prefix, app_routes(app));
     }
     router
-        .fallback(move |uri| not_found(uri, names))
+        .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -70,7 +70,7 @@ fn app_routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
         .with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri, apps: Arc<HashSet<Arc<str>>>) -> ApiError {
+fn not_found(uri: &axum::http::Uri, apps: &HashSet<Arc<str>>) -> ApiError {
     let mut segments = uri.path().trim_start_matches('/').splitn(2, '/');
     if let (Some(app), Some(rest)) = (segments.next(), segments.next())
         && !apps.contains(app)
