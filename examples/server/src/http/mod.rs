@@ -44,10 +44,10 @@ pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
     let mut router = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::render))
-        .merge(app_routes(state.clone()));
+        .merge(app_routes("", state.clone()));
     for app in apps {
         let prefix = format!("/{}", app.app);
-        router = router.nest(&prefix, app_routes(app));
+        router = router.merge(app_routes(&prefix, app));
     }
     router
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
@@ -58,16 +58,25 @@ pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The routes of one app, relative to its prefix, with its state.
-fn app_routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
+/// The routes of one app under `prefix` (empty for the default app), with its state. The
+/// manifest and asset routes are registered with the full path rather than nested, so
+/// serving them does not rewrite the request's URI.
+fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -> Router<S> {
     Router::new()
         .route(
-            "/manifest",
-            get(manifest::manifest).post(manifest::manifest),
+            &format!("{prefix}/manifest"),
+            get(manifest::manifest)
+                .post(manifest::manifest)
+                .with_state(state.clone()),
         )
-        .route("/assets/{hash}", get(assets::asset))
-        .nest("/admin", admin::router(state.clone()))
-        .with_state(state)
+        .route(
+            &format!("{prefix}/assets/{{hash}}"),
+            get(assets::asset).with_state(state.clone()),
+        )
+        .nest(
+            &format!("{prefix}/admin"),
+            admin::router(state.clone()).with_state(state),
+        )
 }
 
 fn not_found(uri: &axum::http::Uri, apps: &HashSet<Arc<str>>) -> ApiError {
@@ -181,7 +190,9 @@ pub async fn serve(
         admin = state.admin_token_digest.is_some(),
         "listening"
     );
-    let result = axum::serve(listener, router(state, apps))
+    // One service for every connection: serving the `Router` itself would copy its whole
+    // route table per connection (axum's `IncomingStream` impl), which grows with the apps.
+    let result = axum::serve(listener, router(state, apps).into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Task(format!("server: {e}")));
