@@ -9,6 +9,10 @@
 #   REFERENCE_URL=http://127.0.0.1:3001 benches/load/run.sh
 #       also measures the official Node reference server (expo/custom-expo-updates-server),
 #       started by hand on that URL with the same export (see BENCHMARKS.md)
+#   APPS=50 benches/load/run.sh
+#       also publishes the export to 50 more apps, starts a second server with all of them
+#       configured (each with its own signing key entry) and compares its manifest
+#       throughput, on /manifest and on /app25/manifest, with the single-app server's
 #
 # Prints a Markdown table: requests/s (median of the runs), the ratio ours/nginx,
 # p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
@@ -20,6 +24,7 @@ DURATION=${DURATION:-10}
 RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+APPS=${APPS:-0}
 if [[ ${1:-} == --smoke ]]; then DURATION=1 RUNS=1; fi
 
 for tool in wrk nginx curl python3; do
@@ -178,6 +183,54 @@ print(re.search(r"\"launchAsset\":\{[^}]*\"url\":\"([^\"]+)\"", sys.stdin.read()
             "$(python3 -c "print(${ours_rps[$name]} / $r)")" "${ours_lat[$name]}" \
             "$(median "${r_p50[@]}")" "$(median "${r_p99[@]}")"
     done
+fi
+
+if ((APPS > 0)); then
+    # The same store, served by a second server that has every app configured.
+    for i in $(seq "$APPS"); do
+        printf '[apps.app%s]\n[[apps.app%s.signing-keys]]\nkey = "%s"\ncertificate = "%s"\n' \
+            "$i" "$i" "$key" "$cert"
+    done >"$work/apps.toml"
+    for i in $(seq "$APPS"); do
+        "$bin" --data-dir "$work/data" --app "app$i" publish "$ROOT/test-fixtures/sample-export/dist" \
+            --runtime-version 1.0.0 --platform all >/dev/null 2>&1
+    done
+    apps_port=$(free_port)
+    apps=http://127.0.0.1:$apps_port
+    "$bin" --data-dir "$work/data" --config "$work/apps.toml" serve --bind "127.0.0.1:$apps_port" \
+        --public-url "$apps" --signing-key "main=$key" --signing-cert "main=$cert" \
+        >"$work/serve-apps.log" 2>&1 &
+    apps_pid=$!
+    pids+=("$apps_pid")
+    for _ in $(seq 100); do curl -sf "$apps/health" >/dev/null && break; sleep 0.1; done
+    probe=app$(((APPS + 1) / 2))
+    curl -sf "$apps/$probe/manifest" "${common[@]}" -H 'accept: application/expo+json' |
+        grep -q "$apps/$probe/assets/" || { echo "/$probe/manifest does not serve its app" >&2; exit 1; }
+    echo
+    echo "$APPS apps configured (plus the default app), the same update published to each:"
+    echo
+    echo "| endpoint | 1 app: /manifest req/s | $APPS apps: /manifest req/s | $APPS apps: /$probe/manifest req/s | /$probe vs 1 app | /$probe p50 / p99 ms |"
+    echo "|---|---|---|---|---|---|"
+    for name in manifest-multipart-signed manifest-json; do
+        IFS='|' read -ra hs <<<"${headers[$name]}"
+        req=("${hs[@]}" 'expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+        s_rps=() d_rps=() a_rps=() a_p50=() a_p99=()
+        for _ in $(seq "$RUNS"); do
+            read -r rps _ _ bad < <(measure "$ours/manifest" "${req[@]}")
+            s_rps+=("$rps")
+            read -r rps _ _ bad2 < <(measure "$apps/manifest" "${req[@]}")
+            d_rps+=("$rps")
+            read -r rps p50 p99 bad3 < <(measure "$apps/$probe/manifest" "${req[@]}")
+            a_rps+=("$rps") a_p50+=("$p50") a_p99+=("$p99")
+            ((bad + bad2 + bad3 == 0)) || { echo "non-2xx answers to $name" >&2; failed=1; }
+        done
+        single=$(median "${s_rps[@]}") app=$(median "${a_rps[@]}")
+        printf '| %s | %.0f | %.0f | %.0f | %.2f | %.2f / %.2f |\n' "$name" "$single" \
+            "$(median "${d_rps[@]}")" "$app" "$(python3 -c "print($app / $single)")" \
+            "$(median "${a_p50[@]}")" "$(median "${a_p99[@]}")"
+    done
+    apps_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$apps_pid/status")
+    printf '\npeak RSS of the %s-app server: %.1f MB\n' "$APPS" "$(python3 -c "print($apps_rss_kb / 1024)")"
 fi
 
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")

@@ -26,6 +26,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{Criterion, criterion_group, criterion_main};
 use expo_update_server::blobs::{AssetUrls, LocalBlobStore};
+use expo_update_server::config::DEFAULT_APP;
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::router;
 use expo_update_server::http::state::AppState;
@@ -190,6 +191,7 @@ fn manifest_latency(c: &mut Criterion) {
             ));
             let cache = Arc::new(ManifestCache::default());
             let state = AppState {
+                app: Arc::from(DEFAULT_APP),
                 store: Arc::new(store),
                 blobs: Arc::new(LocalBlobStore::open(blobs_dir.path()).unwrap()),
                 cache: Arc::clone(&cache),
@@ -205,7 +207,7 @@ fn manifest_latency(c: &mut Criterion) {
                 // Requests carry no health headers: nothing is ever queued.
                 health: HealthRecorder::new(1).0,
             };
-            let app = router(state);
+            let app = router(state, Vec::new());
             for channel in ["channel-0", "channel-1"] {
                 assert_eq!(runtime.block_on(ask(&app, channel)), StatusCode::OK);
             }

@@ -71,6 +71,16 @@ pub struct Cli {
     )]
     pub default_channel: Option<String>,
 
+    /// The app commands act on [default: `default`; `list` and `gc`: every app]. Commands
+    /// naming an update refuse one of another app. `serve` serves every configured app.
+    #[arg(
+        long,
+        global = true,
+        env = "EXPO_UPDATE_SERVER_APP",
+        value_name = "NAME"
+    )]
+    pub app: Option<String>,
+
     /// Log format [default: text].
     #[arg(
         long,
@@ -352,10 +362,6 @@ pub struct PublishArgs {
     #[arg(long, env = "EXPO_UPDATE_SERVER_APP_CONFIG", value_name = "FILE")]
     pub app_config: Option<PathBuf>,
 
-    /// App the update belongs to.
-    #[arg(long, env = "EXPO_UPDATE_SERVER_APP", default_value = "default")]
-    pub app: String,
-
     /// Brotli quality of the precompressed variants, 0 to 11: 11 is smallest (about 12%
     /// below 9) and slowest (seconds per bundle, once per distinct file).
     #[arg(
@@ -457,9 +463,10 @@ pub struct PromoteArgs {
 #[derive(Debug, Args)]
 pub struct GcArgs {
     /// Delete updates created longer ago than this (`30d`, `12h`), unless served or the
-    /// rollback target of their channel.
+    /// rollback target of their channel [default: each app's `gc-older-than` setting; apps
+    /// without one are left alone].
     #[arg(long, value_name = "DURATION")]
-    pub older_than: HumanDuration,
+    pub older_than: Option<HumanDuration>,
 
     /// Only report what would be deleted.
     #[arg(long)]
@@ -473,9 +480,6 @@ pub struct GcArgs {
 /// `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this app.
-    #[arg(long, env = "EXPO_UPDATE_SERVER_APP")]
-    pub app: Option<String>,
     /// Only this channel.
     #[arg(long)]
     pub channel: Option<String>,
@@ -526,10 +530,6 @@ pub struct RollbackArgs {
     /// Platforms to roll back [default: all].
     #[arg(long, value_enum)]
     pub platform: Option<PlatformArg>,
-
-    /// App to roll back.
-    #[arg(long, env = "EXPO_UPDATE_SERVER_APP", default_value = "default")]
-    pub app: String,
 
     /// A message shown by `list`.
     #[arg(long, short)]

@@ -8,17 +8,17 @@ use serde_json::Value;
 use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
 use crate::check::{CheckOptions, check};
 use crate::cli::{
-    CheckArgs, Cli, Command, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
+    CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
     ShowArgs,
 };
-use crate::config::{Loaded, Settings};
+use crate::config::{DEFAULT_APP, Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table, with_health};
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
 use crate::store::{
     DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
-    checked_name, rollout,
+    checked_name, gc::Cutoffs, rollout,
 };
 use crate::{http, logging, ops};
 
@@ -73,14 +73,23 @@ fn platforms(arg: PlatformArg) -> Option<Vec<Platform>> {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let loaded = Loaded::read(cli.config.as_deref())?;
-    let settings = loaded.settings(&cli);
+    let settings = loaded.settings_with_apps(&cli)?;
     logging::init(settings.log_format);
     checked_name("default channel", &settings.default_channel)?;
+    let app = cli
+        .app
+        .as_deref()
+        .map(crate::config::checked_app_name)
+        .transpose()?;
     match cli.command {
         Command::Serve(args) => {
             let serve = loaded.serve(&args)?;
             // Keys are checked before anything is opened or bound.
             let signers = http::signing::load(&serve.signing_keys)?;
+            let mut app_signers = std::collections::BTreeMap::new();
+            for (name, app) in &settings.apps {
+                app_signers.insert(name.clone(), http::signing::load(&app.signing_keys)?);
+            }
             if matches!(serve.asset_urls, AssetUrls::Presigned { .. })
                 && settings.storage.as_deref().is_none_or(|s| s == "local")
             {
@@ -89,47 +98,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 ));
             }
             let data = Data::from_settings(&settings).await?;
-            http::serve(&settings, serve, signers, data).await
+            http::serve(&settings, serve, signers, app_signers, data).await
         }
-        Command::Publish(args) => run_publish(&settings, args).await,
-        Command::Check(args) => run_check(args).await,
-        Command::List(args) => run_list(&settings, args).await,
-        Command::Show(args) => run_show(&settings, args).await,
-        Command::Rollback(args) => run_rollback(&settings, args).await,
-        Command::Gc(args) => {
-            let data = Data::from_settings(&settings).await?;
-            let age = i64::try_from(args.older_than.0.as_millis()).unwrap_or(i64::MAX);
-            let cutoff = crate::store::sqlite::now_millis().saturating_sub(age);
-            let report = data
-                .store
-                .collect_garbage(cutoff, args.dry_run, data.blobs.as_ref())
-                .await?;
-            if args.json {
-                println!(
-                    "{}",
-                    json_text(&serde_json::to_value(&report).unwrap_or_default())
-                );
-            } else {
-                let verb = if report.dry_run {
-                    "would delete"
-                } else {
-                    "deleted"
-                };
-                println!(
-                    "{verb} {} updates and {} blobs ({} bytes before compression)",
-                    report.updates.len(),
-                    report.blobs.len(),
-                    report.bytes()
-                );
-                if report.patches > 0 {
-                    println!("{verb} {} launch-asset patches", report.patches);
-                }
-            }
-            Ok(())
-        }
+        Command::Publish(args) => run_publish(&settings, the_app(app.as_deref()), args).await,
+        Command::Check(args) => run_check(app.as_deref(), args).await,
+        Command::List(args) => run_list(&settings, app, args).await,
+        Command::Show(args) => run_show(&settings, app.as_deref(), args).await,
+        Command::Rollback(args) => run_rollback(&settings, app.as_deref(), args).await,
+        Command::Gc(args) => run_gc(&settings, app.as_deref(), &args).await,
         Command::Rollout(args) => {
             let data = Data::from_settings(&settings).await?;
             let store = data.store.as_ref();
+            check_app(store, app.as_deref(), args.id).await?;
             if args.revert {
                 let update = rollout::revert(store, args.id, args.message).await?;
                 print_created(&[update], args.json, "reverted to");
@@ -144,9 +124,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Promote(args) => run_promote(&settings, args).await,
+        Command::Promote(args) => run_promote(&settings, app.as_deref(), args).await,
         Command::Republish(args) => {
             let data = Data::from_settings(&settings).await?;
+            check_app(data.store.as_ref(), app.as_deref(), args.id).await?;
             let update = ops::republish(
                 data.store.as_ref(),
                 args.id,
@@ -160,8 +141,87 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn run_promote(settings: &Settings, args: PromoteArgs) -> Result<()> {
+/// `--app`, or the default app.
+fn the_app(app: Option<&str>) -> &str {
+    app.unwrap_or(DEFAULT_APP)
+}
+
+/// With `--app`, update `id` must belong to that app: another app's updates are not found.
+async fn check_app(store: &dyn MetadataStore, app: Option<&str>, id: uuid::Uuid) -> Result<()> {
+    let Some(app) = app else {
+        return Ok(());
+    };
+    match store.update(id).await? {
+        Some(update) if update.info.scope.app == app => Ok(()),
+        _ => Err(Error::UpdateNotFound(id)),
+    }
+}
+
+async fn run_gc(settings: &Settings, app: Option<&str>, args: &GcArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
+    let now = crate::store::sqlite::now_millis();
+    let cutoff = |age: std::time::Duration| {
+        now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+    };
+    let flag = args.older_than.map(|d| d.0);
+    let mut cutoffs = Cutoffs::default();
+    if let Some(app) = app {
+        let age = flag
+            .or_else(|| settings.app(app).and_then(|view| view.gc_older_than))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "app {app:?} has no gc-older-than setting: pass --older-than"
+                ))
+            })?;
+        cutoffs.apps.insert(app.to_owned(), cutoff(age));
+    } else if let Some(age) = flag {
+        cutoffs = Cutoffs::every_app(cutoff(age));
+    } else {
+        if let Some(age) = settings.gc_older_than {
+            cutoffs.apps.insert(DEFAULT_APP.to_owned(), cutoff(age));
+        }
+        for (name, app) in &settings.apps {
+            if let Some(age) = app.gc_older_than {
+                cutoffs.apps.insert(name.clone(), cutoff(age));
+            }
+        }
+        if cutoffs.apps.is_empty() {
+            return Err(Error::Invalid(
+                "no app has a gc-older-than setting: pass --older-than".into(),
+            ));
+        }
+    }
+    let report = data
+        .store
+        .collect_garbage(&cutoffs, args.dry_run, data.blobs.as_ref())
+        .await?;
+    if args.json {
+        println!(
+            "{}",
+            json_text(&serde_json::to_value(&report).unwrap_or_default())
+        );
+    } else {
+        let verb = if report.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        println!(
+            "{verb} {} updates and {} blobs ({} bytes before compression)",
+            report.updates.len(),
+            report.blobs.len(),
+            report.bytes()
+        );
+        if report.patches > 0 {
+            println!("{verb} {} launch-asset patches", report.patches);
+        }
+    }
+    Ok(())
+}
+
+async fn run_promote(settings: &Settings, app: Option<&str>, args: PromoteArgs) -> Result<()> {
+    let data = Data::from_settings(settings).await?;
+    check_app(data.store.as_ref(), app, args.id).await?;
     let request = PromoteRequest {
         id: args.id,
         target: args.to,
@@ -195,14 +255,14 @@ async fn run_promote(settings: &Settings, args: PromoteArgs) -> Result<()> {
     Ok(())
 }
 
-async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
+async fn run_publish(settings: &Settings, app: &str, args: PublishArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
     let request = PublishRequest {
         dist: args.dist,
-        app: args.app,
+        app: app.to_owned(),
         channel: args
             .channel
-            .unwrap_or_else(|| settings.default_channel.clone()),
+            .unwrap_or_else(|| settings.channel_of(app).to_owned()),
         runtime_version: args.runtime_version,
         platforms: platforms(args.platform),
         message: args.message,
@@ -216,10 +276,10 @@ async fn run_publish(settings: &Settings, args: PublishArgs) -> Result<()> {
     Ok(())
 }
 
-async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
+async fn run_list(settings: &Settings, app: Option<String>, args: ListArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
     let filter = UpdateFilter {
-        app: args.app,
+        app,
         channel: args.channel,
         runtime_version: args.runtime_version,
         platform: platforms(args.platform).and_then(|p| p.first().copied()),
@@ -242,12 +302,13 @@ async fn run_list(settings: &Settings, args: ListArgs) -> Result<()> {
     Ok(())
 }
 
-async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
+async fn run_show(settings: &Settings, app: Option<&str>, args: ShowArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
     let update = data
         .store
         .update(args.id)
         .await?
+        .filter(|update| app.is_none_or(|app| update.info.scope.app == app))
         .ok_or(Error::UpdateNotFound(args.id))?;
     let health = data
         .store
@@ -263,18 +324,20 @@ async fn run_show(settings: &Settings, args: ShowArgs) -> Result<()> {
     Ok(())
 }
 
-async fn run_rollback(settings: &Settings, args: RollbackArgs) -> Result<()> {
+async fn run_rollback(settings: &Settings, app: Option<&str>, args: RollbackArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
     let store = data.store.as_ref();
-    let channel = args
-        .channel
-        .unwrap_or_else(|| settings.default_channel.clone());
     let platforms = args.platform.and_then(platforms);
     let updates = if let Some(to) = args.to {
+        check_app(store, app, to).await?;
         vec![ops::rollback_to(store, to, args.message).await?]
     } else {
+        let app = the_app(app);
+        let channel = args
+            .channel
+            .unwrap_or_else(|| settings.channel_of(app).to_owned());
         let runtime = args.runtime_version.unwrap_or_default();
-        let (app, platforms) = (args.app.as_str(), platforms.as_deref());
+        let platforms = platforms.as_deref();
         if args.embedded {
             ops::rollback_to_embedded(store, app, &channel, &runtime, platforms, args.message)
                 .await?
@@ -306,10 +369,14 @@ fn print_created(updates: &[UpdateInfo], json: bool, verb: &str) {
     }
 }
 
-async fn run_check(args: CheckArgs) -> Result<()> {
+async fn run_check(app: Option<&str>, args: CheckArgs) -> Result<()> {
+    let prefix = app
+        .filter(|app| *app != DEFAULT_APP)
+        .map(|app| format!("/{app}"))
+        .unwrap_or_default();
     let url = match args.url.trim_end_matches('/').split_once("://") {
         Some((_, rest)) if !rest.contains('/') => {
-            format!("{}/manifest", args.url.trim_end_matches('/'))
+            format!("{}{prefix}/manifest", args.url.trim_end_matches('/'))
         }
         _ => args.url.clone(),
     };

@@ -21,6 +21,7 @@
 //! certificate = "keys/certificate.pem"
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -113,8 +114,21 @@ struct FileConfig {
     storage: Option<String>,
     default_channel: Option<String>,
     log_format: Option<LogFormat>,
+    gc_older_than: Option<HumanDuration>,
     #[serde(default)]
     serve: FileServe,
+    #[serde(default)]
+    apps: BTreeMap<String, FileApp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileApp {
+    admin_token: Option<String>,
+    default_channel: Option<String>,
+    gc_older_than: Option<HumanDuration>,
+    #[serde(default)]
+    signing_keys: Vec<FileSigningKey>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +173,83 @@ pub struct Settings {
     pub default_channel: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// How old the default app's updates get before `gc` deletes them (`gc-older-than`).
+    pub gc_older_than: Option<std::time::Duration>,
+    /// The other apps (`[apps.NAME]`), by name.
+    pub apps: BTreeMap<String, AppSettings>,
+}
+
+impl Settings {
+    /// The settings of `app`: `None` when it is neither the default app nor configured.
+    pub fn app(&self, app: &str) -> Option<AppView<'_>> {
+        if app == DEFAULT_APP {
+            return Some(AppView {
+                default_channel: &self.default_channel,
+                gc_older_than: self.gc_older_than,
+            });
+        }
+        self.apps.get(app).map(|settings| AppView {
+            default_channel: settings
+                .default_channel
+                .as_deref()
+                .unwrap_or(&self.default_channel),
+            gc_older_than: settings.gc_older_than,
+        })
+    }
+
+    /// The default channel of `app` (the global one for apps that set none, or that are not
+    /// configured: commands may work on the store for any app).
+    pub fn channel_of(&self, app: &str) -> &str {
+        self.app(app)
+            .map_or(self.default_channel.as_str(), |view| view.default_channel)
+    }
+}
+
+/// What commands read of one app's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppView<'a> {
+    /// Channel when none is named.
+    pub default_channel: &'a str,
+    /// Retention of `gc`.
+    pub gc_older_than: Option<std::time::Duration>,
+}
+
+/// One `[apps.NAME]` table: an app served under `/NAME/...` with its own keys and token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppSettings {
+    /// Its admin bearer token (at least 16 characters); `None` disables its admin API.
+    pub admin_token: Option<String>,
+    /// Channel of its requests without `expo-channel-name` [default: the global one].
+    pub default_channel: Option<String>,
+    /// How old its updates get before `gc` deletes them.
+    pub gc_older_than: Option<std::time::Duration>,
+    /// Its signing keys, the default first; none: unsigned.
+    pub signing_keys: Vec<SigningKeyConfig>,
+}
+
+/// Names an app cannot have: the first path segment of the server's own routes.
+pub const RESERVED_APP_NAMES: [&str; 5] = ["admin", "assets", "health", "manifest", "metrics"];
+
+/// `name` if it can be an app name: a valid name (as channels) that is one URL path segment
+/// as it is (no `/`, `?`, `#`, `%` or space), and not a route of the server.
+pub fn checked_app_name(name: &str) -> Result<String> {
+    let name = crate::store::checked_name("app", name)?;
+    if name
+        .bytes()
+        .any(|b| matches!(b, b'/' | b'?' | b'#' | b'%' | b' ' | b'\\'))
+        || name == "."
+        || name == ".."
+    {
+        return Err(Error::Invalid(format!(
+            "app {name:?} must be usable as a URL path segment (no / ? # % \\ or space)"
+        )));
+    }
+    if RESERVED_APP_NAMES.contains(&name.as_str()) {
+        return Err(Error::Invalid(format!(
+            "app {name:?} is a route of the server: pick another name"
+        )));
+    }
+    Ok(name)
 }
 
 /// A signing key to load at startup.
@@ -258,6 +349,20 @@ impl FromStr for PublicUrl {
     }
 }
 
+impl PublicUrl {
+    /// This URL with one more path segment (`segment` must be a valid path segment, as
+    /// [`checked_app_name`] ensures).
+    #[must_use]
+    pub fn with_segment(&self, segment: &str) -> Self {
+        Self {
+            url: format!("{}/{segment}", self.url),
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            path: format!("{}/{segment}", self.path),
+        }
+    }
+}
+
 impl fmt::Display for PublicUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.url)
@@ -311,7 +416,48 @@ impl Loaded {
                 .or_else(|| self.file.default_channel.clone())
                 .unwrap_or_else(|| DEFAULT_CHANNEL.to_owned()),
             log_format: cli.log_format.or(self.file.log_format).unwrap_or_default(),
+            gc_older_than: self.file.gc_older_than.map(|d| d.0),
+            apps: BTreeMap::new(),
         }
+    }
+
+    /// [`Self::settings`] with the `[apps.NAME]` tables checked and loaded.
+    pub fn settings_with_apps(&self, cli: &Cli) -> Result<Settings> {
+        let mut settings = self.settings(cli);
+        for (name, app) in &self.file.apps {
+            let checked = checked_app_name(name)?;
+            if checked == DEFAULT_APP {
+                return Err(Error::Config(format!(
+                    "[apps.{DEFAULT_APP}]: the default app is configured at the top level and in [serve]"
+                )));
+            }
+            if let Some(channel) = &app.default_channel {
+                crate::store::checked_name("default channel", channel)?;
+            }
+            check_admin_token(app.admin_token.as_deref())?;
+            let signing_keys = self.signing_keys(&app.signing_keys);
+            check_unique_keyids(&signing_keys)?;
+            settings.apps.insert(
+                checked,
+                AppSettings {
+                    admin_token: app.admin_token.clone(),
+                    default_channel: app.default_channel.clone(),
+                    gc_older_than: app.gc_older_than.map(|d| d.0),
+                    signing_keys,
+                },
+            );
+        }
+        Ok(settings)
+    }
+
+    fn signing_keys(&self, keys: &[FileSigningKey]) -> Vec<SigningKeyConfig> {
+        keys.iter()
+            .map(|k| SigningKeyConfig {
+                keyid: k.keyid.clone().unwrap_or_else(|| DEFAULT_KEYID.to_owned()),
+                key: self.resolve(&k.key),
+                certificate: k.certificate.as_deref().map(|c| self.resolve(c)),
+            })
+            .collect()
     }
 
     /// Settings of `serve`.
@@ -330,14 +476,7 @@ impl Loaded {
             .unwrap_or_else(|| format!("http://{bind}"))
             .parse()?;
         let signing_keys = if args.signing_keys.is_empty() {
-            file.signing_keys
-                .iter()
-                .map(|k| SigningKeyConfig {
-                    keyid: k.keyid.clone().unwrap_or_else(|| DEFAULT_KEYID.to_owned()),
-                    key: self.resolve(&k.key),
-                    certificate: k.certificate.as_deref().map(|c| self.resolve(c)),
-                })
-                .collect()
+            self.signing_keys(&file.signing_keys)
         } else {
             pair_keys_and_certs(&args.signing_keys, &args.signing_certs)?
         };
@@ -346,24 +485,12 @@ impl Loaded {
                 "--signing-cert needs a --signing-key with the same keyid".into(),
             ));
         }
-        let mut seen = std::collections::HashSet::new();
-        for key in &signing_keys {
-            if !seen.insert(&key.keyid) {
-                return Err(Error::Config(format!(
-                    "signing keyid {:?} given twice",
-                    key.keyid
-                )));
-            }
-        }
+        check_unique_keyids(&signing_keys)?;
         let admin_token = args
             .admin_token
             .clone()
             .or_else(|| file.admin_token.clone());
-        if admin_token.as_deref().is_some_and(|t| t.len() < 16) {
-            return Err(Error::Config(
-                "the admin token must be at least 16 characters long".into(),
-            ));
-        }
+        check_admin_token(admin_token.as_deref())?;
         let cdn_base_url = args
             .cdn_base_url
             .clone()
@@ -417,6 +544,28 @@ impl Loaded {
             asset_memory: asset_memory_bytes(args.asset_memory_mb.or(file.asset_memory_mb))?,
         })
     }
+}
+
+fn check_unique_keyids(keys: &[SigningKeyConfig]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        if !seen.insert(&key.keyid) {
+            return Err(Error::Config(format!(
+                "signing keyid {:?} given twice",
+                key.keyid
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_admin_token(token: Option<&str>) -> Result<()> {
+    if token.is_some_and(|t| t.len() < 16) {
+        return Err(Error::Config(
+            "the admin token must be at least 16 characters long".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Largest asset memory accepted: far beyond any app's assets, and safe to multiply.
@@ -769,5 +918,77 @@ certificate = "/etc/cert.pem"
                 path: "/k.pem".into()
             }
         );
+    }
+
+    #[test]
+    fn app_names_are_path_segments_and_apps_prefix_the_public_url() {
+        for good in ["shop", "my-app_2", "a.b", "Shop"] {
+            assert_eq!(checked_app_name(good).unwrap(), good);
+        }
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "a?b",
+            "a#b",
+            "a%20",
+            "a\\b",
+            ".",
+            "..",
+            "admin",
+            "metrics",
+            "health",
+            "assets",
+            "manifest",
+            "caf\u{e9}",
+        ] {
+            assert!(checked_app_name(bad).is_err(), "{bad:?}");
+        }
+        let public: PublicUrl = "https://u.example.com/expo/".parse().unwrap();
+        let shop = public.with_segment("shop");
+        assert_eq!(shop.as_str(), "https://u.example.com/expo/shop");
+        assert_eq!(shop.path(), "/expo/shop");
+        assert_eq!(shop.authority(), "u.example.com");
+    }
+
+    #[test]
+    fn apps_take_their_settings_or_the_global_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            r#"
+default-channel = "main"
+gc-older-than = "90d"
+[apps.shop]
+default-channel = "production"
+gc-older-than = "30d"
+admin-token = "0123456789abcdef"
+[[apps.shop.signing-keys]]
+key = "k.pem"
+[apps.blog]
+"#,
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(["x", "list"]).unwrap();
+        let settings = Loaded::read(Some(&path))
+            .unwrap()
+            .settings_with_apps(&cli)
+            .unwrap();
+        let day = std::time::Duration::from_hours(24);
+        assert_eq!(settings.channel_of("shop"), "production");
+        assert_eq!(settings.channel_of("blog"), "main");
+        assert_eq!(settings.channel_of("unconfigured"), "main");
+        assert_eq!(
+            settings.app("default").unwrap().gc_older_than,
+            Some(day * 90)
+        );
+        assert_eq!(settings.app("shop").unwrap().gc_older_than, Some(day * 30));
+        assert_eq!(settings.app("blog").unwrap().gc_older_than, None);
+        assert!(settings.app("unconfigured").is_none());
+        let shop = &settings.apps["shop"];
+        assert_eq!(shop.signing_keys[0].key, dir.path().join("k.pem"));
+        assert_eq!(shop.signing_keys[0].keyid, "main");
+        assert_eq!(shop.admin_token.as_deref(), Some("0123456789abcdef"));
     }
 }

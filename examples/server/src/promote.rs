@@ -33,9 +33,15 @@ const UPLOADS: usize = 4;
 const PROMOTED_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_0d2e_4b7a_4f0e_9a51_3e88_d2c4_b7f9);
 
 /// The id an update promoted from another server gets: the same for the same source update
-/// and target channel, so a second promotion finds the first.
-pub fn promoted_id(source_id: Uuid, channel: &str) -> Uuid {
+/// and target app and channel, so a second promotion finds the first.
+pub fn promoted_id(source_id: Uuid, app: &str, channel: &str) -> Uuid {
     let mut name = source_id.as_bytes().to_vec();
+    // The default app's ids stay what they were before apps had their own URLs.
+    if app != crate::config::DEFAULT_APP {
+        name.extend_from_slice(app.as_bytes());
+        // Names are visible ASCII: a NUL cannot be part of either.
+        name.push(0);
+    }
     name.extend_from_slice(channel.as_bytes());
     Uuid::new_v5(&PROMOTED_NAMESPACE, &name)
 }
@@ -437,9 +443,19 @@ mod tests {
     fn promoted_id_depends_on_source_and_channel() {
         let a = Uuid::new_v4();
         let b = Uuid::new_v4();
-        assert_eq!(promoted_id(a, "production"), promoted_id(a, "production"));
-        assert_ne!(promoted_id(a, "production"), promoted_id(a, "staging"));
-        assert_ne!(promoted_id(a, "production"), promoted_id(b, "production"));
-        assert_ne!(promoted_id(a, "production"), a);
+        let id = |source, app, channel| promoted_id(source, app, channel);
+        assert_eq!(
+            id(a, "default", "production"),
+            id(a, "default", "production")
+        );
+        assert_ne!(id(a, "default", "production"), id(a, "default", "staging"));
+        assert_ne!(
+            id(a, "default", "production"),
+            id(b, "default", "production")
+        );
+        assert_ne!(id(a, "default", "production"), a);
+        assert_ne!(id(a, "shop", "production"), id(a, "default", "production"));
+        assert_ne!(id(a, "shop", "production"), id(a, "blog", "production"));
+        assert_ne!(id(a, "shop", "prod"), id(a, "default", "shop/prod"));
     }
 }

@@ -1,5 +1,9 @@
 //! `/admin`: the CLI's operations over HTTP, behind a bearer token.
 //!
+//! Every app has its own: `/admin` is the default app's, `/{app}/admin` another app's, each
+//! behind that app's token and acting on that app's updates only (another app's update ids
+//! answer 404, naming another app 403).
+//!
 //! - `GET  /admin/updates?app=&channel=&runtime_version=&platform=&limit=` (with `health`)
 //! - `GET  /admin/updates/{id}` (with `health`: devices that launched it and failed on it)
 //! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
@@ -31,7 +35,6 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::state::AppState;
 use super::{admin_ui, import};
-use crate::config::DEFAULT_APP;
 use crate::ops;
 use crate::output::{info_json, update_json, with_health};
 use crate::store::{Platform, UpdateFilter, checked_name, rollout};
@@ -132,7 +135,7 @@ async fn list(
         )));
     }
     let filter = UpdateFilter {
-        app: query.app,
+        app: Some(this_app(&state, query.app)?),
         channel: query.channel,
         runtime_version: query.runtime_version,
         platform: platform_filter(query.platform.as_deref())?.and_then(|p| p.first().copied()),
@@ -148,6 +151,32 @@ async fn list(
     Ok(Json(Value::Array(rows.collect())))
 }
 
+/// The app a request acts on: the one of the URL it came to. Naming another one is refused
+/// (a token opens one app only).
+fn this_app(state: &AppState, named: Option<String>) -> Result<String, ApiError> {
+    match named {
+        Some(app) if *app != *state.app => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_app",
+            format!(
+                "this is the admin API of app {:?}: use /{app}/admin for app {app:?}",
+                &*state.app
+            ),
+        )),
+        _ => Ok(state.app.to_string()),
+    }
+}
+
+/// The update `id` if it belongs to this app: another app's updates do not exist here.
+async fn own_update(state: &AppState, id: Uuid) -> Result<crate::store::Update, ApiError> {
+    state
+        .store
+        .update(id)
+        .await?
+        .filter(|update| *update.info.scope.app == *state.app)
+        .ok_or_else(|| ApiError::not_found(format!("no update with id {id}")))
+}
+
 fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Uuid::parse_str(&id).map_err(|_| ApiError::bad_request(format!("not an update id: {id:?}")))
@@ -158,11 +187,7 @@ async fn show(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = update_id(path)?;
-    let update = state
-        .store
-        .update(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no update with id {id}")))?;
+    let update = own_update(&state, id).await?;
     let health = state
         .store
         .health(&[id])
@@ -186,6 +211,7 @@ async fn republish(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
     let body = optional_body(body)?;
+    own_update(&state, id).await?;
     let update = ops::republish(
         state.store.as_ref(),
         id,
@@ -225,12 +251,18 @@ async fn rollback(
                 "\"to\" names the update: it goes without embedded, channel or runtime_version",
             ));
         }
+        if body.app.is_some() {
+            return Err(ApiError::bad_request(
+                "\"to\" names the update: it goes without app",
+            ));
+        }
+        own_update(&state, to).await?;
         vec![ops::rollback_to(store, to, body.message).await?]
     } else {
         let runtime = body
             .runtime_version
             .ok_or_else(|| ApiError::bad_request("runtime_version is required without \"to\""))?;
-        let app = body.app.unwrap_or_else(|| DEFAULT_APP.to_owned());
+        let app = this_app(&state, body.app)?;
         let channel = checked_name(
             "channel",
             body.channel.as_deref().unwrap_or(&state.default_channel),
@@ -266,7 +298,8 @@ async fn rollback(
 }
 
 async fn scopes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let scopes = state.store.scopes().await?;
+    let mut scopes = state.store.scopes().await?;
+    scopes.retain(|scope| *scope.app == *state.app);
     Ok(Json(serde_json::to_value(scopes).unwrap_or_default()))
 }
 
@@ -286,6 +319,7 @@ async fn set_rollout(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
     let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    own_update(&state, id).await?;
     let store = state.store.as_ref();
     let answer = match (body.percent, body.revert) {
         (Some(percent), false) => {

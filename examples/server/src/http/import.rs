@@ -150,8 +150,11 @@ pub async fn import(
     body: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
-    let (scope, rollout_percent) = checked(&body)?;
-    let id = promoted_id(body.source_id, &scope.channel);
+    let (mut scope, rollout_percent) = checked(&body)?;
+    // The URL names the app (and its token opened it): an update promoted from another
+    // server's app lands in this one whatever it was called there.
+    scope.app = state.app.to_string();
+    let id = promoted_id(body.source_id, &scope.app, &scope.channel);
     if let Some(existing) = state.store.update(id).await? {
         return Ok(answer(ImportStatus::AlreadyThere, &existing.info));
     }

@@ -12,7 +12,6 @@ use expo_updates::{ProtocolError, Resolved, SourceError, UpdateRequest};
 use super::metrics;
 use super::served::{AssetLinks, request_base_url};
 use super::state::AppState;
-use crate::config::DEFAULT_APP;
 use crate::store::Scope;
 
 /// The manifest endpoint.
@@ -24,7 +23,7 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
         let request = UpdateRequest::from_parts(&parts)?;
         let channel = request.channel().unwrap_or(&state.default_channel);
         let scope = Scope::new(
-            DEFAULT_APP,
+            &state.app,
             channel,
             request.runtime_version().as_str(),
             request.platform(),

@@ -17,10 +17,11 @@
 //! | `expo_auto_rollbacks_total` | counter | |
 //!
 //! Label values come from requests, so they are bounded: `route` is the matched route
-//! pattern (`/assets/{hash}`, never the path), `platform` is `ios`, `android` or `other`,
-//! and `channel` keeps the first [`MAX_CHANNELS`] distinct names seen, then `other`. The
-//! device gauges exist only for updates the store holds (see [`crate::update_health`]);
-//! they are totals of the shared store, so aggregate them across servers with `max`.
+//! pattern (`/assets/{hash}`, `/shop/assets/{hash}` for app `shop`, never the path),
+//! `platform` is `ios`, `android` or `other`, and `channel` keeps the first [`MAX_CHANNELS`]
+//! distinct names seen, then `other`. The device gauges exist only for updates the store
+//! holds (see [`crate::update_health`]); they are totals of the shared store, so aggregate
+//! them across servers with `max`.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -128,7 +129,8 @@ pub async fn track(request: Request, next: Next) -> Response {
         "method" => method.clone(),
     )
     .record(started.elapsed().as_secs_f64());
-    if route == "/assets/{hash}"
+    // `/assets/{hash}`, or `/{app}/assets/{hash}` of another app.
+    if route.ends_with("/assets/{hash}")
         && let Some(length) = response
             .headers()
             .get(header::CONTENT_LENGTH)

@@ -14,6 +14,7 @@ pub mod served;
 pub mod signing;
 pub mod state;
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,7 +30,7 @@ use self::error::ApiError;
 use self::state::AppState;
 use crate::blobs::{BlobMemory, memory};
 use crate::commands::Data;
-use crate::config::{ServeSettings, Settings};
+use crate::config::{DEFAULT_APP, ServeSettings, Settings};
 use crate::error::{Error, Result};
 use crate::sample;
 use crate::update_health::{self, Flusher, HealthRecorder};
@@ -40,18 +41,21 @@ const FINAL_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
 
-/// The routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The routes: the default app's at the root (`/manifest`, `/assets/…`, `/admin/…`), every
+/// other app's under its name (`/{app}/manifest`, ...). Each app's routes carry its own
+/// state, so finding an app is part of the router's one path lookup.
+pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
+    let names: Arc<HashSet<Arc<str>>> = Arc::new(apps.iter().map(|app| app.app.clone()).collect());
+    let mut router = Router::new()
         .route("/health", get(health::health))
-        .route(
-            "/manifest",
-            get(manifest::manifest).post(manifest::manifest),
-        )
-        .route("/assets/{hash}", get(assets::asset))
         .route("/metrics", get(metrics::render))
-        .nest("/admin", admin::router(state.clone()))
-        .fallback(not_found)
+        .merge(app_routes("", state.clone()));
+    for app in apps {
+        let prefix = format!("/{}", app.app);
+        router = router.merge(app_routes(&prefix, app));
+    }
+    router
+        .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -59,9 +63,42 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
+/// The routes of one app under `prefix` (empty for the default app), with its state. The
+/// manifest and asset routes are registered with the full path rather than nested, so
+/// serving them does not rewrite the request's URI.
+fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -> Router<S> {
+    Router::new()
+        .route(
+            &format!("{prefix}/manifest"),
+            get(manifest::manifest)
+                .post(manifest::manifest)
+                .with_state(state.clone()),
+        )
+        .route(
+            &format!("{prefix}/assets/{{hash}}"),
+            get(assets::asset).with_state(state.clone()),
+        )
+        .nest(
+            &format!("{prefix}/admin"),
+            admin::router(state.clone()).with_state(state),
+        )
+}
+
+fn not_found(uri: &axum::http::Uri, apps: &HashSet<Arc<str>>) -> ApiError {
+    let mut segments = uri.path().trim_start_matches('/').splitn(2, '/');
+    if let (Some(app), Some(rest)) = (segments.next(), segments.next())
+        && !apps.contains(app)
+        && app != "admin"
+        && ["manifest", "assets/", "admin"]
+            .iter()
+            .any(|route| rest.starts_with(route))
+    {
+        return ApiError::not_found(format!(
+            "no app named {app:?} on this server (apps are configured as [apps.NAME])"
+        ));
+    }
     ApiError::not_found(
-        "no such endpoint (try /manifest, /assets/{hash}, /health, /metrics, /admin)",
+        "no such endpoint (try /manifest, /assets/{hash}, /health, /metrics, /admin, or /{app}/manifest)",
     )
 }
 
@@ -78,6 +115,7 @@ pub async fn serve(
     settings: &Settings,
     serve: ServeSettings,
     signers: Option<SignerSet>,
+    app_signers: BTreeMap<String, Option<SignerSet>>,
     data: Data,
 ) -> Result<()> {
     if serve.sample {
@@ -93,10 +131,6 @@ pub async fn serve(
         .patches
         .enabled()
         .then(Arc::<patched::PatchIndex>::default);
-    let responder = match &signers {
-        Some(signers) => Responder::new().with_signers(signers.clone()),
-        None => Responder::new(),
-    };
     let (health, reports) = HealthRecorder::new(update_health::QUEUE_CAPACITY);
     let flusher = tokio::spawn(
         Flusher {
@@ -116,7 +150,8 @@ pub async fn serve(
         );
     }
     let state = AppState {
-        responder: Arc::new(responder),
+        app: Arc::from(DEFAULT_APP),
+        responder: Arc::new(responder(signers.as_ref())),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
         blob_memory: Arc::new(BlobMemory::new(
@@ -133,6 +168,7 @@ pub async fn serve(
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
         health,
     };
+    let apps = app_states(settings, &serve, &state, &app_signers);
     let watcher = tokio::spawn(cache::watch_changes(
         Arc::clone(&data.store),
         Arc::clone(&cache),
@@ -156,7 +192,9 @@ pub async fn serve(
         patches = serve.patches.bases,
         "listening"
     );
-    let result = axum::serve(listener, router(state))
+    // One service for every connection: serving the `Router` itself would copy its whole
+    // route table per connection (axum's `IncomingStream` impl), which grows with the apps.
+    let result = axum::serve(listener, router(state, apps).into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Task(format!("server: {e}")));
@@ -210,6 +248,43 @@ async fn seed_sample(settings: &Settings, serve: &ServeSettings, data: &Data) ->
         );
     }
     Ok(())
+}
+
+/// The state of every configured app but the default: the default's, with the app's own
+/// name, keys, token, channel and URL prefix.
+fn app_states(
+    settings: &Settings,
+    serve: &ServeSettings,
+    state: &AppState,
+    app_signers: &BTreeMap<String, Option<SignerSet>>,
+) -> Vec<AppState> {
+    let mut apps = Vec::with_capacity(settings.apps.len());
+    for (name, app) in &settings.apps {
+        let signers = app_signers.get(name).cloned().flatten();
+        apps.push(AppState {
+            app: Arc::from(name.as_str()),
+            responder: Arc::new(responder(signers.as_ref())),
+            signers: signers.map(Arc::new),
+            public_url: serve.public_url.with_segment(name),
+            default_channel: settings.channel_of(name).to_owned(),
+            admin_token_digest: app.admin_token.as_deref().map(admin::token_digest),
+            ..state.clone()
+        });
+        tracing::info!(
+            app = %name,
+            signing = apps.last().is_some_and(|a| a.signers.is_some()),
+            admin = app.admin_token.is_some(),
+            "app configured: /{name}/manifest"
+        );
+    }
+    apps
+}
+
+fn responder(signers: Option<&SignerSet>) -> Responder {
+    match signers {
+        Some(signers) => Responder::new().with_signers(signers.clone()),
+        None => Responder::new(),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -279,11 +279,11 @@ mod tests {
         }
         async fn collect_garbage(
             &self,
-            cutoff: i64,
+            cutoffs: &crate::store::gc::Cutoffs,
             dry_run: bool,
             blobs: &dyn BlobStore,
         ) -> Result<GcReport> {
-            self.inner.collect_garbage(cutoff, dry_run, blobs).await
+            self.inner.collect_garbage(cutoffs, dry_run, blobs).await
         }
         async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
             self.inner.set_rollout(id, percent).await

@@ -12,9 +12,12 @@ use crate::config::PublicUrl;
 use crate::store::MetadataStore;
 use crate::update_health::HealthRecorder;
 
-/// Shared state of the HTTP server.
+/// Shared state of the HTTP server, one per app (the stores and caches are shared; the
+/// keys, token, default channel and URL prefix are the app's).
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The app this state serves (`default`, or the first path segment).
+    pub app: Arc<str>,
     /// Update metadata.
     pub store: Arc<dyn MetadataStore>,
     /// Blob bytes.
@@ -29,7 +32,7 @@ pub struct AppState {
     pub signers: Option<Arc<SignerSet>>,
     /// Renders manifest answers (holds the signing keys too).
     pub responder: Arc<Responder>,
-    /// Base of asset URLs.
+    /// Base of asset URLs: the public URL, plus `/{app}` for apps other than the default.
     pub public_url: PublicUrl,
     /// Where asset URLs point (this server, presigned S3, a CDN): build them with
     /// [`AssetUrls::url`].

@@ -14,6 +14,8 @@
 //! then uploads it again. Either the publish commits first (its references protect the
 //! blob), or the collection does (and the publish sees the deletion).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -42,6 +44,30 @@ impl GcReport {
     }
 }
 
+/// How old each app's updates may get: older ones go (unless kept, see [`doomed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Cutoff (milliseconds) of the apps not in `apps`; `None` leaves them alone.
+    pub others: Option<i64>,
+    /// Cutoff per app.
+    pub apps: BTreeMap<String, i64>,
+}
+
+impl Cutoffs {
+    /// The same cutoff for every app.
+    pub fn every_app(cutoff: i64) -> Self {
+        Self {
+            others: Some(cutoff),
+            apps: BTreeMap::new(),
+        }
+    }
+
+    /// The cutoff of `app`, if its updates are collected.
+    pub fn of(&self, app: &str) -> Option<i64> {
+        self.apps.get(app).copied().or(self.others)
+    }
+}
+
 /// One update as the planner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcRow {
@@ -57,8 +83,8 @@ pub struct GcRow {
 
 /// The ids to delete among `rows`, sorted by scope then newest first: per scope, keep
 /// everything down to the first update rolled out to everyone, and one more; delete the
-/// rest when created before `cutoff`.
-pub fn doomed(rows: &[GcRow], cutoff: i64) -> Vec<String> {
+/// rest when created before their app's cutoff.
+pub fn doomed(rows: &[GcRow], cutoffs: &Cutoffs) -> Vec<String> {
     let mut out = Vec::new();
     let mut scope: Option<&[String; 4]> = None;
     let (mut served_found, mut previous_kept) = (false, false);
@@ -71,7 +97,10 @@ pub fn doomed(rows: &[GcRow], cutoff: i64) -> Vec<String> {
             served_found = row.rollout_percent >= 100;
         } else if !previous_kept {
             previous_kept = true;
-        } else if row.created_at < cutoff {
+        } else if cutoffs
+            .of(&row.scope[0])
+            .is_some_and(|cutoff| row.created_at < cutoff)
+        {
             out.push(row.id.clone());
         }
     }
@@ -81,7 +110,7 @@ pub fn doomed(rows: &[GcRow], cutoff: i64) -> Vec<String> {
 /// The body of a collection on an open transaction `$tx` (after the change counter bump
 /// returned `$counter`), shared by both SQL backends (`$N` placeholders work on both).
 macro_rules! collect_garbage_body {
-    ($tx:ident, $counter:expr, $cutoff:expr, $dry_run:expr, $blobs:expr, $now:expr) => {{
+    ($tx:ident, $counter:expr, $cutoffs:expr, $dry_run:expr, $blobs:expr, $now:expr) => {{
         use sqlx::Row as _;
         let rows = sqlx::query(
             "SELECT id, app, channel, runtime_version, platform, created_at, rollout_percent \
@@ -110,7 +139,7 @@ macro_rules! collect_garbage_body {
             dry_run: $dry_run,
             ..Default::default()
         };
-        for id in $crate::store::gc::doomed(&rows, $cutoff) {
+        for id in $crate::store::gc::doomed(&rows, $cutoffs) {
             sqlx::query("DELETE FROM updates WHERE id = $1")
                 .bind(&id)
                 .execute(&mut *$tx)
@@ -298,14 +327,20 @@ pub(crate) mod tests {
         assert!(blobs.stat(&a.hash).await.unwrap().is_some());
 
         let future = crate::store::sqlite::now_millis() + 1000;
-        let dry = store.collect_garbage(future, true, blobs).await.unwrap();
+        let dry = store
+            .collect_garbage(&Cutoffs::every_app(future), true, blobs)
+            .await
+            .unwrap();
         assert_eq!(dry.updates, vec![first[0].id]);
         assert_eq!(dry.blobs, vec![(a.hash, 1)]);
         assert!(
             blobs.stat(&a.hash).await.unwrap().is_some(),
             "a dry run deletes nothing"
         );
-        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        let report = store
+            .collect_garbage(&Cutoffs::every_app(future), false, blobs)
+            .await
+            .unwrap();
         assert_eq!((report.updates, report.blobs), (dry.updates, dry.blobs));
         assert!(blobs.stat(&a.hash).await.unwrap().is_none());
         assert!(store.update(first[0].id).await.unwrap().is_none());
@@ -340,7 +375,10 @@ pub(crate) mod tests {
         assert_eq!(served.info.id, again[0].id);
         assert!(blobs.stat(&a.hash).await.unwrap().is_some());
         // Nothing left to collect: everything is served or the rollback target.
-        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        let report = store
+            .collect_garbage(&Cutoffs::every_app(future), false, blobs)
+            .await
+            .unwrap();
         assert_eq!(
             report.updates.len(),
             1,
@@ -412,10 +450,16 @@ pub(crate) mod tests {
 
         // a's update is collected (c is served, b the rollback target): its patch goes.
         let future = crate::store::sqlite::now_millis() + 1000;
-        let dry = store.collect_garbage(future, true, blobs).await.unwrap();
+        let dry = store
+            .collect_garbage(&Cutoffs::every_app(future), true, blobs)
+            .await
+            .unwrap();
         assert_eq!(dry.patches, 1);
         assert!(store.patch(&a.hash, &c.hash).await.unwrap().is_some());
-        let report = store.collect_garbage(future, false, blobs).await.unwrap();
+        let report = store
+            .collect_garbage(&Cutoffs::every_app(future), false, blobs)
+            .await
+            .unwrap();
         assert_eq!((report.blobs, report.patches), (vec![(a.hash, 8)], 1));
         assert_eq!(store.patch(&a.hash, &c.hash).await.unwrap(), None);
         assert!(blobs.stat(&patch_bytes.hash).await.unwrap().is_none());
@@ -459,8 +503,39 @@ pub(crate) mod tests {
             // other: only one update, old: served, so kept.
             row("o1", "other", 5, 100),
         ];
-        assert_eq!(doomed(&rows, 100), ["m2", "m1"]);
-        assert_eq!(doomed(&rows, 15), ["m1"], "younger than the cutoff stays");
-        assert!(doomed(&rows, 0).is_empty());
+        let every = Cutoffs::every_app;
+        assert_eq!(doomed(&rows, &every(100)), ["m2", "m1"]);
+        assert_eq!(
+            doomed(&rows, &every(15)),
+            ["m1"],
+            "younger than the cutoff stays"
+        );
+        assert!(doomed(&rows, &every(0)).is_empty());
+    }
+
+    #[test]
+    fn each_app_has_its_own_cutoff() {
+        let mut rows = Vec::new();
+        for app in ["a", "b", "c"] {
+            for (id, at) in [("3", 30), ("2", 20), ("1", 10)] {
+                let mut r = row(&format!("{app}{id}"), "main", at, 100);
+                r.scope[0] = app.into();
+                rows.push(r);
+            }
+        }
+        let cutoffs = Cutoffs {
+            others: None,
+            apps: BTreeMap::from([("a".into(), 100), ("b".into(), 5)]),
+        };
+        assert_eq!(
+            doomed(&rows, &cutoffs),
+            ["a1"],
+            "b: too young; c: left alone"
+        );
+        let cutoffs = Cutoffs {
+            others: Some(100),
+            ..cutoffs
+        };
+        assert_eq!(doomed(&rows, &cutoffs), ["a1", "c1"]);
     }
 }

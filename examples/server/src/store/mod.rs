@@ -83,12 +83,12 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
         since: Option<i64>,
     ) -> Result<Vec<UpdateInfo>>;
 
-    /// Deletes the updates created before `cutoff` (milliseconds) that are not served nor
+    /// Deletes the updates created before their app's cutoff (milliseconds) that are not served nor
     /// the rollback target of a scope, then the blobs no remaining update references (bytes
     /// from `blobs` included), in one transaction; a dry run reports without deleting.
     async fn collect_garbage(
         &self,
-        cutoff: i64,
+        cutoffs: &gc::Cutoffs,
         dry_run: bool,
         blobs: &dyn BlobStore,
     ) -> Result<GcReport>;

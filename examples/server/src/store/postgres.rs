@@ -358,7 +358,7 @@ impl MetadataStore for PostgresStore {
 
     async fn collect_garbage(
         &self,
-        cutoff: i64,
+        cutoffs: &super::gc::Cutoffs,
         dry_run: bool,
         blobs: &dyn BlobStore,
     ) -> Result<GcReport> {
@@ -373,7 +373,7 @@ impl MetadataStore for PostgresStore {
             Ok(super::gc::collect_garbage_body!(
                 tx,
                 counter,
-                cutoff,
+                cutoffs,
                 dry_run,
                 blobs,
                 now_millis()

@@ -205,7 +205,7 @@ impl MetadataStore for SqliteStore {
 
     async fn collect_garbage(
         &self,
-        cutoff: i64,
+        cutoffs: &super::gc::Cutoffs,
         dry_run: bool,
         blobs: &dyn BlobStore,
     ) -> Result<GcReport> {
@@ -218,7 +218,7 @@ impl MetadataStore for SqliteStore {
         Ok(super::gc::collect_garbage_body!(
             tx,
             counter,
-            cutoff,
+            cutoffs,
             dry_run,
             blobs,
             now_millis()

@@ -3,9 +3,11 @@
 // and text is always inserted as text, never as HTML.
 'use strict';
 
-const TOKEN_KEY = 'expo-update-server.admin-token';
-// The API sits beside the page: /admin/ui -> /admin/ (works behind a path prefix too).
+// The API sits beside the page: /admin/ui -> /admin/, /{app}/admin/ui -> /{app}/admin/
+// (works behind a path prefix too).
 const API = new URL('.', window.location.href);
+// Each app has its own token: keep one per admin API.
+const TOKEN_KEY = `expo-update-server.admin-token:${API.pathname}`;
 const LIMIT = 500;
 
 const $ = (id) => document.getElementById(id);
