@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build --release -q -p expo-update-server
-bin=$ROOT/target/release/expo-update-server
+bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/expo-update-server
 ours_port=$(free_port)
 nginx_port=$(free_port)
 ours=http://127.0.0.1:$ours_port
