@@ -105,30 +105,16 @@ async fn scopes_and_rollout_routes() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), &["--admin-token", TOKEN]);
     let client = reqwest::Client::new();
-    let scopes: Value = client
-        .get(server.url("/admin/scopes"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let scopes: Value = server.admin_json("/admin/scopes", TOKEN).await;
     assert_eq!(
         scopes.as_array().unwrap().len(),
         2,
         "the sample: ios, android"
     );
     assert_eq!(scopes[0]["runtime_version"], "0.0.0-sample");
-    let updates: Value = client
-        .get(server.url("/admin/updates?platform=ios"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let updates: Value = server
+        .admin_json("/admin/updates?platform=ios", TOKEN)
+        .await;
     let id = updates[0]["id"].as_str().unwrap();
     let rollout = |body: Value| {
         client

@@ -25,27 +25,13 @@ fn client() -> reqwest::Client {
 
 /// Every asset hash (hex) of every update the server knows, with its content type.
 async fn all_assets(server: &Server) -> Vec<(String, String)> {
-    let list: Value = client()
-        .get(server.url("/admin/updates"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = server.admin_json("/admin/updates", TOKEN).await;
     let mut assets = Vec::new();
     for update in list.as_array().unwrap() {
         let id = update["id"].as_str().unwrap();
-        let shown: Value = client()
-            .get(server.url(&format!("/admin/updates/{id}")))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let shown: Value = server
+            .admin_json(&format!("/admin/updates/{id}"), TOKEN)
+            .await;
         for asset in
             std::iter::once(&shown["launch_asset"]).chain(shown["assets"].as_array().unwrap())
         {

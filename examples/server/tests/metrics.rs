@@ -53,15 +53,7 @@ fn value(text: &str, needles: &[&str]) -> Option<f64> {
 async fn manifest_requests_are_counted_per_update_route_and_cache_result() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), &["--admin-token", TOKEN]);
-    let updates: Value = client()
-        .get(server.url("/admin/updates"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let updates: Value = server.admin_json("/admin/updates", TOKEN).await;
     let ios = updates
         .as_array()
         .unwrap()

@@ -73,15 +73,7 @@ async fn replicas_serve_changes_made_through_another_within_two_seconds() {
     // The first one publishes the sample into the empty database; the second finds it.
     let first = backend.server(data.path(), &["--admin-token", TOKEN]);
     let second = backend.server(data.path(), &["--admin-token", TOKEN]);
-    let updates: Value = client()
-        .get(first.url("/admin/updates?platform=ios"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let updates: Value = first.admin_json("/admin/updates?platform=ios", TOKEN).await;
     let sample = updates[0]["id"].as_str().unwrap();
     // Both serve (and cache) the sample.
     assert!(answer(&first).await.contains(sample));

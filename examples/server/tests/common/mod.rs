@@ -184,6 +184,19 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// `GET path` with the bearer `token`, answered with JSON (the admin API's reads).
+    pub async fn admin_json(&self, path: &str, token: &str) -> Value {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for Server {
