@@ -54,6 +54,27 @@ pub struct UpdateHealth {
 }
 
 impl UpdateHealth {
+    /// One row of the per-update count query both stores run (`update_id, devices,
+    /// launched, failed`).
+    pub(super) fn from_columns(
+        update_id: &str,
+        devices: i64,
+        launched: i64,
+        failed: i64,
+    ) -> crate::error::Result<(Uuid, Self)> {
+        use super::sqlite::to_u64;
+        let id = Uuid::parse_str(update_id)
+            .map_err(|e| crate::error::Error::Corrupt(format!("update_health.update_id: {e}")))?;
+        Ok((
+            id,
+            Self {
+                devices: to_u64(devices)?,
+                launched: to_u64(launched)?,
+                failed: to_u64(failed)?,
+            },
+        ))
+    }
+
     /// `failed / devices`; 0 when no device reported.
     pub fn failure_rate(&self) -> f64 {
         if self.devices == 0 {

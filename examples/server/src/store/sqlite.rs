@@ -383,17 +383,12 @@ impl MetadataStore for SqliteStore {
         .await?;
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("update_id")?;
-                let id = Uuid::parse_str(&id)
-                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?;
-                Ok((
-                    id,
-                    UpdateHealth {
-                        devices: to_u64(row.try_get("devices")?)?,
-                        launched: to_u64(row.try_get("launched")?)?,
-                        failed: to_u64(row.try_get("failed")?)?,
-                    },
-                ))
+                UpdateHealth::from_columns(
+                    row.try_get("update_id")?,
+                    row.try_get("devices")?,
+                    row.try_get("launched")?,
+                    row.try_get("failed")?,
+                )
             })
             .collect()
     }
