@@ -138,7 +138,7 @@ impl ScopeEntry {
     /// once expiring (presigned) URLs are past [`reuse_for`] their lifetime.
     pub async fn resolved(&self, links: &AssetLinks<'_>) -> Result<Option<Resolved>> {
         {
-            let slot = self.slot();
+            let slot = lock(&self.prepared);
             if let Some(prepared) = slot.as_ref()
                 && prepared.base == links.base
                 && prepared.until.is_none_or(|until| Instant::now() < until)
@@ -164,18 +164,12 @@ impl ScopeEntry {
             .urls
             .lifetime()
             .and_then(|lifetime| started.checked_add(reuse_for(lifetime)));
-        *self.slot() = Some(Prepared {
+        *lock(&self.prepared) = Some(Prepared {
             base: links.base.to_owned(),
             until,
             resolved: resolved.clone(),
         });
         Ok(resolved)
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Prepared>> {
-        self.prepared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
