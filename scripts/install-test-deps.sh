@@ -40,6 +40,9 @@ for dir in crates/*/interop examples/*/interop; do
     fi
 done
 
+# The feature matrix of the library crates (scripts/test.sh).
+cargo hack --version >/dev/null 2>&1 || cargo install --locked cargo-hack
+
 if rustup toolchain list | grep -q nightly && ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi

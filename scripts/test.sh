@@ -10,7 +10,14 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() {
+    [[ -n ${STEP_START:-} ]] && printf '    (%ss)\n' $((SECONDS - STEP_START))
+    STEP_START=$SECONDS
+    printf '\n==> %s\n' "$*"
+}
+
+# The crates published on their own, in dependency order.
+LIBRARY_CRATES=(expo-manifest expo-sfv expo-accept expo-multipart expo-codesign expo-patch expo-updates)
 
 if [[ "${SKIP_INSTALL:-}" != 1 ]]; then
     step "installing test prerequisites"
@@ -36,6 +43,39 @@ fi
 
 step "doc tests"
 cargo test --workspace --doc
+
+step "the non-default crypto backend: expo-codesign and expo-updates tests with aws-lc-rs"
+cargo test -p expo-codesign -p expo-updates --no-default-features \
+    --features expo-codesign/aws-lc-rs,expo-updates/aws-lc-rs
+
+step "feature matrix of the library crates (cargo hack)"
+if command -v cargo-hack >/dev/null; then
+    # Exactly one crypto backend is needed; both together is allowed (aws-lc-rs wins).
+    cargo hack check --no-dev-deps --feature-powerset --at-least-one-of ring,aws-lc-rs \
+        -p expo-codesign -p expo-updates
+    cargo hack check --no-dev-deps --each-feature \
+        -p expo-manifest -p expo-sfv -p expo-accept -p expo-multipart -p expo-patch
+elif [[ "${CI:-}" == true ]]; then
+    echo "cargo-hack is missing (scripts/install-test-deps.sh installs it)" >&2
+    exit 1
+else
+    echo "skipped: cargo-hack is missing (cargo install --locked cargo-hack)"
+fi
+
+step "cargo doc, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features
+
+step "packaging: every library crate as it would be published"
+# Packaged together so that each crate is verified against its siblings' packages
+# (a local registry overlay), not against crates.io where they may not be yet.
+cargo package --allow-dirty --workspace \
+    $(printf -- '--exclude %s ' expo-benches expo-update-server embed-axum)
+for crate in "${LIBRARY_CRATES[@]}"; do
+    files=$(cargo package --allow-dirty --list -p "$crate")
+    for required in README.md LICENSE-MIT LICENSE-APACHE; do
+        grep -qx "$required" <<<"$files" || { echo "$crate: $required not packaged" >&2; exit 1; }
+    done
+done
 
 step "benchmark smoke run (each benchmark once)"
 cargo test -p expo-benches --benches --release

@@ -1,6 +1,11 @@
 //! Benchmarks for `expo-codesign`: RSA signing and verification of manifest bodies, and
 //! loading keys and certificates.
 //!
+//! Groups are named after the crypto backend expo-codesign was built with
+//! ([`expo_codesign::BACKEND`]): `sign/ring/...` by default, `sign/aws-lc-rs/...` with
+//! `--no-default-features --features aws-lc-rs`; `benches/codesign-backends.sh` runs both
+//! beside `openssl speed` in one run.
+//!
 //! `sign/*/32B` and `verify/*/32B` are the figures to set beside `openssl speed rsa2048`
 //! (which signs a fixed digest, single-threaded). Criterion measures wall-clock time, like
 //! `openssl speed -elapsed`; plain `openssl speed` divides by user CPU time, so the `cpu/*`
@@ -16,7 +21,7 @@ use std::time::Duration;
 use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use expo_codesign::{Certificate, PrivateKey, Signer, Verifier};
+use expo_codesign::{BACKEND, Certificate, PrivateKey, Signer, Verifier};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -60,7 +65,7 @@ fn bodies() -> [(&'static str, Vec<u8>); 2] {
 }
 
 fn sign<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
-    let mut group = c.benchmark_group(format!("{prefix}sign"));
+    let mut group = c.benchmark_group(format!("{prefix}sign/{BACKEND}"));
     for (name, key_pem, _) in KEYS {
         let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
         for (body_name, body) in bodies() {
@@ -78,7 +83,7 @@ fn sign<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
 }
 
 fn verify<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
-    let mut group = c.benchmark_group(format!("{prefix}verify"));
+    let mut group = c.benchmark_group(format!("{prefix}verify/{BACKEND}"));
     for (name, key_pem, cert_pem) in KEYS {
         let signer = Signer::new("root", PrivateKey::from_pem(key_pem).unwrap());
         let verifier = Verifier::from_certificate_pem(cert_pem).unwrap();
@@ -107,7 +112,7 @@ fn verify<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
 }
 
 fn load<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
-    let mut group = c.benchmark_group(format!("{prefix}load"));
+    let mut group = c.benchmark_group(format!("{prefix}load/{BACKEND}"));
     let (_, key_pem, cert_pem) = KEYS[0];
     group.bench_function("private_key_pem/rsa2048", |b| {
         b.iter(|| PrivateKey::from_pem(black_box(key_pem)).unwrap());

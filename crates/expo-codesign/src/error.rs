@@ -119,7 +119,7 @@ pub enum Error {
     SigningFailed,
     /// The `expo-signature` header value is not a valid Expo SFV signature dictionary.
     #[error("invalid expo-signature header: {0}")]
-    InvalidSignatureHeader(String),
+    InvalidSignatureHeader(#[source] expo_sfv::Error),
     /// The signature names an algorithm other than `rsa-v1_5-sha256`.
     #[error("unsupported signature algorithm {0:?}: only rsa-v1_5-sha256 is supported")]
     UnsupportedAlgorithm(String),

@@ -29,6 +29,6 @@ pub(crate) fn format(sig: String, keyid: &str, alg: &str) -> Result<String, Erro
 pub(crate) fn parse(value: &str) -> Result<Signature, Error> {
     Signature::parse(value).map_err(|e| match e {
         expo_sfv::Error::TooLong { len, max } => Error::TooLarge { len, limit: max },
-        other => Error::InvalidSignatureHeader(other.to_string()),
+        other => Error::InvalidSignatureHeader(other),
     })
 }

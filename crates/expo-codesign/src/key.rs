@@ -3,8 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use crate::backend::lib::rand::SystemRandom;
+use crate::backend::lib::signature::{
+    KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents,
+};
 use x509_parser::asn1_rs::{FromDer, Integer, Sequence};
 use x509_parser::x509::AlgorithmIdentifier;
 
@@ -88,7 +90,7 @@ impl PrivateKey {
     fn from_pair(pair: RsaKeyPair) -> Result<Self, Error> {
         let components = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let public = RsaPublicKey::new(&components.n, &components.e);
-        // aws-lc accepts up to 8192 bits; Expo tooling and clients use 2048 to 4096.
+        // The libraries accept up to 8192 bits; Expo tooling and clients use 2048 to 4096.
         match public.bits() {
             ..MIN_BITS => Err(Error::UnsupportedKeySize("smaller than 2048 bits")),
             MIN_BITS..=MAX_BITS => Ok(Self {
@@ -139,7 +141,7 @@ enum KeyFormat {
 const MIN_BITS: usize = 2048;
 const MAX_BITS: usize = 4096;
 
-fn key_rejected(e: &aws_lc_rs::error::KeyRejected) -> Error {
+fn key_rejected(e: &crate::backend::lib::error::KeyRejected) -> Error {
     match e.description_() {
         "TooSmall" => Error::UnsupportedKeySize("smaller than 2048 bits"),
         "TooLarge" => Error::UnsupportedKeySize("larger than 4096 bits"),

@@ -1,7 +1,7 @@
 //! RSA public keys as plain big-endian components, comparable between the private key and
 //! certificates, and pre-parsed for repeated verification.
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use crate::backend::lib::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
 use crate::Error;
 
@@ -10,19 +10,27 @@ use crate::Error;
 pub(crate) struct RsaPublicKey {
     n: Vec<u8>,
     e: Vec<u8>,
-    /// Parsed once: verification then costs only the RSA operation. `None` when the
-    /// components do not form a usable key, in which case nothing verifies.
-    parsed: Option<ParsedPublicKey>,
+    /// Parsed once with aws-lc-rs: verification then costs only the RSA operation. `None`
+    /// when the components do not form a usable key, in which case nothing verifies. `ring`
+    /// has no parsed RSA public key type: it checks the components on every verification.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: Option<crate::backend::lib::signature::ParsedPublicKey>,
 }
 
 impl RsaPublicKey {
     pub(crate) fn new(n: &[u8], e: &[u8]) -> Self {
         let n = strip_leading_zeros(n).to_vec();
         let e = strip_leading_zeros(e).to_vec();
+        #[cfg(feature = "aws-lc-rs")]
         let parsed = RsaPublicKeyComponents { n: &n, e: &e }
             .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
             .ok();
-        Self { n, e, parsed }
+        Self {
+            n,
+            e,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed,
+        }
     }
 
     pub(crate) fn bits(&self) -> usize {
@@ -34,11 +42,19 @@ impl RsaPublicKey {
 
     /// Checks an RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        self.parsed
+        #[cfg(feature = "aws-lc-rs")]
+        let checked = self
+            .parsed
             .as_ref()
             .ok_or(Error::BadSignature)?
-            .verify_sig(message, signature)
-            .map_err(|_| Error::BadSignature)
+            .verify_sig(message, signature);
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let checked = RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature);
+        checked.map_err(|_| Error::BadSignature)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Signing manifest and directive bodies, one key or several by keyid.
 
-use aws_lc_rs::rand::SystemRandom;
+use crate::backend::lib::rand::SystemRandom;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;

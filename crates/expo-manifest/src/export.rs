@@ -27,7 +27,7 @@ pub const MAX_ASSETS: usize = 20_000;
 /// use expo_manifest::{ExportDir, Platform};
 ///
 /// # fn main() -> Result<(), expo_manifest::Error> {
-/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-fixtures/sample-export/dist");
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/export");
 /// let export = ExportDir::open(dir)?;
 /// let ios = export.platform(Platform::Ios)?;
 /// assert_eq!(ios.launch_asset.content_type, "application/javascript");

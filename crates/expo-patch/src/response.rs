@@ -97,36 +97,18 @@ impl PatchRequest {
     }
 }
 
-/// Whether the request's `a-im` lists `bsdiff`: a comma-separated list of
-/// case-insensitive tokens, each with optional `;` parameters, over one or
-/// more header lines; `bsdiff;q=0` means "not acceptable".
+/// Whether the request's `a-im` accepts `bsdiff`: the rules of
+/// [`expo_accept::AcceptIm`] (case-insensitive tokens over one or more
+/// header lines, `bsdiff;q=0` is a refusal), lines that are not visible
+/// ASCII left out.
 pub fn accepts_bsdiff(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(&A_IM)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(','))
-        .any(|element| {
-            let mut parts = element.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            name.eq_ignore_ascii_case(BSDIFF) && !parts.any(refuses)
-        })
-}
-
-/// `q=0`, `q=0.0`, … : a weight of zero.
-fn refuses(param: &str) -> bool {
-    let Some((name, value)) = param.split_once('=') else {
-        return false;
-    };
-    name.trim().eq_ignore_ascii_case("q") && {
-        let value = value.trim();
-        value.strip_prefix('0').is_some_and(|rest| {
-            rest.is_empty()
-                || rest
-                    .strip_prefix('.')
-                    .is_some_and(|zeros| zeros.bytes().all(|b| b == b'0'))
-        })
-    }
+    expo_accept::accepts_im(
+        headers
+            .get_all(&A_IM)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+        BSDIFF,
+    )
 }
 
 /// A header repeated or not holding an update id.

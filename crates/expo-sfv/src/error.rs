@@ -24,6 +24,10 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A received header value holds bytes outside printable ASCII, which
+    /// no structured field has (from the `http` conversions).
+    #[error("header value holds bytes outside printable ASCII")]
+    NotAscii,
     /// Not an RFC 8941 structured field of the expected type at all.
     #[error("not a structured field value: {reason}{}", Near::describe(.near.as_ref()))]
     Syntax {

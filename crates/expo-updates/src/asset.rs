@@ -11,7 +11,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, request::Parts};
 
-use crate::error::{ProtocolError, shorten};
+use crate::error::{HeaderValueError, ProtocolError, shorten};
 
 /// What an asset answer carries: assets never change at their URL.
 pub const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -35,7 +35,7 @@ impl AssetDescription {
         let content_type =
             HeaderValue::try_from(content_type).map_err(|_| ProtocolError::InvalidHeader {
                 header: "content-type",
-                reason: format!("{:?} is not a header value", shorten(content_type)),
+                source: HeaderValueError::NotAHeaderValue(shorten(content_type)),
             })?;
         Ok(AssetDescription {
             hash,
@@ -158,17 +158,21 @@ impl AssetDescription {
     }
 
     fn negotiate(&self, headers: &HeaderMap) -> Result<(ContentCoding, u64), ProtocolError> {
-        let invalid = |reason: String| ProtocolError::InvalidHeader {
+        let invalid = |source: HeaderValueError| ProtocolError::InvalidHeader {
             header: "accept-encoding",
-            reason,
+            source,
         };
         let mut joined = String::new();
         for value in headers.get_all(ACCEPT_ENCODING) {
             let value = value
                 .to_str()
-                .map_err(|_| invalid("not visible ASCII".into()))?;
-            if joined.len() + value.len() > expo_accept::MAX_HEADER_LEN {
-                return Err(invalid("too long".into()));
+                .map_err(|_| invalid(HeaderValueError::NotVisibleAscii))?;
+            let len = joined.len() + value.len();
+            if len > expo_accept::MAX_HEADER_LEN {
+                return Err(invalid(HeaderValueError::TooLong {
+                    len,
+                    max: expo_accept::MAX_HEADER_LEN,
+                }));
             }
             if !joined.is_empty() {
                 joined.push_str(", ");
@@ -176,7 +180,7 @@ impl AssetDescription {
             joined.push_str(value);
         }
         let accept = if headers.contains_key(ACCEPT_ENCODING) {
-            AcceptEncoding::parse(&joined).map_err(|e| invalid(e.to_string()))?
+            AcceptEncoding::parse(&joined).map_err(|e| invalid(e.into()))?
         } else {
             AcceptEncoding::identity_only()
         };

@@ -112,24 +112,27 @@ impl ManifestQuery {
     pub fn to_request(&self, url: &str) -> Result<Request<()>, http::Error> {
         let mut builder = Request::get(url)
             .header("accept", self.accept.as_str())
-            .header(h::PROTOCOL_VERSION, "1")
-            .header(h::PLATFORM, self.platform.as_str())
-            .header(h::RUNTIME_VERSION, self.runtime_version.as_str());
+            .header(h::names::EXPO_PROTOCOL_VERSION, "1")
+            .header(h::names::EXPO_PLATFORM, self.platform.as_str())
+            .header(
+                h::names::EXPO_RUNTIME_VERSION,
+                self.runtime_version.as_str(),
+            );
         if let Some(channel) = &self.channel {
-            builder = builder.header(h::CHANNEL_NAME, channel.as_str());
+            builder = builder.header(h::names::EXPO_CHANNEL_NAME, channel.as_str());
         }
         if let Some(keyid) = &self.expect_signature {
             let mut dict = expo_sfv::Dictionary::new();
             let _ = dict.insert("sig", true);
             let _ = dict.insert("keyid", keyid.as_str());
             let _ = dict.insert("alg", expo_codesign::ALGORITHM);
-            builder = builder.header(h::EXPECT_SIGNATURE, dict.to_header_value());
+            builder = builder.header(h::names::EXPO_EXPECT_SIGNATURE, dict.to_header_value());
         }
         if let Some(id) = self.current_update_id {
-            builder = builder.header(h::CURRENT_UPDATE_ID, id.to_string());
+            builder = builder.header(h::names::EXPO_CURRENT_UPDATE_ID, id.to_string());
         }
         if let Some(id) = self.embedded_update_id {
-            builder = builder.header(h::EMBEDDED_UPDATE_ID, id.to_string());
+            builder = builder.header(h::names::EXPO_EMBEDDED_UPDATE_ID, id.to_string());
         }
         builder.body(())
     }
@@ -254,7 +257,7 @@ pub fn check_manifest_response(
         "multipart/mixed" => check_multipart(query, content_type, response.body(), verifier, &mut report),
         "application/json" | "application/expo+json" => {
             if let Some(manifest) = read_manifest(query, response.body(), &mut report) {
-                let signature = headers.get(h::SIGNATURE).and_then(|v| v.to_str().ok());
+                let signature = headers.get(h::names::EXPO_SIGNATURE).and_then(|v| v.to_str().ok());
                 check_signature(query, signature, response.body(), verifier, "manifest", &mut report);
                 report.answer = Some(ManifestAnswer::Update {
                     manifest: Box::new(manifest),
@@ -268,7 +271,7 @@ pub fn check_manifest_response(
             format!("content-type {other} is not one of multipart/mixed, application/expo+json, application/json"),
         ),
     }
-    if !signed && headers.contains_key(h::SIGNATURE) {
+    if !signed && headers.contains_key(h::names::EXPO_SIGNATURE) {
         report.push(
             Severity::Info,
             "a signature was sent though none was asked for",
@@ -279,7 +282,7 @@ pub fn check_manifest_response(
 
 fn check_common_headers(headers: &HeaderMap, report: &mut ManifestReport) {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match text(h::PROTOCOL_VERSION) {
+    match text(h::names::EXPO_PROTOCOL_VERSION) {
         Some("1") => {}
         Some(other) => report.push(
             Severity::Error,
@@ -287,7 +290,7 @@ fn check_common_headers(headers: &HeaderMap, report: &mut ManifestReport) {
         ),
         None => report.push(Severity::Error, "expo-protocol-version is missing"),
     }
-    match text(h::SFV_VERSION) {
+    match text(h::names::EXPO_SFV_VERSION) {
         Some("0") => {}
         Some(other) => report.push(
             Severity::Error,
@@ -311,7 +314,10 @@ fn check_common_headers(headers: &HeaderMap, report: &mut ManifestReport) {
         }
         Some(_) => {}
     }
-    for name in [h::MANIFEST_FILTERS, h::SERVER_DEFINED_HEADERS] {
+    for name in [
+        h::names::EXPO_MANIFEST_FILTERS,
+        h::names::EXPO_SERVER_DEFINED_HEADERS,
+    ] {
         if let Some(value) = headers.get(name) {
             let parsed = value.to_str().ok().map(expo_sfv::Dictionary::parse);
             if !matches!(parsed, Some(Ok(_))) {
@@ -366,7 +372,9 @@ fn check_multipart(
         }
     }
     if query.expect_signature.is_some()
-        && parts.iter().any(|p| p.header(h::SIGNATURE).is_some())
+        && parts
+            .iter()
+            .any(|p| p.header(h::names::EXPO_SIGNATURE).is_some())
         && !raw_contains(body, b"\r\nexpo-signature:")
     {
         report.push(
@@ -396,7 +404,9 @@ fn check_multipart(
         }
         (Some(part), None) => {
             json_part(part, "manifest", report);
-            let signature = part.header(h::SIGNATURE).and_then(|v| v.to_str().ok());
+            let signature = part
+                .header(h::names::EXPO_SIGNATURE)
+                .and_then(|v| v.to_str().ok());
             check_signature(query, signature, part.body(), verifier, "manifest", report);
             if let Some(manifest) = read_manifest(query, part.body(), report) {
                 report.answer = Some(ManifestAnswer::Update {
@@ -423,7 +433,9 @@ fn read_directive_part(
     report: &mut ManifestReport,
 ) {
     json_part(part, "directive", report);
-    let signature = part.header(h::SIGNATURE).and_then(|v| v.to_str().ok());
+    let signature = part
+        .header(h::names::EXPO_SIGNATURE)
+        .and_then(|v| v.to_str().ok());
     check_signature(query, signature, part.body(), verifier, "directive", report);
     match Directive::from_json_slice(part.body()) {
         Ok(directive) => {

@@ -29,12 +29,13 @@ pub enum ProtocolError {
         header: &'static str,
     },
     /// A header value is not valid: 400.
-    #[error("the {header} header is invalid: {reason}")]
+    #[error("the {header} header is invalid: {source}")]
     InvalidHeader {
         /// The header.
         header: &'static str,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        source: HeaderValueError,
     },
     /// `expo-platform` is neither `ios` nor `android`: 400.
     #[error("unsupported platform {value:?}: expected \"ios\" or \"android\"")]
@@ -120,15 +121,17 @@ impl ProtocolError {
         match self {
             ProtocolError::MissingHeader { header }
             | ProtocolError::InvalidHeader { header, .. } => Some(header),
-            ProtocolError::UnsupportedPlatform { .. } => Some(crate::headers::PLATFORM),
+            ProtocolError::UnsupportedPlatform { .. } => Some(crate::headers::names::EXPO_PLATFORM),
             ProtocolError::UnsupportedProtocolVersion { .. } => {
-                Some(crate::headers::PROTOCOL_VERSION)
+                Some(crate::headers::names::EXPO_PROTOCOL_VERSION)
             }
             ProtocolError::NotAcceptable | ProtocolError::DirectiveNotAcceptable { .. } => {
                 Some("accept")
             }
             ProtocolError::EncodingNotAcceptable => Some("accept-encoding"),
-            ProtocolError::CodeSigningNotConfigured => Some(crate::headers::EXPECT_SIGNATURE),
+            ProtocolError::CodeSigningNotConfigured => {
+                Some(crate::headers::names::EXPO_EXPECT_SIGNATURE)
+            }
             _ => None,
         }
     }
@@ -161,6 +164,45 @@ impl ProtocolError {
             _ => None,
         }
     }
+}
+
+/// What is wrong with a header value: the source of
+/// [`ProtocolError::InvalidHeader`]. The errors of the crates that parse
+/// the value are kept as they are, for callers to match on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderValueError {
+    /// The header appears more than once where one value is allowed.
+    #[error("sent more than once")]
+    Repeated,
+    /// The value holds bytes other than visible ASCII, space and tab.
+    #[error("not visible ASCII")]
+    NotVisibleAscii,
+    /// The value is empty.
+    #[error("empty")]
+    Empty,
+    /// The value is longer than accepted.
+    #[error("{len} bytes long; at most {max} are accepted")]
+    TooLong {
+        /// Its length (of all lines together, for a list header).
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value to send cannot be a header value (a content type with a
+    /// control character, for example).
+    #[error("{0:?} is not a header value")]
+    NotAHeaderValue(String),
+    /// Not a valid Expo SFV value (`expo-expect-signature`,
+    /// `expo-extra-params`, `expo-recent-failed-update-ids`).
+    #[error(transparent)]
+    Sfv(#[from] expo_sfv::Error),
+    /// Not a valid runtime version or update id.
+    #[error(transparent)]
+    Manifest(#[from] expo_manifest::Error),
+    /// Not a valid `accept` or `accept-encoding` value.
+    #[error(transparent)]
+    Accept(#[from] expo_accept::Error),
 }
 
 /// A failure of an [`UpdateSource`](crate::UpdateSource) or
@@ -229,6 +271,24 @@ mod tests {
                 .unwrap()
                 .contains("expo-platform")
         );
+    }
+
+    #[test]
+    fn invalid_headers_keep_the_parser_error_as_their_source() {
+        use std::error::Error as _;
+
+        let sfv = expo_sfv::Dictionary::parse("sig, keyid=main").unwrap_err();
+        let err = ProtocolError::InvalidHeader {
+            header: "expo-expect-signature",
+            source: sfv.clone().into(),
+        };
+        let source = err.source().unwrap();
+        match source.downcast_ref::<HeaderValueError>() {
+            Some(HeaderValueError::Sfv(inner)) => assert_eq!(*inner, sfv),
+            other => panic!("{other:?}"),
+        }
+        // The client still reads what is wrong in the message.
+        assert!(err.to_string().ends_with(&sfv.to_string()), "{err}");
     }
 
     #[test]

@@ -1,63 +1,100 @@
-//! Names of the headers of the protocol, lower case as `http` stores them.
+//! The headers of the protocol, as [`HeaderName`]s built at compile time
+//! (lower case, as `http` stores them), and as text in [`names`].
+//!
+//! # Examples
+//!
+//! ```
+//! use expo_updates::headers;
+//!
+//! let mut map = http::HeaderMap::new();
+//! map.insert(headers::EXPO_PLATFORM, http::HeaderValue::from_static("ios"));
+//! assert_eq!(map["expo-platform"], "ios");
+//! assert_eq!(headers::EXPO_PLATFORM.as_str(), headers::names::EXPO_PLATFORM);
+//! ```
 
-/// `expo-protocol-version`
-pub const PROTOCOL_VERSION: &str = "expo-protocol-version";
-/// `expo-platform`
-pub const PLATFORM: &str = "expo-platform";
-/// `expo-runtime-version`
-pub const RUNTIME_VERSION: &str = "expo-runtime-version";
-/// `expo-expect-signature`
-pub const EXPECT_SIGNATURE: &str = "expo-expect-signature";
-/// `expo-signature`
-pub const SIGNATURE: &str = "expo-signature";
-/// `expo-channel-name`
-pub const CHANNEL_NAME: &str = "expo-channel-name";
-/// `expo-current-update-id`
-pub const CURRENT_UPDATE_ID: &str = "expo-current-update-id";
-/// `expo-embedded-update-id`
-pub const EMBEDDED_UPDATE_ID: &str = "expo-embedded-update-id";
-/// `expo-requested-update-id`
-pub const REQUESTED_UPDATE_ID: &str = "expo-requested-update-id";
-/// `expo-recent-failed-update-ids`
-pub const RECENT_FAILED_UPDATE_IDS: &str = "expo-recent-failed-update-ids";
-/// `expo-fatal-error`
-pub const FATAL_ERROR: &str = "expo-fatal-error";
-/// `expo-extra-params`
-pub const EXTRA_PARAMS: &str = "expo-extra-params";
-/// `eas-client-id`
-pub const EAS_CLIENT_ID: &str = "eas-client-id";
-/// `a-im`
-pub const A_IM: &str = "a-im";
-/// `expo-sfv-version`
-pub const SFV_VERSION: &str = "expo-sfv-version";
-/// `expo-manifest-filters`
-pub const MANIFEST_FILTERS: &str = "expo-manifest-filters";
-/// `expo-server-defined-headers`
-pub const SERVER_DEFINED_HEADERS: &str = "expo-server-defined-headers";
+use http::HeaderName;
 
-/// The same names as [`HeaderName`](http::HeaderName)s, built at compile time
-/// so lookups skip parsing the name.
-pub(crate) mod name {
-    use http::HeaderName;
+macro_rules! protocol_headers {
+    ($($(#[$doc:meta])* $name:ident = $text:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: HeaderName = HeaderName::from_static($text);
+        )*
 
-    pub(crate) const PROTOCOL_VERSION: HeaderName =
-        HeaderName::from_static(super::PROTOCOL_VERSION);
-    pub(crate) const PLATFORM: HeaderName = HeaderName::from_static(super::PLATFORM);
-    pub(crate) const RUNTIME_VERSION: HeaderName = HeaderName::from_static(super::RUNTIME_VERSION);
-    pub(crate) const EXPECT_SIGNATURE: HeaderName =
-        HeaderName::from_static(super::EXPECT_SIGNATURE);
-    pub(crate) const SIGNATURE: HeaderName = HeaderName::from_static(super::SIGNATURE);
-    pub(crate) const CHANNEL_NAME: HeaderName = HeaderName::from_static(super::CHANNEL_NAME);
-    pub(crate) const CURRENT_UPDATE_ID: HeaderName =
-        HeaderName::from_static(super::CURRENT_UPDATE_ID);
-    pub(crate) const EMBEDDED_UPDATE_ID: HeaderName =
-        HeaderName::from_static(super::EMBEDDED_UPDATE_ID);
-    pub(crate) const REQUESTED_UPDATE_ID: HeaderName =
-        HeaderName::from_static(super::REQUESTED_UPDATE_ID);
-    pub(crate) const RECENT_FAILED_UPDATE_IDS: HeaderName =
-        HeaderName::from_static(super::RECENT_FAILED_UPDATE_IDS);
-    pub(crate) const FATAL_ERROR: HeaderName = HeaderName::from_static(super::FATAL_ERROR);
-    pub(crate) const EXTRA_PARAMS: HeaderName = HeaderName::from_static(super::EXTRA_PARAMS);
-    pub(crate) const EAS_CLIENT_ID: HeaderName = HeaderName::from_static(super::EAS_CLIENT_ID);
-    pub(crate) const A_IM: HeaderName = HeaderName::from_static(super::A_IM);
+        /// The same names as `&'static str`, for messages and for APIs that
+        /// take text.
+        pub mod names {
+            $(
+                #[doc = concat!("`", $text, "`")]
+                pub const $name: &str = $text;
+            )*
+        }
+
+        #[cfg(test)]
+        const ALL: &[(HeaderName, &str)] = &[$(($name, names::$name)),*];
+    };
+}
+
+protocol_headers! {
+    /// `expo-protocol-version`: the protocol a request speaks (absent: 0)
+    /// and the one a response answers with (1).
+    EXPO_PROTOCOL_VERSION = "expo-protocol-version";
+    /// `expo-platform`: `ios` or `android`.
+    EXPO_PLATFORM = "expo-platform";
+    /// `expo-runtime-version`: the runtime version of the app binary.
+    EXPO_RUNTIME_VERSION = "expo-runtime-version";
+    /// `expo-expect-signature`: the signature a client verifies (an Expo SFV
+    /// dictionary, [`expo_sfv::ExpectSignature`]).
+    EXPO_EXPECT_SIGNATURE = "expo-expect-signature";
+    /// `expo-signature`: the signature of a manifest or directive
+    /// ([`expo_sfv::Signature`]), on the response or on a multipart part.
+    EXPO_SIGNATURE = "expo-signature";
+    /// `expo-channel-name`: the channel an app asks for (a request header the
+    /// app configures).
+    EXPO_CHANNEL_NAME = "expo-channel-name";
+    /// `expo-current-update-id`: the update the device runs.
+    EXPO_CURRENT_UPDATE_ID = "expo-current-update-id";
+    /// `expo-embedded-update-id`: the update built into the app binary.
+    EXPO_EMBEDDED_UPDATE_ID = "expo-embedded-update-id";
+    /// `expo-requested-update-id`: the update whose launch asset is requested
+    /// (with `a-im: bsdiff`).
+    EXPO_REQUESTED_UPDATE_ID = "expo-requested-update-id";
+    /// `expo-recent-failed-update-ids`: an Expo SFV list of update ids that
+    /// failed to launch.
+    EXPO_RECENT_FAILED_UPDATE_IDS = "expo-recent-failed-update-ids";
+    /// `expo-fatal-error`: the error of a failed launch.
+    EXPO_FATAL_ERROR = "expo-fatal-error";
+    /// `expo-extra-params`: an Expo SFV dictionary the app sets.
+    EXPO_EXTRA_PARAMS = "expo-extra-params";
+    /// `eas-client-id`: a stable id per install.
+    EAS_CLIENT_ID = "eas-client-id";
+    /// `a-im`: the instance manipulations a client accepts (RFC 3229), read
+    /// by [`expo_accept::AcceptIm`].
+    A_IM = "a-im";
+    /// `im`: the instance manipulation of a `226 IM Used` answer.
+    IM = "im";
+    /// `expo-base-update-id`: the update a served patch applies to.
+    EXPO_BASE_UPDATE_ID = "expo-base-update-id";
+    /// `expo-sfv-version`: the Expo SFV version of a response (0).
+    EXPO_SFV_VERSION = "expo-sfv-version";
+    /// `expo-manifest-filters`: an Expo SFV dictionary
+    /// ([`expo_sfv::ManifestFilters`]).
+    EXPO_MANIFEST_FILTERS = "expo-manifest-filters";
+    /// `expo-server-defined-headers`: an Expo SFV dictionary
+    /// ([`expo_sfv::ServerDefinedHeaders`]) the client sends back.
+    EXPO_SERVER_DEFINED_HEADERS = "expo-server-defined-headers";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_header_names_agree() {
+        for (name, text) in ALL {
+            assert_eq!(name.as_str(), *text);
+            assert_eq!(HeaderName::from_bytes(text.as_bytes()).unwrap(), name);
+        }
+        assert_eq!(ALL.len(), 19);
+    }
 }

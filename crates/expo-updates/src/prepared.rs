@@ -9,7 +9,6 @@ use expo_multipart::Part;
 use http::HeaderValue;
 
 use crate::error::ProtocolError;
-use crate::headers::name;
 
 const JSON: &str = "application/json";
 
@@ -51,7 +50,7 @@ impl SignatureCache {
             ProtocolError::Signing(expo_codesign::Error::InvalidKeyId(keyid.to_owned()))
         })?;
         let mut part = unsigned.clone();
-        part.push_header(name::SIGNATURE, header.clone());
+        part.push_header(crate::headers::EXPO_SIGNATURE, header.clone());
         let entry = Signed {
             keyid: keyid.into(),
             header,

@@ -9,8 +9,8 @@ use expo_manifest::{Platform, RuntimeVersion, UpdateId};
 use expo_sfv::{Dictionary, ExpectSignature};
 use http::{HeaderMap, HeaderName, Method, request::Parts};
 
-use crate::error::{ProtocolError, shorten};
-use crate::headers::{self as h, name as n};
+use crate::error::{HeaderValueError, ProtocolError, shorten};
+use crate::headers as h;
 
 /// Longest `expo-channel-name` accepted.
 pub const MAX_CHANNEL_LEN: usize = 255;
@@ -111,7 +111,11 @@ impl UpdateRequest {
 
     /// [`from_parts`](Self::from_parts) without the method check.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ProtocolError> {
-        let protocol_version = match text(headers, &n::PROTOCOL_VERSION, h::PROTOCOL_VERSION)? {
+        let protocol_version = match text(
+            headers,
+            &h::EXPO_PROTOCOL_VERSION,
+            h::names::EXPO_PROTOCOL_VERSION,
+        )? {
             None | Some("0") => ProtocolVersion::V0,
             Some("1") => ProtocolVersion::V1,
             Some(other) => {
@@ -120,7 +124,7 @@ impl UpdateRequest {
                 });
             }
         };
-        let platform = match required(headers, &n::PLATFORM, h::PLATFORM)? {
+        let platform = match required(headers, &h::EXPO_PLATFORM, h::names::EXPO_PLATFORM)? {
             "ios" => Platform::Ios,
             "android" => Platform::Android,
             other => {
@@ -129,19 +133,26 @@ impl UpdateRequest {
                 });
             }
         };
-        let runtime_version =
-            RuntimeVersion::new(required(headers, &n::RUNTIME_VERSION, h::RUNTIME_VERSION)?)
-                .map_err(|e| invalid(h::RUNTIME_VERSION, e))?;
+        let runtime_version = RuntimeVersion::new(required(
+            headers,
+            &h::EXPO_RUNTIME_VERSION,
+            h::names::EXPO_RUNTIME_VERSION,
+        )?)
+        .map_err(|e| invalid(h::names::EXPO_RUNTIME_VERSION, e))?;
         let format = negotiate(headers)?;
-        let expect_signature = text(headers, &n::EXPECT_SIGNATURE, h::EXPECT_SIGNATURE)?
-            .map(parse_expect_signature)
+        let expect_signature = text(
+            headers,
+            &h::EXPO_EXPECT_SIGNATURE,
+            h::names::EXPO_EXPECT_SIGNATURE,
+        )?
+        .map(parse_expect_signature)
+        .transpose()?;
+        let channel = text(headers, &h::EXPO_CHANNEL_NAME, h::names::EXPO_CHANNEL_NAME)?
+            .map(|v| bounded(h::names::EXPO_CHANNEL_NAME, v, MAX_CHANNEL_LEN))
             .transpose()?;
-        let channel = text(headers, &n::CHANNEL_NAME, h::CHANNEL_NAME)?
-            .map(|v| bounded(h::CHANNEL_NAME, v, MAX_CHANNEL_LEN))
-            .transpose()?;
-        let client_id = text(headers, &n::EAS_CLIENT_ID, h::EAS_CLIENT_ID)?
+        let client_id = text(headers, &h::EAS_CLIENT_ID, h::names::EAS_CLIENT_ID)?
             .map(|v| {
-                bounded(h::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|mut v| {
+                bounded(h::names::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|mut v| {
                     v.make_ascii_lowercase();
                     v
                 })
@@ -149,29 +160,27 @@ impl UpdateRequest {
             .transpose()?;
         let recent_failed_update_ids = match text(
             headers,
-            &n::RECENT_FAILED_UPDATE_IDS,
-            h::RECENT_FAILED_UPDATE_IDS,
+            &h::EXPO_RECENT_FAILED_UPDATE_IDS,
+            h::names::EXPO_RECENT_FAILED_UPDATE_IDS,
         )? {
             None => Vec::new(),
             Some(v) => expo_sfv::parse_string_list(v)
-                .map_err(|e| invalid(h::RECENT_FAILED_UPDATE_IDS, e))?
+                .map_err(|e| invalid(h::names::EXPO_RECENT_FAILED_UPDATE_IDS, e))?
                 .into_iter()
                 .map(|id| id.to_ascii_lowercase())
                 .collect(),
         };
-        let extra_params = text(headers, &n::EXTRA_PARAMS, h::EXTRA_PARAMS)?
-            .map(|v| Dictionary::parse(v).map_err(|e| invalid(h::EXTRA_PARAMS, e)))
+        let extra_params = text(headers, &h::EXPO_EXTRA_PARAMS, h::names::EXPO_EXTRA_PARAMS)?
+            .map(|v| Dictionary::parse(v).map_err(|e| invalid(h::names::EXPO_EXTRA_PARAMS, e)))
             .transpose()?;
-        let accepts_bsdiff = headers
-            .get_all(n::A_IM)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|im| im.trim().eq_ignore_ascii_case("bsdiff"))
-            });
+        // The parser expo-patch uses too: `bsdiff;q=0` is a refusal.
+        let accepts_bsdiff = expo_accept::accepts_im(
+            headers
+                .get_all(h::A_IM)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+            "bsdiff",
+        );
         Ok(UpdateRequest {
             protocol_version,
             platform,
@@ -179,12 +188,20 @@ impl UpdateRequest {
             format,
             expect_signature,
             channel,
-            current_update_id: update_id(headers, &n::CURRENT_UPDATE_ID, h::CURRENT_UPDATE_ID)?,
-            embedded_update_id: update_id(headers, &n::EMBEDDED_UPDATE_ID, h::EMBEDDED_UPDATE_ID)?,
+            current_update_id: update_id(
+                headers,
+                &h::EXPO_CURRENT_UPDATE_ID,
+                h::names::EXPO_CURRENT_UPDATE_ID,
+            )?,
+            embedded_update_id: update_id(
+                headers,
+                &h::EXPO_EMBEDDED_UPDATE_ID,
+                h::names::EXPO_EMBEDDED_UPDATE_ID,
+            )?,
             requested_update_id: update_id(
                 headers,
-                &n::REQUESTED_UPDATE_ID,
-                h::REQUESTED_UPDATE_ID,
+                &h::EXPO_REQUESTED_UPDATE_ID,
+                h::names::EXPO_REQUESTED_UPDATE_ID,
             )?,
             client_id,
             recent_failed_update_ids,
@@ -245,7 +262,9 @@ impl UpdateRequest {
         self.requested_update_id
     }
 
-    /// Whether the client accepts a bsdiff patch of the launch asset (`a-im: bsdiff`).
+    /// Whether the client accepts a bsdiff patch of the launch asset
+    /// (`a-im: bsdiff`, read by [`expo_accept::accepts_im`]; `bsdiff;q=0`
+    /// refuses).
     pub fn accepts_bsdiff(&self) -> bool {
         self.accepts_bsdiff
     }
@@ -272,10 +291,10 @@ impl UpdateRequest {
     }
 }
 
-fn invalid(header: &'static str, reason: impl fmt::Display) -> ProtocolError {
+fn invalid(header: &'static str, source: impl Into<HeaderValueError>) -> ProtocolError {
     ProtocolError::InvalidHeader {
         header,
-        reason: reason.to_string(),
+        source: source.into(),
     }
 }
 
@@ -290,12 +309,12 @@ fn text<'a>(
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(invalid(name, "sent more than once"));
+        return Err(invalid(name, HeaderValueError::Repeated));
     }
     first
         .to_str()
         .map(|v| Some(v.trim()))
-        .map_err(|_| invalid(name, "not visible ASCII"))
+        .map_err(|_| invalid(name, HeaderValueError::NotVisibleAscii))
 }
 
 fn required<'a>(
@@ -311,12 +330,15 @@ fn required<'a>(
 
 fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, ProtocolError> {
     if value.is_empty() {
-        return Err(invalid(header, "empty"));
+        return Err(invalid(header, HeaderValueError::Empty));
     }
     if value.len() > max {
         return Err(invalid(
             header,
-            format!("{} bytes long; at most {max} are accepted", value.len()),
+            HeaderValueError::TooLong {
+                len: value.len(),
+                max,
+            },
         ));
     }
     Ok(value.to_owned())
@@ -346,8 +368,9 @@ fn parse_expect_signature(value: &str) -> Result<Arc<ExpectSignature>, ProtocolE
     }) {
         return Ok(hit);
     }
-    let parsed =
-        Arc::new(ExpectSignature::parse(value).map_err(|e| invalid(h::EXPECT_SIGNATURE, e))?);
+    let parsed = Arc::new(
+        ExpectSignature::parse(value).map_err(|e| invalid(h::names::EXPO_EXPECT_SIGNATURE, e))?,
+    );
     LAST.set(Some((value.into(), parsed.clone())));
     Ok(parsed)
 }
@@ -359,7 +382,7 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
         (None, _) => None,
         (Some(one), None) => Some(
             one.to_str()
-                .map_err(|_| invalid("accept", "not visible ASCII"))?,
+                .map_err(|_| invalid("accept", HeaderValueError::NotVisibleAscii))?,
         ),
         // Several `accept` lines are one list (RFC 9110 5.3).
         (Some(_), Some(_)) => {
@@ -367,9 +390,16 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
             for value in headers.get_all(http::header::ACCEPT) {
                 let value = value
                     .to_str()
-                    .map_err(|_| invalid("accept", "not visible ASCII"))?;
-                if buffer.len() + value.len() > expo_accept::MAX_HEADER_LEN {
-                    return Err(invalid("accept", "too long"));
+                    .map_err(|_| invalid("accept", HeaderValueError::NotVisibleAscii))?;
+                let len = buffer.len() + value.len();
+                if len > expo_accept::MAX_HEADER_LEN {
+                    return Err(invalid(
+                        "accept",
+                        HeaderValueError::TooLong {
+                            len,
+                            max: expo_accept::MAX_HEADER_LEN,
+                        },
+                    ));
                 }
                 if !buffer.is_empty() {
                     buffer.push_str(", ");
@@ -387,7 +417,7 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
 }
 
 fn fatal_error(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(n::FATAL_ERROR)?.as_bytes();
+    let value = headers.get(h::EXPO_FATAL_ERROR)?.as_bytes();
     let value = value.get(..MAX_FATAL_ERROR_LEN).unwrap_or(value);
     // Cutting may split a UTF-8 sequence; the lossy decode marks it.
     Some(String::from_utf8_lossy(value).into_owned())
@@ -467,6 +497,22 @@ mod tests {
         assert_eq!(r.extra_params().unwrap().len(), 2);
         assert!(r.accepts_bsdiff());
         assert!(r.fatal_error().unwrap().starts_with("TypeError"));
+    }
+
+    #[test]
+    fn a_zero_weight_refuses_bsdiff() {
+        for (a_im, accepted) in [
+            ("bsdiff", true),
+            ("vcdiff, BSDIFF;q=0.5", true),
+            ("bsdiff;q=0", false),
+            ("bsdiff; q=0.000", false),
+            ("bsdiff;q=0, bsdiff", false),
+            ("bsdiff2", false),
+            ("\"bsdiff\"", false),
+        ] {
+            let r = with(&[("a-im", a_im)]).unwrap();
+            assert_eq!(r.accepts_bsdiff(), accepted, "{a_im}");
+        }
     }
 
     #[test]

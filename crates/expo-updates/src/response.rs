@@ -78,11 +78,11 @@ impl Responder {
             certificate_chain: None,
             common: vec![
                 (
-                    HeaderName::from_static(h::PROTOCOL_VERSION),
+                    HeaderName::from_static(h::names::EXPO_PROTOCOL_VERSION),
                     HeaderValue::from_static("1"),
                 ),
                 (
-                    HeaderName::from_static(h::SFV_VERSION),
+                    HeaderName::from_static(h::names::EXPO_SFV_VERSION),
                     HeaderValue::from_static("0"),
                 ),
                 (
@@ -117,7 +117,7 @@ impl Responder {
         mut self,
         filters: &ManifestFilters,
     ) -> Result<Self, InvalidHeaderValue> {
-        self.set_common(h::MANIFEST_FILTERS, &filters.to_header_value())?;
+        self.set_common(h::names::EXPO_MANIFEST_FILTERS, &filters.to_header_value())?;
         Ok(self)
     }
 
@@ -126,7 +126,10 @@ impl Responder {
         mut self,
         headers: &ServerDefinedHeaders,
     ) -> Result<Self, InvalidHeaderValue> {
-        self.set_common(h::SERVER_DEFINED_HEADERS, &headers.to_header_value())?;
+        self.set_common(
+            h::names::EXPO_SERVER_DEFINED_HEADERS,
+            &headers.to_header_value(),
+        )?;
         Ok(self)
     }
 
@@ -273,7 +276,7 @@ impl Responder {
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.as_str()));
             if let Some(signature) = signature {
-                headers.insert(h::name::SIGNATURE, signature);
+                headers.insert(h::EXPO_SIGNATURE, signature);
             }
             return Ok(response);
         }

@@ -1,7 +1,7 @@
 //! Reading one manifest request's health headers into an [`Observation`].
 
 use axum::http::{HeaderMap, HeaderValue};
-use expo_updates::{MAX_CLIENT_ID_LEN, headers as h};
+use expo_updates::{MAX_CLIENT_ID_LEN, headers::names as h};
 use uuid::Uuid;
 
 use crate::store::{DeviceHash, DeviceReport};
@@ -58,14 +58,16 @@ impl Observation {
     /// failure of the current update only when no failed id is listed (otherwise the crash
     /// it describes is the failed update's, and the client now runs a fallback).
     pub fn read(headers: &mut HeaderMap, mut ignored: impl FnMut(Ignored)) -> Option<Self> {
-        let current = single(headers, h::CURRENT_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
-        let embedded = single(headers, h::EMBEDDED_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
+        let current =
+            single(headers, h::EXPO_CURRENT_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
+        let embedded =
+            single(headers, h::EXPO_EMBEDDED_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
         let launched = current.filter(|id| Some(*id) != embedded);
         let mut failed = failed_ids(headers, &mut ignored);
         if failed.is_empty()
             && let Some(id) = launched
             && headers
-                .get(h::FATAL_ERROR)
+                .get(h::EXPO_FATAL_ERROR)
                 .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
         {
             failed.push(id);
@@ -120,7 +122,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec<Uuid> {
     let values: Vec<&HeaderValue> = headers
-        .get_all(h::RECENT_FAILED_UPDATE_IDS)
+        .get_all(h::EXPO_RECENT_FAILED_UPDATE_IDS)
         .iter()
         .collect();
     let members = match values.as_slice() {
@@ -133,7 +135,7 @@ fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec
     };
     let Some(members) = members else {
         ignored(Ignored::MalformedFailedIds);
-        headers.remove(h::RECENT_FAILED_UPDATE_IDS);
+        headers.remove(h::EXPO_RECENT_FAILED_UPDATE_IDS);
         return Vec::new();
     };
     let mut ids = Vec::new();
