@@ -31,6 +31,9 @@ trap 'bash scripts/services.sh stop' EXIT
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "no unused [workspace.dependencies] entry"
+python3 scripts/unused-workspace-deps.py
+
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -108,7 +108,7 @@ impl PrivateKey {
 
     /// Length of a signature made with this key, in bytes.
     pub fn signature_len(&self) -> usize {
-        self.pair.public_modulus_len()
+        self.pair.public_key().modulus_len()
     }
 
     pub(crate) fn public_key(&self) -> &RsaPublicKey {
@@ -142,7 +142,8 @@ const MIN_BITS: usize = 2048;
 const MAX_BITS: usize = 4096;
 
 fn key_rejected(e: &crate::backend::lib::error::KeyRejected) -> Error {
-    match e.description_() {
+    // Both libraries name the reason with the same words.
+    match e.to_string().as_str() {
         "TooSmall" => Error::UnsupportedKeySize("smaller than 2048 bits"),
         "TooLarge" => Error::UnsupportedKeySize("larger than 4096 bits"),
         "WrongAlgorithm" => Error::UnsupportedKeyType("not RSA".into()),
