@@ -14,6 +14,10 @@
 //!   encodings, strong `ETag`s, `If-None-Match`, `Range`, `HEAD`.
 //! - [`client`] checks a server from the outside: it builds requests, decodes
 //!   answers, verifies signatures and asset hashes, and lists findings.
+//! - With the `conformance` feature, `conformance` probes any server actively
+//!   (negotiation, malformed headers, no-update answers, signatures, multipart
+//!   framing, encodings, caching, ranges, asset-URL stability) over any HTTP
+//!   client, with findings by spec section and `MUST` / `SHOULD` level.
 //! - With the `tower` feature, `service::ManifestService` is the manifest
 //!   endpoint as a `tower::Service`; with the `axum` feature,
 //!   `service::router` serves manifests and assets.
@@ -58,6 +62,8 @@
 mod asset;
 mod body;
 pub mod client;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 pub mod headers;
 mod prepared;
