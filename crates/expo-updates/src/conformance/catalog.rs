@@ -362,6 +362,6 @@ pub const CHECKS: &[Check] = &[
 ];
 
 /// The check with this id.
-pub fn find(id: &str) -> Option<&'static Check> {
+pub(crate) fn find(id: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.id == id)
 }
