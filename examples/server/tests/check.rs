@@ -146,7 +146,7 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
         let skipped = outcomes(&json, "skip");
         assert_eq!(skipped.len(), 1, "{app:?}: {skipped:#?}");
         assert!(skipped[0].contains("asset-urls-stable"), "{skipped:?}");
-        assert!(json["requests"].as_u64().unwrap() > 30);
+        assert!(json["requests"].as_u64().unwrap() >= 25, "{}", json["requests"]);
     }
 
     // Phase two for blog (whose state was saved last): a new update, the old asset URLs

@@ -113,10 +113,22 @@ impl Report {
             .collect()
     }
 
-    /// The report for people: failures and skips in full, passes counted.
+    /// The report for people: failures and skips in full (the same finding on several
+    /// subjects once, subjects listed), passes counted.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let mut lines: Vec<(&Finding, Vec<&str>)> = Vec::new();
         for finding in self.findings.iter().filter(|f| f.outcome != Outcome::Pass) {
+            match lines.iter_mut().find(|(f, _)| {
+                f.check.id == finding.check.id
+                    && f.outcome == finding.outcome
+                    && f.message == finding.message
+            }) {
+                Some((_, subjects)) => subjects.push(&finding.subject),
+                None => lines.push((finding, vec![&finding.subject])),
+            }
+        }
+        for (finding, subjects) in lines {
             let label = match finding.outcome {
                 Outcome::Fail if finding.check.level.is_error() => "ERROR",
                 Outcome::Fail => "WARN ",
@@ -128,7 +140,7 @@ impl Report {
                 finding.check.id,
                 finding.check.group,
                 finding.check.level,
-                finding.subject,
+                subjects.join(", "),
                 finding.message,
                 finding.check.source,
                 finding.check.summary,
