@@ -10,7 +10,9 @@ use std::io::Write as _;
 use base64::Engine as _;
 use bytes::Bytes;
 use expo_codesign::Signer;
-use expo_updates::conformance::{CHECKS, Certificate, Group, Options, Outcome, Report, Transport, run};
+use expo_updates::conformance::{
+    CHECKS, Certificate, Group, Options, Outcome, Report, Transport, run,
+};
 use http::{Request, Response};
 use serde_json::json;
 use sha2::Digest as _;
@@ -185,7 +187,10 @@ impl TestServer {
                 key: format!("image-{generation}"),
                 path: format!("/assets/image-{generation}"),
                 content_type: "image/png",
-                bytes: (0..=255u8).cycle().take(3000 + usize::from(generation)).collect(),
+                bytes: (0..=255u8)
+                    .cycle()
+                    .take(3000 + usize::from(generation))
+                    .collect(),
             },
         ]
     }
@@ -240,7 +245,11 @@ impl TestServer {
             let mut pieces = item.split(';');
             let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").map(|v| v.parse::<f32>().unwrap_or(0.0)))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .map(|v| v.parse::<f32>().unwrap_or(0.0))
+                })
                 .unwrap_or(1.0);
             let multipart = match media.as_str() {
                 "multipart/mixed" | "*/*" => true,
@@ -256,9 +265,7 @@ impl TestServer {
         }
         match best.map(|(_, m)| m) {
             Some(false) if self.has(Fault::MultipartForJson) => Some(true),
-            Some(true) if self.has(Fault::JsonForMultipart) && !accept.contains(',') => {
-                Some(false)
-            }
+            Some(true) if self.has(Fault::JsonForMultipart) && !accept.contains(',') => Some(false),
             None if self.has(Fault::No406) => Some(true),
             other => other,
         }
@@ -299,7 +306,11 @@ impl TestServer {
             builder.headers_mut().unwrap().remove("cache-control");
         }
         if runtime != RUNTIME {
-            let code = if self.has(Fault::NotFoundForNoUpdate) { 404 } else { 204 };
+            let code = if self.has(Fault::NotFoundForNoUpdate) {
+                404
+            } else {
+                204
+            };
             return builder.status(code).body(Bytes::new()).unwrap();
         }
         let generation = self.generation.get();
@@ -328,7 +339,11 @@ impl TestServer {
             } else {
                 body.to_vec()
             };
-            let keyid = if self.has(Fault::WrongKeyid) { "other" } else { keyid.as_str() };
+            let keyid = if self.has(Fault::WrongKeyid) {
+                "other"
+            } else {
+                keyid.as_str()
+            };
             Some(format!(
                 "sig=\"{}\", keyid=\"{keyid}\", alg=\"rsa-v1_5-sha256\"",
                 self.signer.sign(&signed).unwrap()
@@ -387,7 +402,10 @@ impl TestServer {
         }
         builder
             .status(200)
-            .header("content-type", format!("multipart/mixed; boundary={BOUNDARY}"))
+            .header(
+                "content-type",
+                format!("multipart/mixed; boundary={BOUNDARY}"),
+            )
             .body(Bytes::from(out))
             .unwrap()
     }
@@ -430,8 +448,12 @@ impl TestServer {
         let body = match coding {
             "br" => {
                 let mut out = Vec::new();
-                brotli::BrotliCompress(&mut bytes.as_slice(), &mut out, &Default::default())
-                    .unwrap();
+                brotli::BrotliCompress(
+                    &mut bytes.as_slice(),
+                    &mut out,
+                    &brotli::enc::BrotliEncoderParams::default(),
+                )
+                .unwrap();
                 out
             }
             "gzip" => {
@@ -453,16 +475,17 @@ impl TestServer {
         }
         if coding == "identity"
             && let Some(range) = request.headers().get("range").and_then(|v| v.to_str().ok())
-            && let Some((start, end)) = range
-                .strip_prefix("bytes=")
-                .and_then(|r| r.split_once('-'))
+            && let Some((start, end)) = range.strip_prefix("bytes=").and_then(|r| r.split_once('-'))
         {
             let start: usize = start.parse().unwrap();
             let end = end.parse::<usize>().unwrap().min(body.len() - 1);
             let shift = usize::from(self.has(Fault::WrongRange));
             return builder
                 .status(206)
-                .header("content-range", format!("bytes {start}-{end}/{}", body.len()))
+                .header(
+                    "content-range",
+                    format!("bytes {start}-{end}/{}", body.len()),
+                )
                 .body(Bytes::copy_from_slice(&body[start + shift..=end + shift]))
                 .unwrap();
         }
@@ -480,7 +503,8 @@ impl Transport for TestServer {
 
 fn options() -> Options {
     let mut options = Options::new("https://updates.test/manifest", RUNTIME);
-    options.certificate = Some(Certificate::from_pem(&fixture("expo-certificate.pem"), "main").unwrap());
+    options.certificate =
+        Some(Certificate::from_pem(&fixture("expo-certificate.pem"), "main").unwrap());
     options.allow_mutations = true;
     options
 }
@@ -518,12 +542,21 @@ fn the_correct_server_passes_every_check() {
     let server = TestServer::new(None);
     let (first, second) = two_phases(&server, &options());
     for report in [&first, &second] {
-        assert_eq!(report.errors() + report.warnings(), 0, "{}", failures(report));
+        assert_eq!(
+            report.errors() + report.warnings(),
+            0,
+            "{}",
+            failures(report)
+        );
     }
     let passed: BTreeSet<&str> = first.passed().union(&second.passed()).copied().collect();
     let all: BTreeSet<&str> = CHECKS.iter().map(|c| c.id).collect();
     let never: Vec<_> = all.difference(&passed).collect();
-    assert!(never.is_empty(), "never passed: {never:?}\n{}", second.to_text());
+    assert!(
+        never.is_empty(),
+        "never passed: {never:?}\n{}",
+        second.to_text()
+    );
     assert_eq!(first.state.updates.len(), 2);
     assert_eq!(second.state.updates[0].id, TestServer::update_id(2, "ios"));
 }
@@ -581,7 +614,12 @@ fn without_mutations_no_request_reports_device_state() {
     let mut options = options();
     options.allow_mutations = false;
     let report = block_on(run(&server, &options));
-    assert_eq!(report.errors() + report.warnings(), 0, "{}", failures(&report));
+    assert_eq!(
+        report.errors() + report.warnings(),
+        0,
+        "{}",
+        failures(&report)
+    );
     assert!(report.requests > 10);
     for request in server.seen.borrow().iter() {
         assert_eq!(request.method(), http::Method::GET);
@@ -606,7 +644,12 @@ fn the_request_budget_is_never_exceeded() {
         let report = block_on(run(&server, &options));
         assert_eq!(server.seen.borrow().len(), max);
         assert_eq!(report.requests, max);
-        assert_eq!(report.errors() + report.warnings(), 0, "{}", failures(&report));
+        assert_eq!(
+            report.errors() + report.warnings(),
+            0,
+            "{}",
+            failures(&report)
+        );
         assert!(
             report
                 .findings
@@ -625,7 +668,12 @@ fn only_and_skip_select_groups() {
     options.only = vec![Group::Assets, Group::Caching];
     options.skip = vec![Group::Caching];
     let report = block_on(run(&server, &options));
-    assert!(report.findings.iter().all(|f| f.check.group == Group::Assets));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.check.group == Group::Assets)
+    );
     assert_eq!(report.failed(), BTreeSet::from(["asset-gzip-offered"]));
     // The manifest requests and one per asset and encoding, nothing else.
     assert_eq!(report.requests, 2 + 3 * 3);
@@ -653,7 +701,12 @@ fn the_json_report_names_rule_level_and_source() {
         assert_eq!(finding["id"], "multipart-closing");
         assert_eq!(finding["group"], "multipart");
         assert_eq!(finding["level"], "client-needs");
-        assert!(finding["source"].as_str().unwrap().contains("Multipart response"));
+        assert!(
+            finding["source"]
+                .as_str()
+                .unwrap()
+                .contains("Multipart response")
+        );
     }
     assert_eq!(json["errors"], report.errors());
     assert!(report.to_text().contains("ERROR multipart-closing"));

@@ -414,14 +414,18 @@ async fn run_check(app: Option<&str>, args: CheckArgs) -> Result<()> {
     }
     if let Some(path) = &args.previous_state {
         let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        options.previous = Some(serde_json::from_slice::<State>(&text).map_err(|e| {
-            Error::Invalid(format!("--previous-state {}: {e}", path.display()))
-        })?);
+        options.previous =
+            Some(serde_json::from_slice::<State>(&text).map_err(|e| {
+                Error::Invalid(format!("--previous-state {}: {e}", path.display()))
+            })?);
     }
     let report = check(&options).await?;
     if let Some(path) = &args.save_state {
-        std::fs::write(path, json_text(&serde_json::to_value(&report.state).unwrap_or_default()))
-            .map_err(|e| Error::io(path, e))?;
+        std::fs::write(
+            path,
+            json_text(&serde_json::to_value(&report.state).unwrap_or_default()),
+        )
+        .map_err(|e| Error::io(path, e))?;
     }
     if args.json {
         println!("{}", json_text(&report.to_json()));

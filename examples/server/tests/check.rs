@@ -1,6 +1,10 @@
 //! `check URL`: the conformance suite run against this server, on every backend and with
 //! several apps, including the two-phase asset-URL stability check across a publish.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one function"
+)]
 
 mod common;
 
@@ -62,12 +66,12 @@ fn cli(backend: &Backend, data: &Path, config: &Path, app: Option<&str>) -> Comm
 }
 
 fn publish(backend: &Backend, data: &Path, config: &Path, app: Option<&str>, export: &Path) {
-    run_json(cli(backend, data, config, app).arg("publish").arg(export).args([
-        "--runtime-version",
-        "1.0.0",
-        "--brotli-quality",
-        "1",
-    ]));
+    run_json(
+        cli(backend, data, config, app)
+            .arg("publish")
+            .arg(export)
+            .args(["--runtime-version", "1.0.0", "--brotli-quality", "1"]),
+    );
 }
 
 fn report(output: &Output) -> Value {
@@ -120,7 +124,13 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
             command.args(["--app", app]);
         }
         command
-            .args(["check", &server.base, "--runtime-version", "1.0.0", "--json"])
+            .args([
+                "check",
+                &server.base,
+                "--runtime-version",
+                "1.0.0",
+                "--json",
+            ])
             .args(["--allow-mutations", "--certificate"])
             .arg(fixture(certificate))
             .args(extra)
@@ -146,12 +156,22 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
         let skipped = outcomes(&json, "skip");
         assert_eq!(skipped.len(), 1, "{app:?}: {skipped:#?}");
         assert!(skipped[0].contains("asset-urls-stable"), "{skipped:?}");
-        assert!(json["requests"].as_u64().unwrap() >= 25, "{}", json["requests"]);
+        assert!(
+            json["requests"].as_u64().unwrap() >= 25,
+            "{}",
+            json["requests"]
+        );
     }
 
     // Phase two for blog (whose state was saved last): a new update, the old asset URLs
     // still answer the same bytes.
-    publish(backend, data.path(), &config, Some("blog"), &sample_export_v2());
+    publish(
+        backend,
+        data.path(),
+        &config,
+        Some("blog"),
+        &sample_export_v2(),
+    );
     let output = check(
         Some("blog"),
         "expo-certificate.pem",
@@ -159,7 +179,11 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
     );
     let json = report(&output);
     assert!(output.status.success(), "{:#?}", outcomes(&json, "fail"));
-    assert!(outcomes(&json, "skip").is_empty(), "{:#?}", outcomes(&json, "skip"));
+    assert!(
+        outcomes(&json, "skip").is_empty(),
+        "{:#?}",
+        outcomes(&json, "skip")
+    );
     let stable = outcomes(&json, "pass")
         .into_iter()
         .filter(|line| line.starts_with("\"asset-urls-stable\""))

@@ -175,7 +175,9 @@ pub(crate) fn read(response: &Response<Bytes>, runtime_version: &str) -> Answer 
                     answer.kind = read_parts(&parsed, runtime_version);
                     answer.multipart = Some(parsed);
                 }
-                Err(e) => answer.kind = Kind::Unusable(format!("the multipart body cannot be read: {e}")),
+                Err(e) => {
+                    answer.kind = Kind::Unusable(format!("the multipart body cannot be read: {e}"));
+                }
             }
         }
         other => answer.kind = Kind::Unusable(format!("content-type {other:?}")),
@@ -184,7 +186,12 @@ pub(crate) fn read(response: &Response<Bytes>, runtime_version: &str) -> Answer 
 }
 
 fn read_parts(parsed: &RawMultipart, runtime_version: &str) -> Kind {
-    let named = |name: &str| parsed.parts.iter().find(|p| p.name().as_deref() == Some(name));
+    let named = |name: &str| {
+        parsed
+            .parts
+            .iter()
+            .find(|p| p.name().as_deref() == Some(name))
+    };
     let signed = |part: &multipart::RawPart| Signed {
         body: part.body.clone(),
         signature: part

@@ -60,7 +60,9 @@ pub(crate) fn long_lived(cache_control: &str) -> bool {
 pub(crate) fn fresh_manifest(cache_control: &str) -> bool {
     let value = cache_control.to_ascii_lowercase();
     let directives: Vec<&str> = value.split(',').map(str::trim).collect();
-    let not_shared = directives.iter().any(|d| *d == "private" || *d == "no-store");
+    let not_shared = directives
+        .iter()
+        .any(|d| *d == "private" || *d == "no-store");
     let not_stale = directives
         .iter()
         .any(|d| *d == "max-age=0" || *d == "no-cache" || *d == "no-store");
@@ -87,7 +89,12 @@ mod tests {
         let gz = gz.finish().unwrap();
         assert_eq!(decode("gzip", &gz).unwrap(), b"hello hello");
         let mut br = Vec::new();
-        brotli::BrotliCompress(&mut &b"hello hello"[..], &mut br, &Default::default()).unwrap();
+        brotli::BrotliCompress(
+            &mut &b"hello hello"[..],
+            &mut br,
+            &brotli::enc::BrotliEncoderParams::default(),
+        )
+        .unwrap();
         assert_eq!(decode("br", &br).unwrap(), b"hello hello");
         assert!(decode("br", b"not brotli").is_err());
         assert!(decode("gzip", b"not gzip").is_err());

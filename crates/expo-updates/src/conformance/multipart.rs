@@ -53,8 +53,7 @@ pub(crate) fn boundary(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (key, value) = param.split_once('=')?;
         let value = value.trim().trim_matches('"');
-        (key.trim().eq_ignore_ascii_case("boundary") && !value.is_empty())
-            .then(|| value.to_owned())
+        (key.trim().eq_ignore_ascii_case("boundary") && !value.is_empty()).then(|| value.to_owned())
     })
 }
 
@@ -112,7 +111,8 @@ fn read_part(raw: &[u8]) -> Result<RawPart, String> {
     let (head, body) = if raw.starts_with(b"\r\n") {
         (&raw[..0], &raw[2..])
     } else {
-        let split = find(raw, b"\r\n\r\n", 0).ok_or("a part has no blank line after its headers")?;
+        let split =
+            find(raw, b"\r\n\r\n", 0).ok_or("a part has no blank line after its headers")?;
         (&raw[..split], &raw[split + 4..])
     };
     let head = std::str::from_utf8(head).map_err(|_| "part headers are not UTF-8")?;

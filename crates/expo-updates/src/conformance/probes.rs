@@ -103,7 +103,9 @@ impl<'a, T: Transport> Session<'a, T> {
         self.close();
         for update in &mut self.report.state.updates {
             for asset in &mut update.assets {
-                asset.served.clone_from(&self.served.get(&asset.url).cloned());
+                asset
+                    .served
+                    .clone_from(&self.served.get(&asset.url).cloned());
             }
         }
         self.report
@@ -233,7 +235,10 @@ impl<'a, T: Transport> Session<'a, T> {
         };
         let mut problems = Vec::new();
         if !matches!(answer.status, 200 | 204) {
-            let excerpt: String = String::from_utf8_lossy(&answer.raw).chars().take(200).collect();
+            let excerpt: String = String::from_utf8_lossy(&answer.raw)
+                .chars()
+                .take(200)
+                .collect();
             problems.push(format!("status {}: {excerpt}", answer.status));
         }
         match answer.header("expo-protocol-version") {
@@ -278,7 +283,12 @@ impl<'a, T: Transport> Session<'a, T> {
         match answer.header("cache-control") {
             Some(value) => {
                 let ok = fresh_manifest(value);
-                self.judge("cache-manifest", subject, ok, format!("cache-control: {value}"));
+                self.judge(
+                    "cache-manifest",
+                    subject,
+                    ok,
+                    format!("cache-control: {value}"),
+                );
             }
             None => self.fail("cache-manifest", subject, "no cache-control"),
         }
@@ -361,7 +371,11 @@ impl<'a, T: Transport> Session<'a, T> {
             _ => return,
         };
         let Some((_, value)) = &signed.signature else {
-            self.fail(id, subject, "not signed though the request expects a signature");
+            self.fail(
+                id,
+                subject,
+                "not signed though the request expects a signature",
+            );
             return;
         };
         let header = match parse_header(value) {
@@ -376,7 +390,10 @@ impl<'a, T: Transport> Session<'a, T> {
             "signature-keyid",
             subject,
             keyid == certificate.keyid(),
-            format!("signed by keyid {keyid:?}, asked for {:?}", certificate.keyid()),
+            format!(
+                "signed by keyid {keyid:?}, asked for {:?}",
+                certificate.keyid()
+            ),
         );
         if let Some(alg) = header.alg.as_deref()
             && alg != "rsa-v1_5-sha256"
@@ -400,7 +417,12 @@ impl<'a, T: Transport> Session<'a, T> {
     // -- accept negotiation ---------------------------------------------------------------
 
     async fn negotiation(&mut self, platform: Platform, baseline: &Answer) {
-        const IDS: [&str; 4] = ["accept-json", "accept-multipart", "accept-qvalues", "accept-406"];
+        const IDS: [&str; 4] = [
+            "accept-json",
+            "accept-multipart",
+            "accept-qvalues",
+            "accept-406",
+        ];
         if !self.runs_any(&IDS) {
             return;
         }
@@ -421,7 +443,7 @@ impl<'a, T: Transport> Session<'a, T> {
         .into_iter()
         .enumerate()
         {
-            probe.accept = accept.to_owned();
+            accept.clone_into(&mut probe.accept);
             let subject = format!("{subject} accept: {accept}");
             match self.ask(&probe, &subject).await {
                 Ok(answer) if answer.status == 406 => self.pass(id, &subject, "406"),
@@ -444,13 +466,16 @@ impl<'a, T: Transport> Session<'a, T> {
             let mut problems = Vec::new();
             let mut answered = true;
             for (accept, wanted) in [
-                ("multipart/mixed;q=0.5, application/expo+json", Structure::Json),
+                (
+                    "multipart/mixed;q=0.5, application/expo+json",
+                    Structure::Json,
+                ),
                 (
                     "application/expo+json;q=0.5, application/json;q=0.5, multipart/mixed",
                     Structure::Multipart,
                 ),
             ] {
-                probe.accept = accept.to_owned();
+                accept.clone_into(&mut probe.accept);
                 match self.ask(&probe, subject).await {
                     Ok(answer) if answer.structure == wanted => {}
                     Ok(answer) => problems.push(format!(
@@ -476,7 +501,7 @@ impl<'a, T: Transport> Session<'a, T> {
                 "the server offers one structure only: nothing to choose",
             );
         }
-        probe.accept = "text/html".to_owned();
+        "text/html".clone_into(&mut probe.accept);
         match self.ask(&probe, subject).await {
             Ok(answer) => self.judge(
                 "accept-406",
@@ -824,10 +849,7 @@ impl<'a, T: Transport> Session<'a, T> {
                     id,
                     &subject,
                     same_hash(&got, &asset.hash),
-                    format!(
-                        "{used}: decodes to {got}, the manifest says {}",
-                        asset.hash
-                    ),
+                    format!("{used}: decodes to {got}, the manifest says {}", asset.hash),
                 );
             }
             Err(e) => self.fail(id, &subject, e),
@@ -846,7 +868,11 @@ impl<'a, T: Transport> Session<'a, T> {
         if !self.runs_any(&["range-asset"]) {
             return;
         }
-        let subject = format!("{platform} asset {:?} range: bytes=0-{}", asset.key, RANGE_LEN - 1);
+        let subject = format!(
+            "{platform} asset {:?} range: bytes=0-{}",
+            asset.key,
+            RANGE_LEN - 1
+        );
         let request = Self::asset_request(asset, "identity").and_then(|mut request| {
             request.headers_mut().insert(
                 http::header::RANGE,
@@ -938,7 +964,10 @@ impl<'a, T: Transport> Session<'a, T> {
                 if !seen.insert(asset.url.clone()) {
                     continue;
                 }
-                let subject = format!("{} update {} asset {:?}", update.platform, update.id, asset.key);
+                let subject = format!(
+                    "{} update {} asset {:?}",
+                    update.platform, update.id, asset.key
+                );
                 let response = match Self::asset_request(asset, "identity") {
                     Ok(request) => self.send(request).await,
                     Err(failure) => Err(failure),
@@ -970,7 +999,11 @@ impl<'a, T: Transport> Session<'a, T> {
     /// Checks that never got material are reported as skipped rather than left out.
     fn close(&mut self) {
         if !self.framing_seen {
-            for id in ["multipart-opening", "multipart-closing", "multipart-part-headers"] {
+            for id in [
+                "multipart-opening",
+                "multipart-closing",
+                "multipart-part-headers",
+            ] {
                 self.skip(id, "all", "no multipart answer with parts was seen");
             }
         }

@@ -22,11 +22,7 @@ impl Certificate {
         let (_, certificate) = x509_parser::parse_x509_certificate(block.contents())
             .map_err(|e| format!("not an X.509 certificate: {e}"))?;
         Ok(Certificate {
-            public_key: certificate
-                .public_key()
-                .subject_public_key
-                .data
-                .to_vec(),
+            public_key: certificate.public_key().subject_public_key.data.to_vec(),
             keyid: keyid.into(),
         })
     }
