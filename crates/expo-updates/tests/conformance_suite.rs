@@ -711,3 +711,129 @@ fn the_json_report_names_rule_level_and_source() {
     assert_eq!(json["errors"], report.errors());
     assert!(report.to_text().contains("ERROR multipart-closing"));
 }
+
+/// A server answering whatever it is given: arbitrary statuses, content types, encodings
+/// and bytes, including manifests whose asset URLs lead back to it.
+struct HostileServer {
+    answers: Vec<(u16, String, Option<String>, Vec<u8>)>,
+    next: Cell<usize>,
+}
+
+impl Transport for HostileServer {
+    async fn send(&self, _: Request<()>) -> Result<Response<Bytes>, String> {
+        let index = self.next.get();
+        self.next.set(index + 1);
+        if self.answers.is_empty() {
+            return Err("connection reset".to_owned());
+        }
+        let (status, content_type, encoding, body) = &self.answers[index % self.answers.len()];
+        let mut builder = Response::builder()
+            .status(*status)
+            .header("content-type", content_type.as_str())
+            .header("expo-signature", "sig=:!!:, keyid=1");
+        if let Some(encoding) = encoding {
+            builder = builder.header("content-encoding", encoding.as_str());
+        }
+        builder
+            .body(Bytes::from(body.clone()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn hostile_manifest(url: &str, hash: &str) -> Vec<u8> {
+    let asset = json!({"key": "k", "hash": hash, "contentType": "a/b", "url": url});
+    serde_json::to_vec(&json!({
+        "id": "0754dad0-d200-4634-813c-ef1f26100101", "createdAt": "x",
+        "runtimeVersion": RUNTIME, "launchAsset": asset, "assets": [asset, 7, null],
+        "metadata": {}, "extra": {},
+    }))
+    .unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn a_hostile_server_gets_findings_never_a_panic_nor_more_requests(
+        answers in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![200u16, 204, 206, 304, 400, 404, 406, 500]),
+                proptest::sample::select(vec![
+                    "multipart/mixed; boundary=b".to_owned(),
+                    "multipart/mixed".to_owned(),
+                    "multipart/mixed; boundary=\"\"".to_owned(),
+                    "application/json".to_owned(),
+                    "application/expo+json".to_owned(),
+                    "text/html".to_owned(),
+                ]),
+                proptest::option::of(proptest::sample::select(vec![
+                    "gzip".to_owned(), "br".to_owned(), "zstd".to_owned(), "identity".to_owned(),
+                ])),
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+                    proptest::sample::select(vec![
+                        b"--b\r\n\r\n{}\r\n--b--\r\n".to_vec(),
+                        b"--b\r\ncontent-disposition: x; name=manifest\r\n\r\n[]\r\n--b--".to_vec(),
+                        b"--b\r\ncontent-disposition: x; name=directive\r\n\r\n\"x\"\r\n--b--\r\n".to_vec(),
+                        b"--b\r\n\r\nnever closed".to_vec(),
+                        b"--b".to_vec(),
+                        hostile_manifest("https://updates.test/a", "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"),
+                        hostile_manifest("relative/url", "x"),
+                        hostile_manifest("https://updates.test/\u{0}", ""),
+                    ]),
+                ],
+            ),
+            0..12,
+        ),
+        max in 0usize..60,
+    ) {
+        let server = HostileServer { answers, next: Cell::new(0) };
+        let mut options = options();
+        options.max_requests = max;
+        let report = block_on(run(&server, &options));
+        proptest::prop_assert!(report.requests <= max);
+        proptest::prop_assert!(server.next.get() <= max);
+        let _ = report.to_text();
+        let _ = report.to_json();
+    }
+}
+
+/// An empty launch asset (its hash is the empty string's), answered 206 to a range.
+struct EmptyAssetServer;
+
+impl Transport for EmptyAssetServer {
+    async fn send(&self, request: Request<()>) -> Result<Response<Bytes>, String> {
+        let builder = Response::builder()
+            .header("expo-protocol-version", "1")
+            .header("expo-sfv-version", "0");
+        let (status, body) = if request.uri().path() == "/manifest" {
+            (
+                200,
+                hostile_manifest(
+                    "https://updates.test/empty",
+                    "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+                ),
+            )
+        } else if request.headers().contains_key("range") {
+            (206, Vec::new())
+        } else {
+            (200, Vec::new())
+        };
+        builder
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Bytes::from(body))
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn an_empty_asset_is_checked_without_a_range() {
+    let report = block_on(run(&EmptyAssetServer, &options()));
+    assert!(
+        report.passed().contains("asset-identity"),
+        "{}",
+        report.to_text()
+    );
+    assert!(!report.findings.iter().any(|f| f.check.id == "range-asset"));
+}

@@ -865,7 +865,8 @@ impl<'a, T: Transport> Session<'a, T> {
     }
 
     async fn range(&mut self, platform: Platform, asset: &AssetRef, full: Bytes) {
-        if !self.runs_any(&["range-asset"]) {
+        // An empty asset has no byte range to ask for.
+        if !self.runs_any(&["range-asset"]) || full.is_empty() {
             return;
         }
         let subject = format!(
