@@ -265,3 +265,40 @@ fn check_reports_an_unreachable_server() {
     assert!(stdout.contains("Connection refused"), "{stdout}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("1 error(s) found"));
 }
+
+/// A server answering 204 to everything: no error (nothing to serve is fine), but requests
+/// without a platform or runtime version must be refused: warnings only, exit code 3.
+#[test]
+fn warnings_alone_exit_with_code_3() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Bounded: the check sends at most --max-requests requests.
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 204 No Content\r\nexpo-protocol-version: 1\r\nexpo-sfv-version: 0\r\n\
+                  cache-control: private, max-age=0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let data = tempfile::tempdir().unwrap();
+    let output = bin(data.path())
+        .args(["check", &format!("http://127.0.0.1:{port}/manifest")])
+        .args(["--runtime-version", "1.0.0", "--platform", "ios"])
+        .args(["--only", "manifest,request-headers", "--max-requests", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("WARN  platform-missing"), "{stdout}");
+    assert!(stdout.contains(" 0 error(s)"), "{stdout}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("warning(s) found"));
+}
