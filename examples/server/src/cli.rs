@@ -116,8 +116,11 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Delete old updates nobody is served, then the blobs nothing references.
     Gc(GcArgs),
-    /// Check a running server (this one or any other) the way an app would: manifest,
-    /// signature, every asset's hash in every encoding. Exits non-zero on any error.
+    /// Run the conformance suite against a running server (this one or any other): what
+    /// an app sends and beyond (negotiation, malformed headers, no-update answers,
+    /// signatures, multipart framing, encodings, caching, ranges, header case, asset-URL
+    /// stability across a publish). Exits 0 when clean, 1 on errors (MUST or client-needs
+    /// failures), 3 on warnings only (SHOULD failures).
     Check(CheckArgs),
 }
 
@@ -300,6 +303,35 @@ pub struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Run only these groups (comma-separated): manifest, negotiation, request-headers,
+    /// no-update, signature, multipart, assets, caching, ranges, header-case, stability.
+    #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
+    pub only: Vec<String>,
+
+    /// Do not run these groups (comma-separated, names as for --only).
+    #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
+    pub skip: Vec<String>,
+
+    /// Send at most this many requests; checks beyond are reported as skipped.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_requests: usize,
+
+    /// Also run the probes that send `expo-current-update-id` (no-update for a client on
+    /// the latest update, its upper-case spelling), which servers may record as launches.
+    #[arg(long)]
+    pub allow_mutations: bool,
+
+    /// Save what was served (update ids, asset URLs and hashes) to FILE: the first phase
+    /// of the asset-URL stability check. Publish a new update, then run again with
+    /// --previous-state FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+
+    /// The state saved by an earlier run (before a publish): checks its asset URLs still
+    /// answer the same bytes.
+    #[arg(long, value_name = "FILE")]
+    pub previous_state: Option<PathBuf>,
 }
 
 /// Where asset URLs point.
@@ -475,6 +507,35 @@ pub struct GcArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Run only these groups (comma-separated): manifest, negotiation, request-headers,
+    /// no-update, signature, multipart, assets, caching, ranges, header-case, stability.
+    #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
+    pub only: Vec<String>,
+
+    /// Do not run these groups (comma-separated, names as for --only).
+    #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
+    pub skip: Vec<String>,
+
+    /// Send at most this many requests; checks beyond are reported as skipped.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_requests: usize,
+
+    /// Also run the probes that send `expo-current-update-id` (no-update for a client on
+    /// the latest update, its upper-case spelling), which servers may record as launches.
+    #[arg(long)]
+    pub allow_mutations: bool,
+
+    /// Save what was served (update ids, asset URLs and hashes) to FILE: the first phase
+    /// of the asset-URL stability check. Publish a new update, then run again with
+    /// --previous-state FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+
+    /// The state saved by an earlier run (before a publish): checks its asset URLs still
+    /// answer the same bytes.
+    #[arg(long, value_name = "FILE")]
+    pub previous_state: Option<PathBuf>,
 }
 
 /// `list`.

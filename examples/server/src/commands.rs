@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
-use crate::check::{CheckOptions, check};
+use crate::check::check;
 use crate::cli::{
     CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
     ShowArgs,
@@ -370,6 +370,8 @@ fn print_created(updates: &[UpdateInfo], json: bool, verb: &str) {
 }
 
 async fn run_check(app: Option<&str>, args: CheckArgs) -> Result<()> {
+    use expo_updates::conformance::{Certificate, Group, Options, State};
+
     let prefix = app
         .filter(|app| *app != DEFAULT_APP)
         .map(|app| format!("/{app}"))
@@ -380,32 +382,65 @@ async fn run_check(app: Option<&str>, args: CheckArgs) -> Result<()> {
         }
         _ => args.url.clone(),
     };
-    let certificate = match &args.certificate {
-        Some(path) => Some((
-            std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
-            args.keyid.clone(),
-        )),
-        None => None,
+    let groups = |names: &[String], flag: &str| -> Result<Vec<Group>> {
+        names
+            .iter()
+            .map(|name| {
+                Group::from_name(name.trim()).ok_or_else(|| {
+                    let known: Vec<_> = Group::ALL.iter().map(|g| g.as_str()).collect();
+                    Error::Invalid(format!(
+                        "{flag}: unknown group {name:?} (one of {})",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect()
     };
-    let options = CheckOptions {
-        url,
-        platforms: platforms(args.platform)
-            .unwrap_or_else(|| vec![Platform::Ios, Platform::Android]),
-        runtime_version: args
-            .runtime_version
-            .parse()
-            .map_err(|e| Error::Invalid(format!("--runtime-version: {e}")))?,
-        channel: args.channel,
-        certificate,
-    };
+    let mut options = Options::new(url, args.runtime_version.clone());
+    if let Some(platforms) = platforms(args.platform) {
+        options.platforms = platforms;
+    }
+    options.channel = args.channel;
+    options.only = groups(&args.only, "--only")?;
+    options.skip = groups(&args.skip, "--skip")?;
+    options.max_requests = args.max_requests;
+    options.allow_mutations = args.allow_mutations;
+    if let Some(path) = &args.certificate {
+        let pem = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        options.certificate = Some(
+            Certificate::from_pem(&pem, args.keyid.clone())
+                .map_err(|e| Error::Config(format!("--certificate {}: {e}", path.display())))?,
+        );
+    }
+    if let Some(path) = &args.previous_state {
+        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        options.previous =
+            Some(serde_json::from_slice::<State>(&text).map_err(|e| {
+                Error::Invalid(format!("--previous-state {}: {e}", path.display()))
+            })?);
+    }
     let report = check(&options).await?;
+    if let Some(path) = &args.save_state {
+        std::fs::write(
+            path,
+            json_text(&serde_json::to_value(&report.state).unwrap_or_default()),
+        )
+        .map_err(|e| Error::io(path, e))?;
+    }
     if args.json {
         println!("{}", json_text(&report.to_json()));
     } else {
         print!("{}", report.to_text());
     }
-    match report.errors() {
-        0 => Ok(()),
-        n => Err(Error::Invalid(format!("{n} error(s) found"))),
+    match (report.errors(), report.warnings()) {
+        (0, 0) => Ok(()),
+        (0, warnings) => {
+            use std::io::Write as _;
+            eprintln!("{warnings} warning(s) found");
+            let _ = std::io::stdout().flush();
+            // Warnings only: a distinct exit code, so CI can tell them from errors.
+            std::process::exit(3)
+        }
+        (errors, _) => Err(Error::Invalid(format!("{errors} error(s) found"))),
     }
 }
