@@ -91,6 +91,7 @@ impl Observation {
         let launched = self.launched.map(|update_id| DeviceReport {
             update_id,
             device: self.device,
+            served: false,
             launched: true,
             failed: self.failed.contains(&update_id),
         });
@@ -101,6 +102,7 @@ impl Observation {
             .map(|update_id| DeviceReport {
                 update_id: *update_id,
                 device: self.device,
+                served: false,
                 launched: false,
                 failed: true,
             });
