@@ -655,28 +655,25 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
     // Let the flood build up, then act as the operator.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let dist = synthetic_export(&work.path().join("next"), 3_000, runtime);
-    let timed = |args: Vec<String>| {
-        let mut command = backend.bin(&data);
-        command.args(&args);
-        let started = Instant::now();
-        let output = command.output().unwrap();
-        (output, started.elapsed())
+    let timed = |mut command: std::process::Command| {
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let output = command.output().unwrap();
+            (output, started.elapsed())
+        })
     };
-    let (publish, took) = tokio::task::spawn_blocking({
-        let dist = dist.to_str().unwrap().to_owned();
-        move || {
-            timed(
-                [
-                    "publish", &dist, "--channel", "production", "--platform", "ios",
-                    "--brotli-quality", "1", "-m", "during the flood",
-                ]
-                .map(String::from)
-                .to_vec(),
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let mut command = backend.bin(&data);
+    command.arg("publish").arg(&dist).args([
+        "--channel",
+        "production",
+        "--platform",
+        "ios",
+        "--brotli-quality",
+        "1",
+        "-m",
+        "during the flood",
+    ]);
+    let (publish, took) = timed(command).await.unwrap();
     assert!(
         publish.status.success(),
         "{}",
@@ -684,15 +681,9 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
     );
     assert!(took < Duration::from_secs(15), "publish took {took:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (rollback, took) = tokio::task::spawn_blocking(move || {
-        timed(
-            ["rollback", "--channel", "production", "--runtime-version", "1.0.0"]
-                .map(String::from)
-                .to_vec(),
-        )
-    })
-    .await
-    .unwrap();
+    let mut command = backend.bin(&data);
+    command.args(["rollback", "--channel", "production", "--runtime-version", runtime]);
+    let (rollback, took) = timed(command).await.unwrap();
     assert!(
         rollback.status.success(),
         "{}",

@@ -36,7 +36,7 @@ pub const DELETION_RECORD_TTL_MS: i64 = 30 * 86_400_000;
 pub const HEALTH_RETENTION_MS: i64 = 30 * 86_400_000;
 
 /// Deletions marked done per transaction.
-const DONE_CHUNK: usize = 500;
+pub const DONE_CHUNK: usize = 500;
 
 /// What a collection removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -259,7 +259,8 @@ pub(crate) use mark_pending;
 /// each bumping the change counter. Returns how many were finished; the first storage
 /// error, if any, after trying every blob (those stay pending for the next run).
 macro_rules! finish_deletions {
-    ($pool:expr, $blobs:expr) => {{
+    ($pool:expr, $blobs:expr) => {
+        async {
         use sqlx::Row as _;
         let pending = sqlx::query(
             "SELECT hash FROM blob_deletions WHERE pending = 1 ORDER BY hash",
@@ -271,9 +272,9 @@ macro_rules! finish_deletions {
         for row in &pending {
             let hex: String = row.try_get("hash")?;
             let Some(hash) = $crate::store::AssetHash::from_hex(&hex) else {
-                return Err(
-                    $crate::error::Error::Corrupt(format!("blob_deletions.hash {hex:?}")).into(),
-                );
+                return Err($crate::error::Error::Corrupt(format!(
+                    "blob_deletions.hash {hex:?}"
+                )));
             };
             match $blobs.delete(&hash).await {
                 Ok(()) => done.push(hex),
@@ -303,10 +304,12 @@ macro_rules! finish_deletions {
             tx.commit().await?;
         }
         match failure {
-            Some(error) => Err(error.into()),
-            None => Ok(done.len()),
+            Some(error) => Err(error),
+            None => Ok::<usize, $crate::error::Error>(done.len()),
         }
-    }};
+        }
+        .await
+    };
 }
 
 pub(crate) use finish_deletions;

@@ -379,7 +379,7 @@ impl MetadataStore for PostgresStore {
                 now_millis()
             );
             if !dry_run {
-                super::gc::finish_deletions!(&self.pool, blobs)?;
+                super::gc::finish_deletions!(&self.pool, blobs).map_err(InsertError::Other)?;
             }
             Ok(report)
         }
@@ -616,7 +616,7 @@ impl MetadataStore for PostgresStore {
             "{} WHERE update_id = ANY($1) GROUP BY update_id",
             super::HEALTH_COLUMNS
         );
-        let rows = self.map(sqlx::query(&query).bind(ids).fetch_all(&self.pool).await)?;
+        let rows = self.map(sqlx::query(sqlx::AssertSqlSafe(query)).bind(ids).fetch_all(&self.pool).await)?;
         rows.iter()
             .map(|row| {
                 UpdateHealth::from_columns(

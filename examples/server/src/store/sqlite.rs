@@ -419,7 +419,7 @@ impl MetadataStore for SqliteStore {
             "{} WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
             super::HEALTH_COLUMNS
         );
-        let rows = sqlx::query(&query)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(ids.to_string())
             .fetch_all(&self.pool)
             .await?;
