@@ -601,11 +601,11 @@ async fn forged_failures_move_a_channel_back_once_and_never_further(backend: &Ba
 
 on_every_backend!(async a_report_flood_starves_no_operator_and_stays_bounded);
 
-/// Thousands of forged reports per second from fresh ids while an operator publishes and
-/// rolls back from the CLI: both finish within 15 s, and the rows kept per update stay
-/// under `--health-max-devices`.
+/// A flood of forged reports from fresh ids (32 clients as fast as the server answers)
+/// while an operator publishes and rolls back from the CLI: both finish within 15 s, and
+/// the rows kept per update stay under `--health-max-devices`.
 async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend) {
-    const BOUND: u64 = 2_000;
+    const BOUND: u64 = 300;
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let ids = publish_each(backend, work.path(), &data, &["A", "B"]);
@@ -696,15 +696,23 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
         flooder.await.unwrap();
     }
     let total = sent.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("{total} forged reports sent");
-    assert!(total > 5_000, "not a flood: {total} requests");
-    // Wait for the last flush, then count the rows of every update.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut rows = 0;
-    for update in listed(backend, &data) {
-        let served = update["health"]["served"].as_u64().unwrap();
-        assert!(served <= BOUND, "{served} rows for {}", update["id"]);
-        rows += served;
-    }
-    assert!(rows > 0, "the flood was served");
+    eprintln!("{total} forged reports sent by 32 clients");
+    // Each from a fresh id: several times the bound, whatever the machine's speed.
+    assert!(total > 3 * usize::try_from(BOUND).unwrap(), "not a flood: {total} requests");
+    // The queued reports are written within a few flushes; no update ever passes the
+    // bound meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let fullest = loop {
+        let mut fullest = 0;
+        for update in listed(backend, &data) {
+            let served = update["health"]["served"].as_u64().unwrap();
+            assert!(served <= BOUND, "{served} rows for {}", update["id"]);
+            fullest = fullest.max(served);
+        }
+        if fullest == BOUND || Instant::now() > deadline {
+            break fullest;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(fullest, BOUND, "the flood reached the bound");
 }
