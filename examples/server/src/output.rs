@@ -244,7 +244,10 @@ mod tests {
         assert!(matches!(escape_controls("plain ünïcode"), Cow::Borrowed(_)));
         let text = table(&["MESSAGE"], &[vec![hostile.to_owned()]]);
         assert_eq!(text.lines().count(), 2, "{text:?}");
-        assert!(text.lines().all(|line| !line.chars().any(char::is_control)), "{text:?}");
+        assert!(
+            text.lines().all(|line| !line.chars().any(char::is_control)),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -157,13 +157,13 @@ async fn wait_for_served(server: &Server, id: &str, want: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let shown = admin_get(server, &format!("/admin/updates/{id}")).await;
-        let served = shown["health"]["served"].as_u64().unwrap();
-        if served == want {
+        let installs = shown["health"]["served"].as_u64().unwrap();
+        if installs == want {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{id} was served to {served} installs, expected {want}"
+            "{id} was served to {installs} installs, expected {want}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -394,7 +394,12 @@ async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
     let servers = [backend.server(&data, &args), backend.server(&data, &args)];
     let replica = |n: usize| &servers[n % 2];
     let count = |list: &Value| list.as_array().unwrap().len();
-    install(&[&servers[0], &servers[1]], &runtime, (0..9).chain(100..131)).await;
+    install(
+        &[&servers[0], &servers[1]],
+        &runtime,
+        (0..9).chain(100..131),
+    )
+    .await;
     wait_for_served(&servers[0], &second, 40).await;
 
     // 9 devices fail on the served update: every device reporting failed, but fewer than 40.
@@ -563,9 +568,7 @@ async fn forged_failures_move_a_channel_back_once_and_never_further(backend: &Ba
     assert_eq!(updates.len(), 4, "rolled back exactly once: {updates:#?}");
     assert_eq!(updates[0]["republished_from"], b.as_str(), "{updates:#?}");
     assert!(
-        updates
-            .iter()
-            .all(|u| u["republished_from"] != a.as_str()),
+        updates.iter().all(|u| u["republished_from"] != a.as_str()),
         "A is never served again"
     );
     assert_eq!(served_id(&server, runtime).await, updates[0]["id"]);
@@ -593,7 +596,11 @@ async fn forged_failures_move_a_channel_back_once_and_never_further(backend: &Ba
     }
     wait_for_health(&server, &republished, (40, 0, 40)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(served_id(&server, runtime).await, republished, "the republish stays");
+    assert_eq!(
+        served_id(&server, runtime).await,
+        republished,
+        "the republish stays"
+    );
     assert_eq!(listed(backend, &data).len(), 5);
     let rollbacks = sample(&metrics(&server).await, "expo_auto_rollbacks_total", "");
     assert_eq!(rollbacks, Some(1.0));
@@ -682,7 +689,13 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
     assert!(took < Duration::from_secs(15), "publish took {took:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut command = backend.bin(&data);
-    command.args(["rollback", "--channel", "production", "--runtime-version", runtime]);
+    command.args([
+        "rollback",
+        "--channel",
+        "production",
+        "--runtime-version",
+        runtime,
+    ]);
     let (rollback, took) = timed(command).await.unwrap();
     assert!(
         rollback.status.success(),
@@ -698,16 +711,19 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
     let total = sent.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!("{total} forged reports sent by 32 clients");
     // Each from a fresh id: several times the bound, whatever the machine's speed.
-    assert!(total > 3 * usize::try_from(BOUND).unwrap(), "not a flood: {total} requests");
+    assert!(
+        total > 3 * usize::try_from(BOUND).unwrap(),
+        "not a flood: {total} requests"
+    );
     // The queued reports are written within a few flushes; no update ever passes the
     // bound meanwhile.
     let deadline = Instant::now() + Duration::from_secs(30);
     let fullest = loop {
         let mut fullest = 0;
         for update in listed(backend, &data) {
-            let served = update["health"]["served"].as_u64().unwrap();
-            assert!(served <= BOUND, "{served} rows for {}", update["id"]);
-            fullest = fullest.max(served);
+            let rows = update["health"]["served"].as_u64().unwrap();
+            assert!(rows <= BOUND, "{rows} rows for {}", update["id"]);
+            fullest = fullest.max(rows);
         }
         if fullest == BOUND || Instant::now() > deadline {
             break fullest;

@@ -500,7 +500,10 @@ pub(crate) mod tests {
 
     #[async_trait::async_trait]
     impl BlobStore for FailingDeletes {
-        async fn stat(&self, hash: &AssetHash) -> crate::error::Result<Option<crate::blobs::StoredBlob>> {
+        async fn stat(
+            &self,
+            hash: &AssetHash,
+        ) -> crate::error::Result<Option<crate::blobs::StoredBlob>> {
             self.inner.stat(hash).await
         }
         async fn put(&self, blob: PreparedBlob) -> crate::error::Result<crate::blobs::StoredBlob> {
@@ -515,7 +518,10 @@ pub(crate) mod tests {
             self.inner.open(hash, encoding, range).await
         }
         async fn delete(&self, hash: &AssetHash) -> crate::error::Result<()> {
-            let n = self.deletes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let n = self
+                .deletes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
             if n >= self.fail_from && !self.healed.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(Error::Task(format!("injected failure deleting {hash}")));
             }
@@ -526,7 +532,11 @@ pub(crate) mod tests {
     /// Every blob an update of `scopes` references is stored.
     async fn every_reference_is_stored(store: &dyn MetadataStore, blobs: &dyn BlobStore) {
         for scope in store.scopes().await.unwrap() {
-            for info in store.list(&crate::store::UpdateFilter::scope(&scope, 1000)).await.unwrap() {
+            for info in store
+                .list(&crate::store::UpdateFilter::scope(&scope, 1000))
+                .await
+                .unwrap()
+            {
                 let update = store.update(info.id).await.unwrap().unwrap();
                 for asset in update.launch_asset.iter().chain(&update.assets) {
                     assert!(
@@ -550,7 +560,10 @@ pub(crate) mod tests {
     ) {
         let blobs = FailingDeletes::new(inner, 2);
         let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
-        let (old, shared) = (stored(&blobs, b"old bundle").await, stored(&blobs, b"shared").await);
+        let (old, shared) = (
+            stored(&blobs, b"old bundle").await,
+            stored(&blobs, b"shared").await,
+        );
         // The first update references two blobs that nothing else does.
         let mut first = update_of(&scope, &old);
         first.assets.push(crate::store::UpdateAsset {
@@ -559,10 +572,16 @@ pub(crate) mod tests {
             content_type: shared.content_type.clone(),
             file_extension: Some(".js".into()),
         });
-        store.insert(&[old.clone(), shared.clone()], vec![first]).await.unwrap();
+        store
+            .insert(&[old.clone(), shared.clone()], vec![first])
+            .await
+            .unwrap();
         for content in [b"second".as_slice(), b"third"] {
             let blob = stored(&blobs, content).await;
-            store.insert(std::slice::from_ref(&blob), vec![update_of(&scope, &blob)]).await.unwrap();
+            store
+                .insert(std::slice::from_ref(&blob), vec![update_of(&scope, &blob)])
+                .await
+                .unwrap();
         }
 
         // A publish sharing `shared` finds it stored, at this counter.
@@ -579,37 +598,56 @@ pub(crate) mod tests {
         let records = [fourth, shared.clone()];
 
         let future = crate::store::sqlite::now_millis() + 1000;
-        let failed = store.collect_garbage(&Cutoffs::every_app(future), false, &blobs).await;
-        assert!(failed.is_err(), "the injected failure is reported: {failed:?}");
+        let failed = store
+            .collect_garbage(&Cutoffs::every_app(future), false, &blobs)
+            .await;
+        assert!(
+            failed.is_err(),
+            "the injected failure is reported: {failed:?}"
+        );
         every_reference_is_stored(store, &blobs).await;
         assert_eq!(
-            store.list(&crate::store::UpdateFilter::scope(&scope, 10)).await.unwrap().len(),
+            store
+                .list(&crate::store::UpdateFilter::scope(&scope, 10))
+                .await
+                .unwrap()
+                .len(),
             2,
             "the collection's rows are committed"
         );
 
         // The publish's insert: refused, whichever of the two deletes failed.
-        let refused = store.insert_since(&records, vec![publish.clone()], Some(since)).await;
+        let refused = store
+            .insert_since(&records, vec![publish.clone()], Some(since))
+            .await;
         assert!(matches!(refused, Err(Error::BlobRemoved(_))), "{refused:?}");
         // Stored again right away (before the collection is finished): still refused while
         // the deletion is pending, so the bytes cannot vanish under a committed reference.
         stored(&blobs, b"shared").await;
         let now = store.change_counter().await.unwrap();
-        let again = store.insert_since(&records, vec![publish.clone()], Some(now)).await;
+        let again = store
+            .insert_since(&records, vec![publish.clone()], Some(now))
+            .await;
         let shared_delete_failed = matches!(again, Err(Error::BlobRemoved(_)));
         every_reference_is_stored(store, &blobs).await;
 
         // The next collection finishes the pending deletion; the publish then stores what
         // is missing and commits.
         blobs.heal();
-        store.collect_garbage(&Cutoffs::every_app(0), false, &blobs).await.unwrap();
+        store
+            .collect_garbage(&Cutoffs::every_app(0), false, &blobs)
+            .await
+            .unwrap();
         every_reference_is_stored(store, &blobs).await;
         if shared_delete_failed {
             let since = store.change_counter().await.unwrap();
             if blobs.stat(&shared.hash).await.unwrap().is_none() {
                 stored(&blobs, b"shared").await;
             }
-            store.insert_since(&records, vec![publish], Some(since)).await.unwrap();
+            store
+                .insert_since(&records, vec![publish], Some(since))
+                .await
+                .unwrap();
         }
         every_reference_is_stored(store, &blobs).await;
         let served = store.current(&scope).await.unwrap().unwrap();

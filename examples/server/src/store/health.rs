@@ -130,7 +130,11 @@ pub(crate) mod tests {
             update_id: uuid::Uuid::new_v4(),
             ..report("x", true, false, false)
         };
-        let served = [report("x", true, false, false), report("y", true, false, false), unknown];
+        let served = [
+            report("x", true, false, false),
+            report("y", true, false, false),
+            unknown,
+        ];
         assert_eq!(store.record_health(&served).await.unwrap(), [a.id]);
         let health = store.health(&[a.id, unknown.update_id]).await.unwrap();
         assert_eq!(health.len(), 1, "the unknown update is skipped");
@@ -144,7 +148,10 @@ pub(crate) mod tests {
             }
         );
         // The served installs report; the forger's still change nothing.
-        let mut reports = vec![report("X", false, true, false), report("y", false, false, true)];
+        let mut reports = vec![
+            report("X", false, true, false),
+            report("y", false, false, true),
+        ];
         reports.extend(forged);
         assert_eq!(store.record_health(&reports).await.unwrap(), [a.id]);
         assert!(
@@ -165,7 +172,9 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn sqlite_reports_count_only_for_served_installs() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let store = crate::store::SqliteStore::open(&dir.path().join("db"))
+            .await
+            .unwrap();
         reports_count_only_for_served_installs(&store).await;
     }
 

@@ -542,12 +542,22 @@ impl MetadataStore for PostgresStore {
         let mut sorted: Vec<&DeviceReport> = reports.iter().collect();
         sorted.sort_by_key(|r| (r.update_id, r.device));
         let columns = |served: bool| {
-            let chosen: Vec<&&DeviceReport> = sorted.iter().filter(|r| r.served == served).collect();
+            let chosen: Vec<&&DeviceReport> =
+                sorted.iter().filter(|r| r.served == served).collect();
             (
-                chosen.iter().map(|r| r.update_id.to_string()).collect::<Vec<_>>(),
+                chosen
+                    .iter()
+                    .map(|r| r.update_id.to_string())
+                    .collect::<Vec<_>>(),
                 chosen.iter().map(|r| r.device.to_hex()).collect::<Vec<_>>(),
-                chosen.iter().map(|r| i64::from(r.launched)).collect::<Vec<_>>(),
-                chosen.iter().map(|r| i64::from(r.failed)).collect::<Vec<_>>(),
+                chosen
+                    .iter()
+                    .map(|r| i64::from(r.launched))
+                    .collect::<Vec<_>>(),
+                chosen
+                    .iter()
+                    .map(|r| i64::from(r.failed))
+                    .collect::<Vec<_>>(),
             )
         };
         let now = now_millis();
@@ -616,7 +626,12 @@ impl MetadataStore for PostgresStore {
             "{} WHERE update_id = ANY($1) GROUP BY update_id",
             super::HEALTH_COLUMNS
         );
-        let rows = self.map(sqlx::query(sqlx::AssertSqlSafe(query)).bind(ids).fetch_all(&self.pool).await)?;
+        let rows = self.map(
+            sqlx::query(sqlx::AssertSqlSafe(query))
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await,
+        )?;
         rows.iter()
             .map(|row| {
                 UpdateHealth::from_columns(

@@ -71,8 +71,11 @@ pub async fn revert(
 ) -> Result<UpdateInfo> {
     let target = store.update(id).await?.ok_or(Error::UpdateNotFound(id))?;
     let scope = target.info.scope.clone();
-    let no_longer_newest =
-        || Error::Nothing(format!("{id} is no longer the newest update of {scope}: roll back instead"));
+    let no_longer_newest = || {
+        Error::Nothing(format!(
+            "{id} is no longer the newest update of {scope}: roll back instead"
+        ))
+    };
     let newer = store.list(&UpdateFilter::scope(&scope, 1)).await?;
     if newer.first().is_some_and(|newest| newest.id != id) {
         return Err(no_longer_newest());
@@ -254,7 +257,10 @@ pub(crate) mod tests {
         async fn change_counter(&self) -> Result<i64> {
             self.inner.change_counter().await
         }
-        async fn blob(&self, hash: &super::super::AssetHash) -> Result<Option<super::super::BlobRecord>> {
+        async fn blob(
+            &self,
+            hash: &super::super::AssetHash,
+        ) -> Result<Option<super::super::BlobRecord>> {
             self.inner.blob(hash).await
         }
         async fn insert_since(
@@ -317,7 +323,11 @@ pub(crate) mod tests {
         ) -> Result<Option<UpdateInfo>> {
             self.inner.insert_if_served(expected, update).await
         }
-        async fn revert_rollout(&self, expected: Uuid, copy: NewUpdate) -> Result<Option<UpdateInfo>> {
+        async fn revert_rollout(
+            &self,
+            expected: Uuid,
+            copy: NewUpdate,
+        ) -> Result<Option<UpdateInfo>> {
             self.inner.revert_rollout(expected, copy).await
         }
     }
@@ -328,7 +338,8 @@ pub(crate) mod tests {
     pub(crate) async fn revert_racing_a_publish_changes_nothing(inner: Arc<dyn MetadataStore>) {
         let scope = Scope::new("default", "main", "1", crate::store::Platform::Ios).unwrap();
         crate::store::fixtures::publish_js(inner.as_ref(), &scope, b"base", 100).await;
-        let canary = crate::store::fixtures::publish_js(inner.as_ref(), &scope, b"canary", 10).await;
+        let canary =
+            crate::store::fixtures::publish_js(inner.as_ref(), &scope, b"canary", 10).await;
         let interloper = crate::store::fixtures::update_launching(
             &scope,
             &crate::store::fixtures::js_blob(b"interloper"),
@@ -341,12 +352,18 @@ pub(crate) mod tests {
         };
         let refused = revert(&store, canary.id, None).await;
         assert!(matches!(refused, Err(Error::Nothing(_))), "{refused:?}");
-        assert!(store.fired.load(Ordering::SeqCst), "the publish landed mid-revert");
+        assert!(
+            store.fired.load(Ordering::SeqCst),
+            "the publish landed mid-revert"
+        );
         let newest = inner.list(&UpdateFilter::scope(&scope, 10)).await.unwrap();
         assert_eq!(newest.len(), 3, "no copy inserted: {newest:?}");
         assert_eq!(newest[0].id, interloper_id, "the new publish stays served");
         let canary = inner.update(canary.id).await.unwrap().unwrap();
-        assert_eq!(canary.info.rollout_percent, 10, "the canary's rollout is untouched");
+        assert_eq!(
+            canary.info.rollout_percent, 10,
+            "the canary's rollout is untouched"
+        );
     }
 
     #[tokio::test]

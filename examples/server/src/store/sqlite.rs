@@ -246,14 +246,8 @@ impl MetadataStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("value")?;
-        let report = super::gc::collect_garbage_body!(
-            tx,
-            counter,
-            cutoffs,
-            dry_run,
-            blobs,
-            now_millis()
-        );
+        let report =
+            super::gc::collect_garbage_body!(tx, counter, cutoffs, dry_run, blobs, now_millis());
         if !dry_run {
             super::gc::finish_deletions!(&self.pool, blobs)?;
         }

@@ -212,7 +212,7 @@ impl Default for DeviceLimit {
 }
 
 impl DeviceLimit {
-    const WINDOW: Duration = Duration::from_secs(60);
+    const WINDOW: Duration = Duration::from_mins(1);
 
     fn admit(&mut self, device: DeviceHash) -> bool {
         if self.window_start.elapsed() >= Self::WINDOW {
@@ -500,7 +500,13 @@ mod tests {
         let mut pending = Pending::default();
         merge(&mut pending, report(device, Some(update), vec![]));
         merge(&mut pending, report(device, None, vec![update]));
-        merge(&mut pending, Event::Served { update_id: update, device });
+        merge(
+            &mut pending,
+            Event::Served {
+                update_id: update,
+                device,
+            },
+        );
         assert_eq!(pending.reports.len(), 1);
         assert_eq!(pending.reports[&(update, device)], (true, true));
         assert_eq!(pending.served.len(), 1, "served pairs are kept apart");
@@ -552,7 +558,11 @@ mod tests {
             queued += 1;
         }
         // Two windows at most were crossed while sending.
-        let windows = if started.elapsed() < Duration::from_millis(900) { 2 } else { 3 };
+        let windows = if started.elapsed() < Duration::from_millis(900) {
+            2
+        } else {
+            3
+        };
         assert!((10..=10 * windows).contains(&queued), "{queued}");
         // Served records are the server's own facts: never rate limited.
         recorder.served(Uuid::from_u128(1), "device");
