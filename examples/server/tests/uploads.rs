@@ -107,19 +107,20 @@ fn four_concurrent_512_mib_uploads_keep_memory_bounded() {
         "peak RSS {peak} MiB (from {before} MiB) exceeds the upload memory"
     );
 
-    // A wrong body (the hash of another) of the same size: refused after streaming, with
-    // no memory held for it beyond the reservation.
-    let (status, text) = put(&server, &file, &"ab".repeat(32), "image/png");
+    // A wrong body (the hash of another): refused after streaming, with nothing stored.
+    let small = work.path().join("small.png");
+    std::fs::write(&small, &chunk).unwrap();
+    let (status, text) = put(&server, &small, &"ab".repeat(32), "image/png");
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("hash_mismatch"), "{text}");
-    // The stored blob downloads with its hash.
-    let downloaded = work.path().join("downloaded");
+    // The stored blob is there: the target no longer lists it as missing.
     let output = Command::new("curl")
-        .args(["-sS", "-o"])
-        .arg(&downloaded)
-        .arg(server.url(&format!("/assets/{hash}")))
+        .args(["-sS", "-H", &format!("authorization: Bearer {TOKEN}")])
+        .args(["-H", "content-type: application/json"])
+        .args(["--data", &format!(r#"{{"hashes":["{hash}"]}}"#)])
+        .arg(server.url("/admin/blobs/missing"))
         .output()
         .unwrap();
-    assert!(output.status.success());
-    assert_eq!(sha256_file(&downloaded), hash);
+    let missing = String::from_utf8_lossy(&output.stdout);
+    assert!(missing.contains(r#""missing":[]"#), "{missing}");
 }
