@@ -237,6 +237,16 @@ pub struct ServeArgs {
     )]
     pub health_flush_interval: Option<HumanDuration>,
 
+    /// Installs kept per update for its device counts: the first this many installs served
+    /// an update can report on it [default: 100000].
+    #[arg(
+        long,
+        env = "EXPO_UPDATE_SERVER_HEALTH_MAX_DEVICES",
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub health_max_devices: Option<u64>,
+
     /// Build bsdiff patches to each new launch asset from those of this many earlier
     /// updates of its scope, and serve them to clients that ask (`a-im: bsdiff`); 0 turns
     /// patches off [default: 3].

@@ -150,6 +150,7 @@ struct FileServe {
     auto_rollback_threshold: Option<f64>,
     auto_rollback_min_devices: Option<u64>,
     health_flush_interval: Option<HumanDuration>,
+    health_max_devices: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,6 +289,8 @@ pub struct ServeSettings {
     pub auto_rollback: Option<AutoRollback>,
     /// How often device reports are written to the store.
     pub health_flush_interval: std::time::Duration,
+    /// Rows kept per update for its device counts.
+    pub health_max_devices: u64,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -533,6 +536,11 @@ impl Loaded {
         Ok(ServeSettings {
             auto_rollback,
             health_flush_interval,
+            health_max_devices: args
+                .health_max_devices
+                .or(file.health_max_devices)
+                .unwrap_or(crate::update_health::DEFAULT_MAX_DEVICES_PER_UPDATE)
+                .max(1),
             asset_urls,
             patches,
             bind,

@@ -56,9 +56,12 @@ pub enum Error {
     /// A request or command argument is invalid.
     #[error("{0}")]
     Invalid(String),
-    /// A blob this publish found stored was deleted by a concurrent garbage collection
-    /// before the publish committed; the publish uploads it again.
-    #[error("blob {0} was removed by a concurrent gc; publish again")]
+    /// A blob this publish found stored was deleted (or is being deleted) by a garbage
+    /// collection before the publish committed; the publish uploads it again.
+    #[error(
+        "blob {0} was removed by a garbage collection (or one that did not finish: run `gc` \
+         again); publish again"
+    )]
     BlobRemoved(crate::store::AssetHash),
     /// No update has this id.
     #[error("no update with id {0}")]

@@ -251,6 +251,7 @@ mod tests {
         let report = |device: &str, launched, failed| DeviceReport {
             update_id: a.id,
             device: DeviceHash::of_client_id(device),
+            served: true,
             launched,
             failed,
         };
@@ -279,6 +280,7 @@ mod tests {
         assert_eq!(
             health[&a.id],
             crate::store::UpdateHealth {
+                served: 2,
                 devices: 2,
                 launched: 1,
                 failed: 2

@@ -1,5 +1,11 @@
 //! Command output: aligned tables for people, JSON for scripts.
+//!
+//! Text output escapes control characters (and the bidirectional overrides that reorder
+//! what a terminal shows) in every value: update messages, asset keys and names come from
+//! whoever published, and must not move the cursor, recolour or rewrite an operator's
+//! terminal. JSON output is escaped by JSON itself.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -36,6 +42,7 @@ pub fn with_health(mut value: Value, health: UpdateHealth) -> Value {
         map.insert(
             "health".into(),
             serde_json::json!({
+                "served": health.served,
                 "devices": health.devices,
                 "launched": health.launched,
                 "failed": health.failed,
@@ -51,10 +58,40 @@ pub fn json_text(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
-/// Lays out rows under a header, columns padded to their widest cell.
+/// `text` with control characters and bidirectional formatting characters written as
+/// escapes (`\n`, `\t`, `\r`, `\u{1b}`); borrowed when there is nothing to escape.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    fn needs_escape(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Lays out rows under a header, columns padded to their widest cell; cells are escaped
+/// ([`escape_controls`]).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| escape_controls(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -72,8 +109,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
+    for row in &rows {
+        line(&mut row.iter().map(AsRef::as_ref));
     }
     out
 }
@@ -127,7 +164,7 @@ pub fn update_text(update: &Update, health: UpdateHealth) -> String {
     let info = &update.info;
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
-        let _ = writeln!(out, "{name:<17}{value}");
+        let _ = writeln!(out, "{name:<17}{}", escape_controls(value));
     };
     field("id", &info.id.to_string());
     field(
@@ -193,6 +230,24 @@ mod tests {
     fn table_pads_columns() {
         let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(text, "A    BB\nxxx  y\n");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_text_output() {
+        let hostile = "fix\u{1b}[2J\u{1b}]0;pwned\u{7}\nline\u{202e}txt.exe\u{9b}";
+        let escaped = escape_controls(hostile);
+        assert_eq!(
+            escaped,
+            "fix\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\nline\\u{202e}txt.exe\\u{9b}"
+        );
+        assert!(!escaped.chars().any(char::is_control));
+        assert!(matches!(escape_controls("plain ünïcode"), Cow::Borrowed(_)));
+        let text = table(&["MESSAGE"], &[vec![hostile.to_owned()]]);
+        assert_eq!(text.lines().count(), 2, "{text:?}");
+        assert!(
+            text.lines().all(|line| !line.chars().any(char::is_control)),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -412,13 +412,25 @@ impl Client {
             )));
         }
         let url = self.url(&format!("/admin/blobs/{hex}"));
-        let request = self
-            .http
-            .put(&url)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(bytes);
-        self.send(&url, request).await.map_err(|(_, e)| e)?;
-        Ok(())
+        let bytes = bytes::Bytes::from(bytes);
+        // A target busy compressing other large uploads says so (503 `busy`) before reading
+        // the body: wait and send again, for up to about two minutes.
+        let mut attempt = 0;
+        loop {
+            let request = self
+                .http
+                .put(&url)
+                .header(reqwest::header::CONTENT_TYPE, content_type.clone())
+                .body(bytes.clone());
+            match self.send(&url, request).await {
+                Ok(_) => return Ok(()),
+                Err((Some((503, code)), _)) if code == "busy" && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                }
+                Err((_, error)) => return Err(error),
+            }
+        }
     }
 
     async fn import(&self, import: &ImportRequest) -> Result<ImportResponse, ImportError> {
@@ -434,6 +446,9 @@ impl Client {
         }
     }
 }
+
+/// Times an upload the target refused as busy is sent again (10 s apart).
+const BUSY_RETRIES: u32 = 12;
 
 #[cfg(test)]
 mod tests {

@@ -162,8 +162,10 @@ pub async fn publish(
     .await
 }
 
-/// Registers the updates; when a concurrent gc removed one of their blobs after `since`,
-/// stores the files again (only the missing ones are uploaded) and retries.
+/// Registers the updates; when a concurrent gc removed (or is removing) one of their blobs
+/// after `since`, waits a little, stores the files again (only the missing ones are
+/// uploaded) and retries: a gc deletes bytes after its commit, so a blob it marked is
+/// stored again only once its bytes are gone (see [`crate::store::gc`]).
 async fn register(
     store: &dyn MetadataStore,
     blobs: &Arc<dyn BlobStore>,
@@ -174,14 +176,17 @@ async fn register(
     brotli_quality: u32,
 ) -> Result<Vec<UpdateInfo>> {
     let mut attempt = 1;
+    let mut pause = std::time::Duration::from_millis(100);
     loop {
         match store
             .insert_since(&records, updates.clone(), Some(since))
             .await
         {
-            Err(Error::BlobRemoved(hash)) if attempt < 3 => {
+            Err(Error::BlobRemoved(hash)) if attempt < MAX_REGISTER_ATTEMPTS => {
                 attempt += 1;
-                tracing::warn!(%hash, "a concurrent gc removed a blob of this publish: storing it again");
+                tracing::warn!(%hash, "a concurrent gc removes a blob of this publish: storing it again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
                 since = store.change_counter().await?;
                 records =
                     store_files(Arc::clone(blobs), files.to_vec(), false, brotli_quality).await?;
@@ -190,6 +195,10 @@ async fn register(
         }
     }
 }
+
+/// Attempts at registering a publish while garbage collections remove its blobs: about 12 s
+/// of waiting, longer than a collection takes to delete the bytes it marked.
+const MAX_REGISTER_ATTEMPTS: u32 = 9;
 
 /// Each distinct blob of the exports once, largest first so the slow compressions start
 /// early.

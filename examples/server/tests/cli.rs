@@ -463,3 +463,32 @@ fn gc_keeps_served_updates_and_races_publishes_safely(backend: &Backend) {
         }
     }
 }
+
+/// Two processes opening a fresh `SQLite` database at the same moment (a `serve` and a CLI
+/// command right after installation) both succeed: migrations take turns.
+#[test]
+fn two_processes_opening_a_fresh_database_both_succeed() {
+    for round in 0..12 {
+        let data = tempfile::tempdir().unwrap();
+        let children: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                bin(data.path())
+                    .args(["list", "--json"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(listed, Value::Array(vec![]));
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Update health on the real server: many fake devices report launches and failures through
 //! manifest request headers; the counts reach the admin API, the CLI and /metrics; malformed
-//! health headers never fail a request; the automatic rollback fires at its threshold, once.
+//! health headers never fail a request; the automatic rollback fires at its threshold, once;
+//! forged reports move a channel back one update at most, and floods of them neither starve
+//! operators' writes nor grow the table past its bound.
 #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
 #![allow(
     clippy::too_many_lines,
@@ -136,6 +138,37 @@ fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
+/// Devices `ns` ask as fresh installs (running their embedded update, reporting nothing):
+/// the server answers them with the update it serves and records them as its installs.
+async fn install(servers: &[&Server], runtime: &str, ns: impl IntoIterator<Item = usize>) {
+    for (i, n) in ns.into_iter().enumerate() {
+        let device = Device {
+            client_id: Some(client_id(n)),
+            current: Some(EMBEDDED),
+            ..Device::default()
+        };
+        let server = servers[i % servers.len()];
+        assert_eq!(ask(server, runtime, &device).await, StatusCode::OK);
+    }
+}
+
+/// Polls the admin API until `want` installs were recorded as served update `id`.
+async fn wait_for_served(server: &Server, id: &str, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = admin_get(server, &format!("/admin/updates/{id}")).await;
+        let installs = shown["health"]["served"].as_u64().unwrap();
+        if installs == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} was served to {installs} installs, expected {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Polls the admin API until the update's health equals `want` (devices, launched, failed).
 async fn wait_for_health(server: &Server, id: &str, want: (u64, u64, u64)) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -189,8 +222,17 @@ async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
     let (runtime, first, second) = publish_two(backend, work.path(), &data);
     let server = backend.server(&data, &["--admin-token", TOKEN, "--sample=false"]);
 
-    // 30 devices run the served update, each asking three times.
+    // The installs that will report were served the update first (reports count only for
+    // them): 30 running it, 6 failing on it, 3 with malformed headers, 10 reporting later.
     assert_eq!(served_id(&server, &runtime).await, second);
+    install(
+        &[&server],
+        &runtime,
+        (0..30).chain(100..106).chain(200..203).chain(300..310),
+    )
+    .await;
+    wait_for_served(&server, &second, 49).await;
+    // 30 devices run the served update, each asking three times.
     for _ in 0..3 {
         for n in 0..30 {
             let status = ask(&server, &runtime, &Device::running(n, &second)).await;
@@ -206,7 +248,7 @@ async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
         assert_eq!(ask(&server, &runtime, &device).await, StatusCode::OK);
     }
     // 6 more failed to launch it and run their embedded update; one of them also names the
-    // first update and an update this server never had.
+    // first update (never served to it: not counted) and an update this server never had.
     for n in 100..106 {
         assert_eq!(
             ask(&server, &runtime, &Device::failed_on(n, &second)).await,
@@ -247,17 +289,17 @@ async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
     // update still counts; the one without a client id does not).
     let health = wait_for_health(&server, &second, (39, 33, 11)).await;
     assert!((health["failure_rate"].as_f64().unwrap() - 11.0 / 39.0).abs() < 1e-9);
-    wait_for_health(&server, &first, (1, 0, 1)).await;
+    wait_for_health(&server, &first, (0, 0, 0)).await;
 
     // The admin listing and the CLI say the same.
     let listed = admin_get(&server, "/admin/updates?channel=production").await;
     assert_eq!(listed[0]["id"], second.as_str());
     assert_eq!(listed[0]["health"]["failed"], 11);
-    assert_eq!(listed[1]["health"]["devices"], 1);
+    assert_eq!(listed[1]["health"]["devices"], 0);
     let cli_list = run_json(backend.bin(&data).args(["list"]));
     assert_eq!(cli_list[0]["health"]["launched"], 33);
     assert_eq!(cli_list[0]["health"]["devices"], 39);
-    assert_eq!(cli_list[1]["health"]["failed"], 1);
+    assert_eq!(cli_list[1]["health"]["failed"], 0);
     let shown = run_json(backend.bin(&data).args(["show", &second]));
     assert_eq!(shown["health"]["failed"], 11);
     let text = run_ok(backend.bin(&data).args(["show", &second]));
@@ -278,7 +320,8 @@ async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
     );
     assert_eq!(
         sample(&text, "expo_update_failed_devices", &label(&first)),
-        Some(1.0)
+        None,
+        "reports on an update never served to the device change nothing"
     );
     assert!(!text.contains(unknown), "no series for unknown updates");
     assert!(
@@ -351,6 +394,13 @@ async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
     let servers = [backend.server(&data, &args), backend.server(&data, &args)];
     let replica = |n: usize| &servers[n % 2];
     let count = |list: &Value| list.as_array().unwrap().len();
+    install(
+        &[&servers[0], &servers[1]],
+        &runtime,
+        (0..9).chain(100..131),
+    )
+    .await;
+    wait_for_served(&servers[0], &second, 40).await;
 
     // 9 devices fail on the served update: every device reporting failed, but fewer than 40.
     for n in 0..9 {
@@ -406,12 +456,12 @@ async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
         }
     }
 
-    // Devices keep reporting the failed update for a while: no second rollback, on either
-    // server (the copy itself is healthy: few devices, none failed).
-    for n in 600..640 {
+    // Devices keep reporting the failed update for a while (installs it was served to, and
+    // new ones it never was): no second rollback, on either server.
+    for n in (0..9).chain(600..640) {
         ask(replica(n), &runtime, &Device::failed_on(n, &second)).await;
     }
-    wait_for_health(&servers[0], &second, (80, 31, 50)).await;
+    wait_for_health(&servers[0], &second, (40, 31, 10)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let list = run_json(backend.bin(&data).args(["list"]));
     assert_eq!(count(&list), 3, "rolled back once: {list}");
@@ -420,4 +470,265 @@ async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
         rollbacks += sample(&metrics(server).await, "expo_auto_rollbacks_total", "").unwrap_or(0.0);
     }
     assert!((rollbacks - 1.0).abs() < f64::EPSILON, "{rollbacks}");
+}
+
+/// Publishes the synthetic export for ios into `production` once per message; returns the
+/// runtime version and the update ids, oldest first.
+fn publish_each(backend: &Backend, work: &Path, data: &Path, messages: &[&str]) -> Vec<String> {
+    let dist = synthetic_export(work, 2_000, "1.0.0");
+    messages
+        .iter()
+        .map(|message| {
+            let published = run_json(backend.bin(data).args(["publish"]).arg(&dist).args([
+                "--channel",
+                "production",
+                "--platform",
+                "ios",
+                "--brotli-quality",
+                "1",
+                "-m",
+                message,
+            ]));
+            published[0]["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// The updates of the channel, newest first.
+fn listed(backend: &Backend, data: &Path) -> Vec<Value> {
+    run_json(backend.bin(data).args(["list"]))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+on_every_backend!(async forged_failures_move_a_channel_back_once_and_never_further);
+
+/// A forger with many client ids: reports on an update its ids were never served change
+/// nothing; failures of C from ids that were served it roll the channel back to (a copy
+/// of) B once; three rounds of them, also naming the copy, never reach A; and after the
+/// operator republishes C, forged failures of the republish change nothing.
+async fn forged_failures_move_a_channel_back_once_and_never_further(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let ids = publish_each(backend, work.path(), &data, &["A", "B", "C"]);
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    let runtime = "1.0.0";
+    let server = backend.server(
+        &data,
+        &[
+            "--admin-token",
+            TOKEN,
+            "--sample=false",
+            "--auto-rollback-threshold",
+            "0.2",
+            "--auto-rollback-min-devices",
+            "20",
+        ],
+    );
+
+    // Never served to these ids: they claim to run C (never downloaded from this server)
+    // and to have failed on it, or fail on B, which they were never given.
+    for n in 0..60 {
+        let device = Device {
+            failed_ids: Some(format!("\"{c}\"")),
+            ..Device::running(n, c)
+        };
+        assert_eq!(ask(&server, runtime, &device).await, StatusCode::OK);
+        ask(&server, runtime, &Device::failed_on(1000 + n, b)).await;
+        ask(&server, runtime, &Device::failed_on(1000 + n, b)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(listed(backend, &data).len(), 3, "nothing rolled back");
+    assert_eq!(served_id(&server, runtime).await, *c);
+    let shown = admin_get(&server, &format!("/admin/updates/{c}")).await;
+    assert_eq!(shown["health"]["devices"], 0, "{shown}");
+    let shown = admin_get(&server, &format!("/admin/updates/{b}")).await;
+    assert_eq!(shown["health"]["devices"], 0, "{shown}");
+
+    // Three rounds: fresh ids get served whatever the channel serves, then report failures
+    // of C and of what they were served.
+    for round in 1..=3 {
+        let first_id = 10_000 * round;
+        let served_now = served_id(&server, runtime).await;
+        install(&[&server], runtime, first_id..first_id + 40).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        for n in first_id..first_id + 40 {
+            let device = Device {
+                failed_ids: Some(format!("\"{c}\", \"{served_now}\"")),
+                ..Device::failed_on(n, c)
+            };
+            assert_eq!(ask(&server, runtime, &device).await, StatusCode::OK);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let now = served_id(&server, runtime).await;
+        assert_ne!(now, *a, "round {round}: the channel serves A");
+    }
+    let updates = listed(backend, &data);
+    assert_eq!(updates.len(), 4, "rolled back exactly once: {updates:#?}");
+    assert_eq!(updates[0]["republished_from"], b.as_str(), "{updates:#?}");
+    assert!(
+        updates.iter().all(|u| u["republished_from"] != a.as_str()),
+        "A is never served again"
+    );
+    assert_eq!(served_id(&server, runtime).await, updates[0]["id"]);
+
+    // The operator republishes C: forged failures of the republish change nothing.
+    let republished = run_json(backend.bin(&data).args(["republish", c]));
+    let republished = republished[0]["id"]
+        .as_str()
+        .or_else(|| republished["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while served_id(&server, runtime).await != republished {
+        assert!(Instant::now() < deadline, "the republish is not served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    install(&[&server], runtime, 50_000..50_040).await;
+    wait_for_served(&server, &republished, 40).await;
+    for n in 50_000..50_040 {
+        let device = Device {
+            failed_ids: Some(format!("\"{republished}\", \"{c}\"")),
+            ..Device::failed_on(n, &republished)
+        };
+        ask(&server, runtime, &device).await;
+    }
+    wait_for_health(&server, &republished, (40, 0, 40)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        served_id(&server, runtime).await,
+        republished,
+        "the republish stays"
+    );
+    assert_eq!(listed(backend, &data).len(), 5);
+    let rollbacks = sample(&metrics(&server).await, "expo_auto_rollbacks_total", "");
+    assert_eq!(rollbacks, Some(1.0));
+}
+
+on_every_backend!(async a_report_flood_starves_no_operator_and_stays_bounded);
+
+/// A flood of forged reports from fresh ids (32 clients as fast as the server answers)
+/// while an operator publishes and rolls back from the CLI: both finish within 15 s, and
+/// the rows kept per update stay under `--health-max-devices`.
+async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend) {
+    const BOUND: u64 = 300;
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let ids = publish_each(backend, work.path(), &data, &["A", "B"]);
+    let runtime = "1.0.0";
+    let bound = BOUND.to_string();
+    let server = backend.server(
+        &data,
+        &[
+            "--admin-token",
+            TOKEN,
+            "--sample=false",
+            "--health-max-devices",
+            &bound,
+            "--auto-rollback-threshold",
+            "0.5",
+        ],
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let base = server.url("/manifest");
+    let mut flooders = Vec::new();
+    for worker in 0..32_usize {
+        let (stop, sent, base, ids) = (stop.clone(), sent.clone(), base.clone(), ids.clone());
+        flooders.push(tokio::spawn(async move {
+            let http = client();
+            let mut n = worker * 10_000_000;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let failed = format!("\"{}\", \"{}\"", ids[0], ids[1]);
+                let _ = http
+                    .get(&base)
+                    .header("expo-protocol-version", "1")
+                    .header("expo-platform", "ios")
+                    .header("expo-runtime-version", runtime)
+                    .header("expo-channel-name", "production")
+                    .header("accept", "application/expo+json")
+                    .header("expo-embedded-update-id", EMBEDDED)
+                    .header("expo-current-update-id", EMBEDDED)
+                    .header("eas-client-id", client_id(n))
+                    .header("expo-recent-failed-update-ids", failed)
+                    .send()
+                    .await;
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    // Let the flood build up, then act as the operator.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let dist = synthetic_export(&work.path().join("next"), 3_000, runtime);
+    let timed = |mut command: std::process::Command| {
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let output = command.output().unwrap();
+            (output, started.elapsed())
+        })
+    };
+    let mut command = backend.bin(&data);
+    command.arg("publish").arg(&dist).args([
+        "--channel",
+        "production",
+        "--platform",
+        "ios",
+        "--brotli-quality",
+        "1",
+        "-m",
+        "during the flood",
+    ]);
+    let (publish, took) = timed(command).await.unwrap();
+    assert!(
+        publish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publish.stderr)
+    );
+    assert!(took < Duration::from_secs(15), "publish took {took:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut command = backend.bin(&data);
+    command.args([
+        "rollback",
+        "--channel",
+        "production",
+        "--runtime-version",
+        runtime,
+    ]);
+    let (rollback, took) = timed(command).await.unwrap();
+    assert!(
+        rollback.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
+    assert!(took < Duration::from_secs(15), "rollback took {took:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await.unwrap();
+    }
+    let total = sent.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{total} forged reports sent by 32 clients");
+    // Each from a fresh id: several times the bound, whatever the machine's speed.
+    assert!(
+        total > 3 * usize::try_from(BOUND).unwrap(),
+        "not a flood: {total} requests"
+    );
+    // The queued reports are written within a few flushes; no update ever passes the
+    // bound meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let fullest = loop {
+        let mut fullest = 0;
+        for update in listed(backend, &data) {
+            let rows = update["health"]["served"].as_u64().unwrap();
+            assert!(rows <= BOUND, "{rows} rows for {}", update["id"]);
+            fullest = fullest.max(rows);
+        }
+        if fullest == BOUND || Instant::now() > deadline {
+            break fullest;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(fullest, BOUND, "the flood reached the bound");
 }

@@ -131,3 +131,79 @@ fn kill_9_during_publish_never_shows_a_partial_update(backend: &Backend) {
     );
     assert_eq!(assert_no_partial_update(&current, &data), 2);
 }
+
+on_every_backend!(kill_9_during_gc_keeps_every_served_asset_downloadable);
+
+/// `kill -9` during `gc`, at random points: every update still listed has all its bytes,
+/// and `check` downloads every served asset with the right hash; the next `gc` finishes
+/// what the killed one left.
+fn kill_9_during_gc_keeps_every_served_asset_downloadable(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let mut rng = rand::rng();
+    let mut publishes = 0;
+    let gc = |data: &Path| {
+        let mut command = backend.bin(data);
+        command
+            .args(["gc", "--older-than", "0s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    };
+    let mut full = Duration::from_millis(200);
+    for round in 0..kill_points() / 4 {
+        // Updates with distinct bundles, so the collection has many blobs to delete.
+        for _ in 0..6 {
+            publishes += 1;
+            let dist = synthetic_export(
+                &work.path().join(format!("export-{publishes}")),
+                1_000 + publishes * 37,
+                "1.0.0",
+            );
+            run_json(backend.bin(&data).args(["publish"]).arg(&dist).args([
+                "--channel",
+                "production",
+                "--brotli-quality",
+                "1",
+            ]));
+        }
+        if round == 0 {
+            // How long a whole collection takes here (it collects the first publishes).
+            let started = Instant::now();
+            assert!(gc(&data).status().unwrap().success());
+            full = started.elapsed();
+            continue;
+        }
+        let delay = Duration::from_micros(
+            rng.random_range(0..=u64::try_from(full.as_micros()).unwrap() * 12 / 10),
+        );
+        let mut child = gc(&data).spawn().unwrap();
+        std::thread::sleep(delay);
+        child.kill().ok(); // SIGKILL; an error means it had already exited
+        child.wait().unwrap();
+        assert_no_partial_update(backend, &data);
+        check_downloads_everything(backend, &data);
+    }
+    // The next collection finishes (a pending deletion of a killed one included).
+    assert!(gc(&data).status().unwrap().success());
+    assert_no_partial_update(backend, &data);
+    check_downloads_everything(backend, &data);
+}
+
+/// Serves `data` and runs `check` on both platforms: every manifest and every asset in
+/// every encoding downloads with the right hash.
+fn check_downloads_everything(backend: &Backend, data: &Path) {
+    let server = backend.server(data, &["--sample=false"]);
+    let output = backend
+        .bin(data)
+        .args(["check", &server.base, "--runtime-version", "1.0.0"])
+        .args(["--channel", "production"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.ends_with("no errors\n"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

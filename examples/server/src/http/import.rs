@@ -2,17 +2,23 @@
 //!
 //! - `POST /admin/blobs/missing` `{"hashes": ["<hex>", …]}` → `{"missing": ["<hex>", …]}`
 //! - `PUT  /admin/blobs/{hash}` with the identity bytes as body and their `content-type`:
-//!   the SHA-256 of the body must be `hash`; the server precompresses and stores it
+//!   the SHA-256 of the body must be `hash`; the server precompresses and stores it. The
+//!   body streams to a temporary file while it is hashed (a wrong or oversized body costs
+//!   no memory), and the memory the compression needs (three times the body: the bytes and
+//!   up to two variants) is reserved from [`UPLOAD_MEMORY_MIB`] before the body is read:
+//!   an upload that does not fit now is answered 503 with `retry-after`.
 //! - `POST /admin/import` an [`ImportRequest`]: 201 with the new update, 200 when an earlier
 //!   promotion registered it already, 409 when blobs are missing
 
 use std::sync::LazyLock;
 
 use axum::Json;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 
@@ -30,6 +36,17 @@ use crate::store::{
 
 /// Largest blob upload: the largest file `publish` accepts.
 pub const MAX_BLOB_UPLOAD: usize = 512 << 20;
+
+/// Memory (MiB) the uploads being compressed may hold together: one upload of the largest
+/// size (its bytes and two variants), or several smaller ones.
+pub const UPLOAD_MEMORY_MIB: u32 = 3 * 512;
+
+/// Seconds a client is told to wait when the upload memory is taken.
+const UPLOAD_RETRY_AFTER: &str = "10";
+
+/// The reservation of upload memory, shared by every app's routes.
+static UPLOAD_MEMORY: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(UPLOAD_MEMORY_MIB as usize));
 
 /// Largest `missing` or `import` body (thousands of hashes or assets).
 pub const MAX_LIST_BODY: usize = 4 << 20;
@@ -87,32 +104,83 @@ pub async fn upload(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    body: Body,
+) -> Response {
+    match receive(&state, path, &headers, body).await {
+        Ok(answer) => answer.into_response(),
+        Err(Refusal::Busy(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, UPLOAD_RETRY_AFTER)],
+            error,
+        )
+            .into_response(),
+        Err(Refusal::Api(error)) => error.into_response(),
+    }
+}
+
+/// Why an upload was not stored.
+enum Refusal {
+    /// The upload memory is taken: retry later.
+    Busy(ApiError),
+    /// Anything else.
+    Api(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for Refusal {
+    fn from(error: E) -> Self {
+        Self::Api(error.into())
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
     let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let hash = parse_asset_hash(&hash)?;
-    let body = body.map_err(|e| {
-        ApiError::rejected_body(
-            e.status(),
-            format!("{} (blobs up to {MAX_BLOB_UPLOAD} bytes)", e.body_text()),
-        )
-    })?;
-    let content_type = content_type(&headers)?;
-    if AssetHash::of(&body) != hash {
+    let content_type = content_type(headers)?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BLOB_UPLOAD as u64) {
+        return Err(too_large().into());
+    }
+    // Reserved before reading: a body this server could not compress now costs nothing.
+    let size_mib = declared
+        .unwrap_or(MAX_BLOB_UPLOAD as u64)
+        .div_ceil(1 << 20)
+        .max(1);
+    let need = u32::try_from(size_mib * 3)
+        .unwrap_or(UPLOAD_MEMORY_MIB)
+        .min(UPLOAD_MEMORY_MIB);
+    let Ok(reserved) = UPLOAD_MEMORY.try_acquire_many(need) else {
+        return Err(Refusal::Busy(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("other uploads are being compressed; retry in {UPLOAD_RETRY_AFTER} s"),
+        )));
+    };
+    let spooled = Spooled::receive(body).await?;
+    if spooled.hash != hash {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "hash_mismatch",
             format!(
                 "the body's SHA-256 is {}, not {}",
-                AssetHash::of(&body).to_hex(),
+                spooled.hash.to_hex(),
                 hash.to_hex()
             ),
-        ));
+        )
+        .into());
     }
     let answer = |status, size: u64| (status, Json(json!({ "hash": hash.to_hex(), "size": size })));
     if let Some(stored) = state.blobs.stat(&hash).await? {
         return Ok(answer(StatusCode::OK, stored.size));
     }
+    let body = spooled.read().await?;
     let permit = COMPRESSING
         .acquire()
         .await
@@ -124,7 +192,61 @@ pub async fn upload(
     .map_err(|e| Error::Task(e.to_string()))?;
     drop(permit);
     let stored = state.blobs.put(prepared).await?;
+    drop(reserved);
     Ok(answer(StatusCode::CREATED, stored.size))
+}
+
+fn too_large() -> ApiError {
+    ApiError::rejected_body(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("blobs up to {MAX_BLOB_UPLOAD} bytes"),
+    )
+}
+
+/// An upload body written to a temporary file (removed on drop) as it arrives, hashed on
+/// the way.
+struct Spooled {
+    file: tempfile::TempPath,
+    hash: AssetHash,
+}
+
+impl Spooled {
+    async fn receive(body: Body) -> Result<Self, ApiError> {
+        use tokio::io::AsyncWriteExt as _;
+        let path = tempfile::NamedTempFile::new()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?
+            .into_temp_path();
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| Error::io(path.to_path_buf(), e))?;
+        let mut hasher = expo_manifest::AssetHasher::new();
+        let mut size = 0_usize;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+            size += chunk.len();
+            if size > MAX_BLOB_UPLOAD {
+                return Err(too_large());
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| Error::io(path.to_path_buf(), e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| Error::io(path.to_path_buf(), e))?;
+        let hash = hasher.finalize();
+        Ok(Self { file: path, hash })
+    }
+
+    async fn read(&self) -> Result<Bytes, Error> {
+        tokio::fs::read(&self.file)
+            .await
+            .map(Bytes::from)
+            .map_err(|e| Error::io(self.file.to_path_buf(), e))
+    }
 }
 
 /// The media type of an upload: its `content-type`, `application/octet-stream` without one.

@@ -17,10 +17,15 @@ use crate::store::Scope;
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
-    state.health.record(&mut parts.headers);
+    // Read (and cleaned of a malformed failed-ids list) before validation, queued after it:
+    // a request the protocol refuses reports nothing.
+    let observation = state.health.read(&mut parts.headers);
     let responder = &state.responder;
     let answer = async {
         let request = UpdateRequest::from_parts(&parts)?;
+        if let Some(observation) = observation {
+            state.health.report(observation);
+        }
         let channel = request.channel().unwrap_or(&state.default_channel);
         let scope = Scope::new(
             &state.app,
@@ -59,6 +64,9 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             && response.status().is_success()
         {
             metrics::record_manifest_served(id, request.platform().as_str(), channel);
+            if let Some(client_id) = request.client_id() {
+                state.health.served(id, client_id);
+            }
         }
         Ok(response)
     };

@@ -139,6 +139,7 @@ pub async fn serve(
             receiver: reports,
             interval: serve.health_flush_interval,
             auto_rollback: serve.auto_rollback,
+            max_devices: serve.health_max_devices,
         }
         .run(),
     );

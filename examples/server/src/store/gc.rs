@@ -5,14 +5,21 @@
 //! `rollback` still has a target. Older updates go when they are older than the cutoff,
 //! then every blob that no remaining update references.
 //!
-//! A concurrent publish never loses a blob. The whole collection is one write transaction,
-//! which starts by bumping the change counter (the lock every writer takes first), and
-//! deletes the blob bytes *before* it commits, recording each deleted blob with that
-//! counter value in `blob_deletions`. A publish reads the counter before it looks for
-//! stored blobs; its own transaction, holding the same lock, refuses to register a blob
-//! deleted at a later counter value ([`crate::error::Error::BlobRemoved`]), and the publish
-//! then uploads it again. Either the publish commits first (its references protect the
-//! blob), or the collection does (and the publish sees the deletion).
+//! Metadata first, bytes after. One write transaction (starting with the change-counter
+//! bump, the lock every writer takes first) deletes the rows and *marks* each collected
+//! blob in `blob_deletions` as pending, with that counter value; it commits. Then the bytes
+//! of every pending blob (this run's and any an interrupted run left) are deleted, and
+//! small transactions mark them done with a new counter value. A failure or a crash at any
+//! point leaves rows that all point at existing bytes; a blob still marked pending is
+//! finished by the next collection.
+//!
+//! A concurrent publish never commits a reference to a blob being deleted: it reads the
+//! counter before it looks for stored blobs, and its transaction, holding the same lock,
+//! refuses ([`crate::error::Error::BlobRemoved`]) any blob still pending or marked done
+//! after that counter value. The publish then waits, looks again (the bytes are gone for
+//! good by then) and uploads what is missing. Either the publish commits first (its
+//! references protect the blob: the collection only marks blobs unreferenced under the
+//! lock), or the collection does (and the publish sees the mark).
 
 use std::collections::BTreeMap;
 
@@ -23,6 +30,13 @@ use super::AssetHash;
 
 /// How long deletion records are kept: longer than any publish takes.
 pub const DELETION_RECORD_TTL_MS: i64 = 30 * 86_400_000;
+
+/// How long a device-report row is kept after it last changed (installs report on every
+/// launch; an update nobody launched for this long needs no counts).
+pub const HEALTH_RETENTION_MS: i64 = 30 * 86_400_000;
+
+/// Deletions marked done per transaction.
+pub const DONE_CHUNK: usize = 500;
 
 /// What a collection removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -165,22 +179,12 @@ macro_rules! collect_garbage_body {
             if $dry_run {
                 continue;
             }
-            // The bytes go before the commit, while every other writer waits on the lock.
-            $blobs.delete(&hash).await?;
+            // Only marked here: the bytes go after the commit (see the module docs).
             sqlx::query("DELETE FROM blobs WHERE hash = $1")
                 .bind(&hex)
                 .execute(&mut *$tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO blob_deletions (hash, counter, deleted_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (hash) DO UPDATE SET counter = excluded.counter, \
-                 deleted_at = excluded.deleted_at",
-            )
-            .bind(&hex)
-            .bind($counter)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
+            $crate::store::gc::mark_pending!($tx, &hex, $counter, $now);
         }
         // Patches live as long as both their launch assets: their bytes are blobs nothing
         // else references.
@@ -210,14 +214,16 @@ macro_rules! collect_garbage_body {
             .bind(&hex)
             .fetch_optional(&mut *$tx)
             .await?;
-            if shared.is_none()
-                && let Some(hash) = $crate::store::AssetHash::from_hex(&hex)
-            {
-                $blobs.delete(&hash).await?;
+            if shared.is_none() {
+                $crate::store::gc::mark_pending!($tx, &hex, $counter, $now);
             }
         }
-        sqlx::query("DELETE FROM blob_deletions WHERE deleted_at < $1")
+        sqlx::query("DELETE FROM blob_deletions WHERE deleted_at < $1 AND pending = 0")
             .bind($now - $crate::store::gc::DELETION_RECORD_TTL_MS)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM update_health WHERE changed_at < $1")
+            .bind($now - $crate::store::gc::HEALTH_RETENTION_MS)
             .execute(&mut *$tx)
             .await?;
         if $dry_run {
@@ -229,24 +235,103 @@ macro_rules! collect_garbage_body {
     }};
 }
 
+/// Marks a blob's bytes for deletion after the collection's commit.
+macro_rules! mark_pending {
+    ($tx:ident, $hex:expr, $counter:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO blob_deletions (hash, counter, deleted_at, pending) \
+             VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (hash) DO UPDATE SET counter = excluded.counter, \
+             deleted_at = excluded.deleted_at, pending = 1",
+        )
+        .bind($hex)
+        .bind($counter)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+pub(crate) use mark_pending;
+
+/// After a collection committed: deletes the bytes of every blob marked pending (this
+/// run's and any an interrupted run left), then marks them done in small transactions,
+/// each bumping the change counter. Returns how many were finished; the first storage
+/// error, if any, after trying every blob (those stay pending for the next run).
+macro_rules! finish_deletions {
+    ($pool:expr, $blobs:expr) => {
+        async {
+        use sqlx::Row as _;
+        let pending = sqlx::query(
+            "SELECT hash FROM blob_deletions WHERE pending = 1 ORDER BY hash",
+        )
+        .fetch_all($pool)
+        .await?;
+        let mut done: Vec<String> = Vec::with_capacity(pending.len());
+        let mut failure: Option<$crate::error::Error> = None;
+        for row in &pending {
+            let hex: String = row.try_get("hash")?;
+            let Some(hash) = $crate::store::AssetHash::from_hex(&hex) else {
+                return Err($crate::error::Error::Corrupt(format!(
+                    "blob_deletions.hash {hex:?}"
+                )));
+            };
+            match $blobs.delete(&hash).await {
+                Ok(()) => done.push(hex),
+                Err(error) => {
+                    tracing::warn!(%error, %hash, "cannot delete the bytes of a collected blob; the next gc retries");
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+        for chunk in done.chunks($crate::store::gc::DONE_CHUNK) {
+            let mut tx = $pool.begin().await?;
+            let counter: i64 = sqlx::query(
+                "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("value")?;
+            for hex in chunk {
+                sqlx::query(
+                    "UPDATE blob_deletions SET pending = 0, counter = $1 WHERE hash = $2",
+                )
+                .bind(counter)
+                .bind(hex)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok::<usize, $crate::error::Error>(done.len()),
+        }
+        }
+        .await
+    };
+}
+
+pub(crate) use finish_deletions;
+
 pub(crate) use collect_garbage_body;
 
-/// Refuses blobs that a collection deleted after the counter value `since` (see the module
-/// docs), on an open transaction holding the writer lock.
+/// Refuses blobs whose deletion is pending, or was finished after the counter value
+/// `since` (see the module docs), on an open transaction holding the writer lock.
 macro_rules! check_not_removed {
     ($tx:ident, $blobs:expr, $since:expr) => {{
-        if let Some(since) = $since {
-            for blob in $blobs {
-                let removed = sqlx::query(
-                    "SELECT counter FROM blob_deletions WHERE hash = $1 AND counter > $2",
-                )
-                .bind(blob.hash.to_hex())
-                .bind(since)
-                .fetch_optional(&mut *$tx)
-                .await?;
-                if removed.is_some() {
-                    return Err($crate::error::Error::BlobRemoved(blob.hash).into());
-                }
+        let since: i64 = $since.unwrap_or(i64::MAX);
+        for blob in $blobs {
+            let removed = sqlx::query(
+                "SELECT counter FROM blob_deletions \
+                 WHERE hash = $1 AND (pending = 1 OR counter > $2)",
+            )
+            .bind(blob.hash.to_hex())
+            .bind(since)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            if removed.is_some() {
+                return Err($crate::error::Error::BlobRemoved(blob.hash).into());
             }
         }
     }};
@@ -317,6 +402,7 @@ pub(crate) mod tests {
         let report = crate::store::DeviceReport {
             update_id: first[0].id,
             device: crate::store::DeviceHash::of_client_id("device"),
+            served: true,
             launched: true,
             failed: true,
         };
@@ -385,6 +471,195 @@ pub(crate) mod tests {
             "b's update, older than the rollback target c"
         );
         assert_eq!(report.blobs, vec![(b.hash, 1)]);
+    }
+
+    /// A blob store whose deletes fail from the `fail_from`-th on (counting from 1) until
+    /// `heal` is called.
+    #[derive(Debug)]
+    pub(crate) struct FailingDeletes {
+        inner: std::sync::Arc<dyn BlobStore>,
+        deletes: std::sync::atomic::AtomicUsize,
+        fail_from: usize,
+        healed: std::sync::atomic::AtomicBool,
+    }
+
+    impl FailingDeletes {
+        pub(crate) fn new(inner: std::sync::Arc<dyn BlobStore>, fail_from: usize) -> Self {
+            Self {
+                inner,
+                deletes: std::sync::atomic::AtomicUsize::new(0),
+                fail_from,
+                healed: std::sync::atomic::AtomicBool::new(false),
+            }
+        }
+
+        fn heal(&self) {
+            self.healed.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl BlobStore for FailingDeletes {
+        async fn stat(
+            &self,
+            hash: &AssetHash,
+        ) -> crate::error::Result<Option<crate::blobs::StoredBlob>> {
+            self.inner.stat(hash).await
+        }
+        async fn put(&self, blob: PreparedBlob) -> crate::error::Result<crate::blobs::StoredBlob> {
+            self.inner.put(blob).await
+        }
+        async fn open(
+            &self,
+            hash: &AssetHash,
+            encoding: expo_updates::ContentCoding,
+            range: Option<crate::blobs::ByteRange>,
+        ) -> crate::error::Result<Option<crate::blobs::BlobReader>> {
+            self.inner.open(hash, encoding, range).await
+        }
+        async fn delete(&self, hash: &AssetHash) -> crate::error::Result<()> {
+            let n = self
+                .deletes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            if n >= self.fail_from && !self.healed.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Error::Task(format!("injected failure deleting {hash}")));
+            }
+            self.inner.delete(hash).await
+        }
+    }
+
+    /// Every blob an update of `scopes` references is stored.
+    async fn every_reference_is_stored(store: &dyn MetadataStore, blobs: &dyn BlobStore) {
+        for scope in store.scopes().await.unwrap() {
+            for info in store
+                .list(&crate::store::UpdateFilter::scope(&scope, 1000))
+                .await
+                .unwrap()
+            {
+                let update = store.update(info.id).await.unwrap().unwrap();
+                for asset in update.launch_asset.iter().chain(&update.assets) {
+                    assert!(
+                        blobs.stat(&asset.hash).await.unwrap().is_some(),
+                        "update {} references {} whose bytes are gone",
+                        info.id,
+                        asset.hash
+                    );
+                }
+            }
+        }
+    }
+
+    /// The second blob delete of a collection fails while a publish of an update sharing a
+    /// collected blob runs: the collection's rows are committed, nothing references missing
+    /// bytes, the publish never registers the blob being deleted, and a later collection
+    /// finishes the job.
+    pub(crate) async fn gc_delete_failure_strands_no_reference(
+        store: &dyn MetadataStore,
+        inner: std::sync::Arc<dyn BlobStore>,
+    ) {
+        let blobs = FailingDeletes::new(inner, 2);
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let (old, shared) = (
+            stored(&blobs, b"old bundle").await,
+            stored(&blobs, b"shared").await,
+        );
+        // The first update references two blobs that nothing else does.
+        let mut first = update_of(&scope, &old);
+        first.assets.push(crate::store::UpdateAsset {
+            hash: shared.hash,
+            key: "shared".into(),
+            content_type: shared.content_type.clone(),
+            file_extension: Some(".js".into()),
+        });
+        store
+            .insert(&[old.clone(), shared.clone()], vec![first])
+            .await
+            .unwrap();
+        for content in [b"second".as_slice(), b"third"] {
+            let blob = stored(&blobs, content).await;
+            store
+                .insert(std::slice::from_ref(&blob), vec![update_of(&scope, &blob)])
+                .await
+                .unwrap();
+        }
+
+        // A publish sharing `shared` finds it stored, at this counter.
+        let since = store.change_counter().await.unwrap();
+        assert!(blobs.stat(&shared.hash).await.unwrap().is_some());
+        let mut publish = update_of(&scope, &stored(&blobs, b"fourth").await);
+        publish.assets.push(crate::store::UpdateAsset {
+            hash: shared.hash,
+            key: "shared".into(),
+            content_type: shared.content_type.clone(),
+            file_extension: Some(".js".into()),
+        });
+        let fourth = crate::store::fixtures::js_blob(b"fourth");
+        let records = [fourth, shared.clone()];
+
+        let future = crate::store::sqlite::now_millis() + 1000;
+        let failed = store
+            .collect_garbage(&Cutoffs::every_app(future), false, &blobs)
+            .await;
+        assert!(
+            failed.is_err(),
+            "the injected failure is reported: {failed:?}"
+        );
+        every_reference_is_stored(store, &blobs).await;
+        assert_eq!(
+            store
+                .list(&crate::store::UpdateFilter::scope(&scope, 10))
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "the collection's rows are committed"
+        );
+
+        // The publish's insert: refused, whichever of the two deletes failed.
+        let refused = store
+            .insert_since(&records, vec![publish.clone()], Some(since))
+            .await;
+        assert!(matches!(refused, Err(Error::BlobRemoved(_))), "{refused:?}");
+        // Stored again right away (before the collection is finished): still refused while
+        // the deletion is pending, so the bytes cannot vanish under a committed reference.
+        stored(&blobs, b"shared").await;
+        let now = store.change_counter().await.unwrap();
+        let again = store
+            .insert_since(&records, vec![publish.clone()], Some(now))
+            .await;
+        let shared_delete_failed = matches!(again, Err(Error::BlobRemoved(_)));
+        every_reference_is_stored(store, &blobs).await;
+
+        // The next collection finishes the pending deletion; the publish then stores what
+        // is missing and commits.
+        blobs.heal();
+        store
+            .collect_garbage(&Cutoffs::every_app(0), false, &blobs)
+            .await
+            .unwrap();
+        every_reference_is_stored(store, &blobs).await;
+        if shared_delete_failed {
+            let since = store.change_counter().await.unwrap();
+            if blobs.stat(&shared.hash).await.unwrap().is_none() {
+                stored(&blobs, b"shared").await;
+            }
+            store
+                .insert_since(&records, vec![publish], Some(since))
+                .await
+                .unwrap();
+        }
+        every_reference_is_stored(store, &blobs).await;
+        let served = store.current(&scope).await.unwrap().unwrap();
+        assert!(served.assets.iter().any(|a| a.hash == shared.hash));
+    }
+
+    #[tokio::test]
+    async fn sqlite_gc_delete_failure_strands_no_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+        gc_delete_failure_strands_no_reference(&store, std::sync::Arc::new(blobs)).await;
     }
 
     /// Patch records need both launch assets registered, are recorded once, and go (with

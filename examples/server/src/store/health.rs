@@ -30,12 +30,19 @@ impl DeviceHash {
 }
 
 /// One device's report on one update, as the store upserts it: flags only ever turn on.
+///
+/// A row exists only for the installs the server answered with the update (`served`):
+/// a report on any other pair changes nothing, so a forger cannot report on an update it
+/// was never given, and the rows of an update are bounded by the installs it was served to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceReport {
     /// The update reported on.
     pub update_id: Uuid,
     /// The reporting install.
     pub device: DeviceHash,
+    /// The server answered this install with this update: the row may be created. Without
+    /// it, only an existing row's flags can turn on.
+    pub served: bool,
     /// It runs the update.
     pub launched: bool,
     /// It failed to launch the update.
@@ -45,6 +52,9 @@ pub struct DeviceReport {
 /// Distinct devices that reported on an update.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateHealth {
+    /// Installs the server answered with it (the rows kept for it, bounded).
+    #[serde(default)]
+    pub served: u64,
     /// Devices that reported running it or failing on it.
     pub devices: u64,
     /// Devices that reported running it.
@@ -54,10 +64,11 @@ pub struct UpdateHealth {
 }
 
 impl UpdateHealth {
-    /// One row of the per-update count query both stores run (`update_id, devices,
-    /// launched, failed`).
+    /// One row of the per-update count query both stores run (`update_id, served,
+    /// devices, launched, failed`).
     pub(super) fn from_columns(
         update_id: &str,
+        served: i64,
         devices: i64,
         launched: i64,
         failed: i64,
@@ -68,6 +79,7 @@ impl UpdateHealth {
         Ok((
             id,
             Self {
+                served: to_u64(served)?,
                 devices: to_u64(devices)?,
                 launched: to_u64(launched)?,
                 failed: to_u64(failed)?,
@@ -91,8 +103,80 @@ impl UpdateHealth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::store::{MetadataStore, Platform, Scope};
+
+    /// Reports on an install the update was never served to change nothing; once served,
+    /// the install's flags turn on and stay on; rows of unknown updates are skipped.
+    pub(crate) async fn reports_count_only_for_served_installs(store: &dyn MetadataStore) {
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let a = crate::store::fixtures::publish_js(store, &scope, b"a", 100).await;
+        let report = |device: &str, served, launched, failed| DeviceReport {
+            update_id: a.id,
+            device: DeviceHash::of_client_id(device),
+            served,
+            launched,
+            failed,
+        };
+        // A forger's failures from ids the update was never served to.
+        let forged: Vec<DeviceReport> = (0..50)
+            .map(|n| report(&format!("forged {n}"), false, false, true))
+            .collect();
+        assert!(store.record_health(&forged).await.unwrap().is_empty());
+        assert!(store.health(&[a.id]).await.unwrap().is_empty(), "no row");
+
+        let unknown = DeviceReport {
+            update_id: uuid::Uuid::new_v4(),
+            ..report("x", true, false, false)
+        };
+        let served = [
+            report("x", true, false, false),
+            report("y", true, false, false),
+            unknown,
+        ];
+        assert_eq!(store.record_health(&served).await.unwrap(), [a.id]);
+        let health = store.health(&[a.id, unknown.update_id]).await.unwrap();
+        assert_eq!(health.len(), 1, "the unknown update is skipped");
+        assert_eq!(
+            health[&a.id],
+            UpdateHealth {
+                served: 2,
+                devices: 0,
+                launched: 0,
+                failed: 0
+            }
+        );
+        // The served installs report; the forger's still change nothing.
+        let mut reports = vec![
+            report("X", false, true, false),
+            report("y", false, false, true),
+        ];
+        reports.extend(forged);
+        assert_eq!(store.record_health(&reports).await.unwrap(), [a.id]);
+        assert!(
+            store.record_health(&reports).await.unwrap().is_empty(),
+            "nothing new: nothing written"
+        );
+        assert_eq!(
+            store.health(&[a.id]).await.unwrap()[&a.id],
+            UpdateHealth {
+                served: 2,
+                devices: 2,
+                launched: 1,
+                failed: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_reports_count_only_for_served_installs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::SqliteStore::open(&dir.path().join("db"))
+            .await
+            .unwrap();
+        reports_count_only_for_served_installs(&store).await;
+    }
 
     #[test]
     fn device_hash_ignores_case_and_hides_the_id() {
@@ -109,6 +193,7 @@ mod tests {
     fn failure_rate_is_failed_over_devices() {
         assert!(UpdateHealth::default().failure_rate().abs() < f64::EPSILON);
         let health = UpdateHealth {
+            served: 50,
             devices: 40,
             launched: 35,
             failed: 12,

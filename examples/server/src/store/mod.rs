@@ -44,6 +44,14 @@ const INSERT_PATCH: &str = "INSERT INTO patches \
      AND EXISTS (SELECT 1 FROM blobs WHERE hash = $2) \
      ON CONFLICT (base_hash, target_hash) DO NOTHING";
 
+/// The per-update counts both stores read from `update_health` (`$1`: the update ids'
+/// condition is appended by each backend). A row with no flag set is an install the
+/// update was served to that has not reported yet.
+const HEALTH_COLUMNS: &str = "SELECT update_id, COUNT(*) AS served, \
+     CAST(SUM(CASE WHEN launched = 1 OR failed = 1 THEN 1 ELSE 0 END) AS BIGINT) AS devices, \
+     CAST(SUM(launched) AS BIGINT) AS launched, CAST(SUM(failed) AS BIGINT) AS failed \
+     FROM update_health";
+
 /// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
 /// [`PostgresStore`] (several servers sharing one database).
 ///
@@ -120,11 +128,12 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool>;
     /// Adds device reports (each `(update, device)` pair at most once per call), in one
     /// transaction; a flag once set stays set, and a row is written only when it is new or
-    /// a flag turns on. Reports on updates that do not exist are skipped. Returns the
-    /// updates whose counts changed, sorted.
+    /// a flag turns on. Only a report marked `served` creates a row; the others change
+    /// existing rows only. Reports on updates that do not exist are skipped. Returns the
+    /// updates whose rows changed, sorted.
     async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>>;
 
-    /// The device counts of these updates; updates no device reported on are absent.
+    /// The device counts of these updates; updates without a row are absent.
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>>;
 
     /// Registers `update` only if `expected` is still the update its scope serves, checked
@@ -135,4 +144,17 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
         expected: Uuid,
         update: NewUpdate,
     ) -> Result<Option<UpdateInfo>>;
+
+    /// Ends the rollout of `expected` in one transaction: only if it is still the newest
+    /// update of its scope, sets its rollout to 0 % and registers `copy` (see
+    /// [`rollout::revert`]). `None` when the scope has a newer update.
+    ///
+    /// Both stores implement it; the default refuses, so a store that cannot make it
+    /// atomic never half-reverts.
+    async fn revert_rollout(&self, expected: Uuid, copy: NewUpdate) -> Result<Option<UpdateInfo>> {
+        let _ = copy;
+        Err(crate::error::Error::Invalid(format!(
+            "this metadata store cannot revert the rollout of {expected}"
+        )))
+    }
 }

@@ -370,14 +370,18 @@ impl MetadataStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await?
             .try_get("value")?;
-            Ok(super::gc::collect_garbage_body!(
+            let report = super::gc::collect_garbage_body!(
                 tx,
                 counter,
                 cutoffs,
                 dry_run,
                 blobs,
                 now_millis()
-            ))
+            );
+            if !dry_run {
+                super::gc::finish_deletions!(&self.pool, blobs).map_err(InsertError::Other)?;
+            }
+            Ok(report)
         }
         .await;
         match result {
@@ -534,42 +538,82 @@ impl MetadataStore for PostgresStore {
             return Ok(Vec::new());
         }
         // Sorted, so servers upserting overlapping batches lock rows in the same order
-        // (no deadlock); one statement over arrays, so one round trip per batch.
+        // (no deadlock); one statement over arrays per kind, so two round trips per batch.
         let mut sorted: Vec<&DeviceReport> = reports.iter().collect();
         sorted.sort_by_key(|r| (r.update_id, r.device));
-        let update_ids: Vec<String> = sorted.iter().map(|r| r.update_id.to_string()).collect();
-        let devices: Vec<String> = sorted.iter().map(|r| r.device.to_hex()).collect();
-        let launched: Vec<i64> = sorted.iter().map(|r| i64::from(r.launched)).collect();
-        let failed: Vec<i64> = sorted.iter().map(|r| i64::from(r.failed)).collect();
-        let result = sqlx::query(
-            "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
-             SELECT r.update_id, r.device, r.launched, r.failed, $5 \
-             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
-                  AS r (update_id, device, launched, failed) \
-             WHERE EXISTS (SELECT 1 FROM updates u WHERE u.id = r.update_id) \
-             ON CONFLICT (update_id, device) DO UPDATE SET \
-             launched = GREATEST(update_health.launched, EXCLUDED.launched), \
-             failed = GREATEST(update_health.failed, EXCLUDED.failed), \
-             changed_at = EXCLUDED.changed_at \
-             WHERE EXCLUDED.launched > update_health.launched \
-             OR EXCLUDED.failed > update_health.failed \
-             RETURNING update_id",
-        )
-        .bind(update_ids)
-        .bind(devices)
-        .bind(launched)
-        .bind(failed)
-        .bind(now_millis())
-        .fetch_all(&self.pool)
-        .await;
+        let columns = |served: bool| {
+            let chosen: Vec<&&DeviceReport> =
+                sorted.iter().filter(|r| r.served == served).collect();
+            (
+                chosen
+                    .iter()
+                    .map(|r| r.update_id.to_string())
+                    .collect::<Vec<_>>(),
+                chosen.iter().map(|r| r.device.to_hex()).collect::<Vec<_>>(),
+                chosen
+                    .iter()
+                    .map(|r| i64::from(r.launched))
+                    .collect::<Vec<_>>(),
+                chosen
+                    .iter()
+                    .map(|r| i64::from(r.failed))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let now = now_millis();
+        let mut tx = self.map(self.pool.begin().await)?;
         let mut changed = std::collections::BTreeSet::new();
-        for row in self.map(result)? {
-            let id: String = row.try_get("update_id")?;
-            changed.insert(
-                Uuid::parse_str(&id)
-                    .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?,
-            );
+        // Only the server's own record of an answer creates a row; a device's report
+        // changes the row of an install that was served the update, or nothing.
+        for (served, statement) in [
+            (
+                false,
+                "UPDATE update_health h SET \
+                 launched = GREATEST(h.launched, r.launched), \
+                 failed = GREATEST(h.failed, r.failed), changed_at = $5 \
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+                      AS r (update_id, device, launched, failed) \
+                 WHERE h.update_id = r.update_id AND h.device = r.device \
+                 AND (h.launched < r.launched OR h.failed < r.failed) \
+                 RETURNING h.update_id",
+            ),
+            (
+                true,
+                "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
+                 SELECT r.update_id, r.device, r.launched, r.failed, $5 \
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+                      AS r (update_id, device, launched, failed) \
+                 WHERE EXISTS (SELECT 1 FROM updates u WHERE u.id = r.update_id) \
+                 ON CONFLICT (update_id, device) DO UPDATE SET \
+                 launched = GREATEST(update_health.launched, EXCLUDED.launched), \
+                 failed = GREATEST(update_health.failed, EXCLUDED.failed), \
+                 changed_at = EXCLUDED.changed_at \
+                 WHERE EXCLUDED.launched > update_health.launched \
+                 OR EXCLUDED.failed > update_health.failed \
+                 RETURNING update_id",
+            ),
+        ] {
+            let (update_ids, devices, launched, failed) = columns(served);
+            if update_ids.is_empty() {
+                continue;
+            }
+            let result = sqlx::query(statement)
+                .bind(update_ids)
+                .bind(devices)
+                .bind(launched)
+                .bind(failed)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await;
+            for row in self.map(result)? {
+                let id: String = row.try_get("update_id")?;
+                changed.insert(
+                    Uuid::parse_str(&id)
+                        .map_err(|e| Error::Corrupt(format!("update_health.update_id: {e}")))?,
+                );
+            }
         }
+        self.map(tx.commit().await)?;
         Ok(changed.into_iter().collect())
     }
 
@@ -578,20 +622,21 @@ impl MetadataStore for PostgresStore {
             return Ok(HashMap::new());
         }
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let query = format!(
+            "{} WHERE update_id = ANY($1) GROUP BY update_id",
+            super::HEALTH_COLUMNS
+        );
         let rows = self.map(
-            sqlx::query(
-                "SELECT update_id, COUNT(*) AS devices, SUM(launched)::BIGINT AS launched, \
-                 SUM(failed)::BIGINT AS failed FROM update_health \
-                 WHERE update_id = ANY($1) GROUP BY update_id",
-            )
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await,
+            sqlx::query(sqlx::AssertSqlSafe(query))
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await,
         )?;
         rows.iter()
             .map(|row| {
                 UpdateHealth::from_columns(
                     row.try_get("update_id")?,
+                    row.try_get("served")?,
                     row.try_get("devices")?,
                     row.try_get("launched")?,
                     row.try_get("failed")?,
@@ -604,6 +649,23 @@ impl MetadataStore for PostgresStore {
         &self,
         expected: Uuid,
         update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>> {
+        self.insert_if_newest(expected, update, false).await
+    }
+
+    async fn revert_rollout(&self, expected: Uuid, copy: NewUpdate) -> Result<Option<UpdateInfo>> {
+        self.insert_if_newest(expected, copy, true).await
+    }
+}
+
+impl PostgresStore {
+    /// Registers `update` only if `expected` is still the newest update of its scope,
+    /// first setting `expected`'s rollout to 0 % when `zero_expected`; one transaction.
+    async fn insert_if_newest(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+        zero_expected: bool,
     ) -> Result<Option<UpdateInfo>> {
         let result: Result<Option<UpdateInfo>, InsertError> = async {
             let mut tx = self.pool.begin().await?;
@@ -629,6 +691,12 @@ impl MetadataStore for PostgresStore {
             if served != Some(expected.to_string()) {
                 // Dropping the transaction rolls the counter back.
                 return Ok(None);
+            }
+            if zero_expected {
+                sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = $1")
+                    .bind(expected.to_string())
+                    .execute(&mut *tx)
+                    .await?;
             }
             let info = insert_update(&mut tx, update, now_millis()).await?;
             tx.commit().await?;
@@ -888,6 +956,42 @@ mod tests {
         let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
         crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
         drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn gc_delete_failure_strands_no_reference() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
+        crate::store::gc::tests::gc_delete_failure_strands_no_reference(&store, Arc::new(blobs))
+            .await;
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn reports_count_only_for_served_installs() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        crate::store::health::tests::reports_count_only_for_served_installs(&store).await;
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rollout_revert_is_one_transaction() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        crate::store::rollout::tests::revert_racing_a_publish_changes_nothing(Arc::new(store))
+            .await;
         drop_database(&admin, &name).await;
     }
 

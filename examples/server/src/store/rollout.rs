@@ -71,11 +71,14 @@ pub async fn revert(
 ) -> Result<UpdateInfo> {
     let target = store.update(id).await?.ok_or(Error::UpdateNotFound(id))?;
     let scope = target.info.scope.clone();
+    let no_longer_newest = || {
+        Error::Nothing(format!(
+            "{id} is no longer the newest update of {scope}: roll back instead"
+        ))
+    };
     let newer = store.list(&UpdateFilter::scope(&scope, 1)).await?;
     if newer.first().is_some_and(|newest| newest.id != id) {
-        return Err(Error::Nothing(format!(
-            "{id} is no longer the newest update of {scope}: roll back instead"
-        )));
+        return Err(no_longer_newest());
     }
     let earlier = store
         .list(&UpdateFilter {
@@ -93,17 +96,22 @@ pub async fn revert(
         .await?
         .ok_or(Error::UpdateNotFound(previous.id))?;
     let message = message.or_else(|| Some(format!("revert rollout of {id}")));
-    let copy = NewUpdate::copy_of(&previous, scope, Uuid::new_v4(), message);
-    store.set_rollout(id, 0).await?;
+    let copy = NewUpdate::copy_of(&previous, scope.clone(), Uuid::new_v4(), message);
+    // The check above is advice for a clear error; the store repeats it in the transaction
+    // that sets the rollout to 0 % and inserts the copy, so a concurrent publish either
+    // lands before (and the revert is refused, nothing changed) or after.
     store
-        .insert(&[], vec![copy])
+        .revert_rollout(id, copy)
         .await?
-        .pop()
-        .ok_or_else(|| Error::Task("the store returned no update".into()))
+        .ok_or_else(no_longer_newest)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use rand::Rng as _;
 
     use super::*;
@@ -230,5 +238,138 @@ mod tests {
             set_percent(&store, Uuid::new_v4(), 50).await,
             Err(Error::UpdateNotFound(_))
         ));
+    }
+
+    /// A store that registers a publish into the scope right after the first listing of
+    /// earlier updates: what lands between `revert`'s check and its write.
+    #[derive(Debug)]
+    struct PublishDuringRevert {
+        inner: Arc<dyn MetadataStore>,
+        interloper: std::sync::Mutex<Option<NewUpdate>>,
+        fired: AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl MetadataStore for PublishDuringRevert {
+        async fn check_health(&self) -> Result<()> {
+            self.inner.check_health().await
+        }
+        async fn change_counter(&self) -> Result<i64> {
+            self.inner.change_counter().await
+        }
+        async fn blob(
+            &self,
+            hash: &super::super::AssetHash,
+        ) -> Result<Option<super::super::BlobRecord>> {
+            self.inner.blob(hash).await
+        }
+        async fn insert_since(
+            &self,
+            blobs: &[super::super::BlobRecord],
+            updates: Vec<NewUpdate>,
+            since: Option<i64>,
+        ) -> Result<Vec<UpdateInfo>> {
+            self.inner.insert_since(blobs, updates, since).await
+        }
+        async fn collect_garbage(
+            &self,
+            cutoffs: &super::super::gc::Cutoffs,
+            dry_run: bool,
+            blobs: &dyn crate::blobs::BlobStore,
+        ) -> Result<super::super::GcReport> {
+            self.inner.collect_garbage(cutoffs, dry_run, blobs).await
+        }
+        async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
+            self.inner.set_rollout(id, percent).await
+        }
+        async fn update(&self, id: Uuid) -> Result<Option<Update>> {
+            self.inner.update(id).await
+        }
+        async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
+            self.inner.current(scope).await
+        }
+        async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
+            let listed = self.inner.list(filter).await?;
+            if filter.before.is_some() && !self.fired.swap(true, Ordering::SeqCst) {
+                let interloper = self.interloper.lock().unwrap().take().unwrap();
+                let blob = crate::store::fixtures::js_blob(b"interloper");
+                self.inner.insert(&[blob], vec![interloper]).await?;
+            }
+            Ok(listed)
+        }
+        async fn scopes(&self) -> Result<Vec<Scope>> {
+            self.inner.scopes().await
+        }
+        async fn patch(
+            &self,
+            base: &super::super::AssetHash,
+            target: &super::super::AssetHash,
+        ) -> Result<Option<super::super::PatchRecord>> {
+            self.inner.patch(base, target).await
+        }
+        async fn record_patch(&self, record: &super::super::PatchRecord) -> Result<bool> {
+            self.inner.record_patch(record).await
+        }
+        async fn record_health(&self, reports: &[super::super::DeviceReport]) -> Result<Vec<Uuid>> {
+            self.inner.record_health(reports).await
+        }
+        async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, super::super::UpdateHealth>> {
+            self.inner.health(ids).await
+        }
+        async fn insert_if_served(
+            &self,
+            expected: Uuid,
+            update: NewUpdate,
+        ) -> Result<Option<UpdateInfo>> {
+            self.inner.insert_if_served(expected, update).await
+        }
+        async fn revert_rollout(
+            &self,
+            expected: Uuid,
+            copy: NewUpdate,
+        ) -> Result<Option<UpdateInfo>> {
+            self.inner.revert_rollout(expected, copy).await
+        }
+    }
+
+    /// A publish lands between `revert`'s check and its write: the revert is refused and
+    /// changes nothing (the canary keeps its rollout, the new publish stays served), instead
+    /// of covering the new publish with a copy of the old base.
+    pub(crate) async fn revert_racing_a_publish_changes_nothing(inner: Arc<dyn MetadataStore>) {
+        let scope = Scope::new("default", "main", "1", crate::store::Platform::Ios).unwrap();
+        crate::store::fixtures::publish_js(inner.as_ref(), &scope, b"base", 100).await;
+        let canary =
+            crate::store::fixtures::publish_js(inner.as_ref(), &scope, b"canary", 10).await;
+        let interloper = crate::store::fixtures::update_launching(
+            &scope,
+            &crate::store::fixtures::js_blob(b"interloper"),
+        );
+        let interloper_id = interloper.id;
+        let store = PublishDuringRevert {
+            inner: Arc::clone(&inner),
+            interloper: std::sync::Mutex::new(Some(interloper)),
+            fired: AtomicBool::new(false),
+        };
+        let refused = revert(&store, canary.id, None).await;
+        assert!(matches!(refused, Err(Error::Nothing(_))), "{refused:?}");
+        assert!(
+            store.fired.load(Ordering::SeqCst),
+            "the publish landed mid-revert"
+        );
+        let newest = inner.list(&UpdateFilter::scope(&scope, 10)).await.unwrap();
+        assert_eq!(newest.len(), 3, "no copy inserted: {newest:?}");
+        assert_eq!(newest[0].id, interloper_id, "the new publish stays served");
+        let canary = inner.update(canary.id).await.unwrap().unwrap();
+        assert_eq!(
+            canary.info.rollout_percent, 10,
+            "the canary's rollout is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_revert_racing_a_publish_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        revert_racing_a_publish_changes_nothing(Arc::new(store)).await;
     }
 }

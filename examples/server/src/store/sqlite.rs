@@ -29,6 +29,24 @@ macro_rules! info_columns {
     };
 }
 
+/// Takes the exclusive lock on `<path>.lock`, waiting for another process to release it.
+async fn open_lock(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|file| file.lock().map(|()| file));
+        file.map_err(|e| Error::io(lock_path, e))
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
 /// Metadata in one `SQLite` file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -37,7 +55,20 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
+    ///
+    /// Processes opening the same file at once (a `serve` and a CLI command right after
+    /// installation, say) take turns: sqlx has no migration lock for `SQLite`, and two
+    /// processes migrating a fresh file would both try to create its tables. An exclusive
+    /// lock on `<file>.lock` (released when the process exits, however it exits) is held
+    /// while connecting and migrating.
     pub async fn open(path: &Path) -> Result<Self> {
+        let lock = open_lock(path).await?;
+        let opened = Self::open_unlocked(path).await;
+        drop(lock);
+        opened
+    }
+
+    async fn open_unlocked(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -215,14 +246,12 @@ impl MetadataStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("value")?;
-        Ok(super::gc::collect_garbage_body!(
-            tx,
-            counter,
-            cutoffs,
-            dry_run,
-            blobs,
-            now_millis()
-        ))
+        let report =
+            super::gc::collect_garbage_body!(tx, counter, cutoffs, dry_run, blobs, now_millis());
+        if !dry_run {
+            super::gc::finish_deletions!(&self.pool, blobs)?;
+        }
+        Ok(report)
     }
 
     async fn update(&self, id: Uuid) -> Result<Option<Update>> {
@@ -341,7 +370,9 @@ impl MetadataStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let mut changed = std::collections::BTreeSet::new();
         for report in reports {
-            let written = sqlx::query(
+            // Only the server's own record of an answer creates a row; a device's report
+            // changes the row of an install that was served the update, or nothing.
+            let statement = if report.served {
                 "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
                  ON CONFLICT (update_id, device) DO UPDATE SET \
@@ -349,16 +380,21 @@ impl MetadataStore for SqliteStore {
                  failed = MAX(update_health.failed, excluded.failed), \
                  changed_at = excluded.changed_at \
                  WHERE excluded.launched > update_health.launched \
-                 OR excluded.failed > update_health.failed",
-            )
-            .bind(report.update_id.to_string())
-            .bind(report.device.to_hex())
-            .bind(i64::from(report.launched))
-            .bind(i64::from(report.failed))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+                 OR excluded.failed > update_health.failed"
+            } else {
+                "UPDATE update_health SET launched = MAX(launched, ?3), \
+                 failed = MAX(failed, ?4), changed_at = ?5 \
+                 WHERE update_id = ?1 AND device = ?2 AND (launched < ?3 OR failed < ?4)"
+            };
+            let written = sqlx::query(statement)
+                .bind(report.update_id.to_string())
+                .bind(report.device.to_hex())
+                .bind(i64::from(report.launched))
+                .bind(i64::from(report.failed))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if written > 0 {
                 changed.insert(report.update_id);
             }
@@ -373,18 +409,19 @@ impl MetadataStore for SqliteStore {
         }
         // One bind however many ids: a JSON array read back with json_each.
         let ids = Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect());
-        let rows = sqlx::query(
-            "SELECT update_id, COUNT(*) AS devices, SUM(launched) AS launched, \
-             SUM(failed) AS failed FROM update_health \
-             WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
-        )
-        .bind(ids.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let query = format!(
+            "{} WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
+            super::HEALTH_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(query))
+            .bind(ids.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 UpdateHealth::from_columns(
                     row.try_get("update_id")?,
+                    row.try_get("served")?,
                     row.try_get("devices")?,
                     row.try_get("launched")?,
                     row.try_get("failed")?,
@@ -397,6 +434,23 @@ impl MetadataStore for SqliteStore {
         &self,
         expected: Uuid,
         update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>> {
+        self.insert_if_newest(expected, update, false).await
+    }
+
+    async fn revert_rollout(&self, expected: Uuid, copy: NewUpdate) -> Result<Option<UpdateInfo>> {
+        self.insert_if_newest(expected, copy, true).await
+    }
+}
+
+impl SqliteStore {
+    /// Registers `update` only if `expected` is still the newest update of its scope,
+    /// first setting `expected`'s rollout to 0 % when `zero_expected`; one transaction.
+    async fn insert_if_newest(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+        zero_expected: bool,
     ) -> Result<Option<UpdateInfo>> {
         let mut tx = self.pool.begin().await?;
         // Writing first takes the database lock: no other writer can change what the scope
@@ -421,6 +475,12 @@ impl MetadataStore for SqliteStore {
         if served != Some(expected.to_string()) {
             // Dropping the transaction rolls the counter back.
             return Ok(None);
+        }
+        if zero_expected {
+            sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = ?1")
+                .bind(expected.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         let info = insert_update(&mut tx, update, now_millis()).await?;
         tx.commit().await?;

@@ -93,6 +93,7 @@ impl Observation {
         let launched = self.launched.map(|update_id| DeviceReport {
             update_id,
             device: self.device,
+            served: false,
             launched: true,
             failed: self.failed.contains(&update_id),
         });
@@ -103,6 +104,7 @@ impl Observation {
             .map(|update_id| DeviceReport {
                 update_id: *update_id,
                 device: self.device,
+                served: false,
                 launched: false,
                 failed: true,
             });

@@ -3,10 +3,17 @@
 //!
 //! Judged after every batch written, on every server, from the store's totals (so replicas
 //! decide on the same numbers). The rollback itself is the `rollback` command's (a new row
-//! copying the previous update), inserted only while the failing update is still served,
-//! checked in the same transaction ([`crate::store::MetadataStore::insert_if_served`]): one
-//! server acts, once. The failing update is then never served again, so it is never judged
-//! again either, and a later rollback of the copy goes further back instead of toggling.
+//! copying the update before the failing one), inserted only while the failing update is
+//! still served, checked in the same transaction
+//! ([`crate::store::MetadataStore::insert_if_served`]): one server acts, once.
+//!
+//! Only an operator's own publish is ever judged: a copy (a rollback, automatic or not, or
+//! a republish) never is, and neither is a rollback to the embedded update. After an
+//! automatic rollback the scope serves a copy, so nothing more happens there until an
+//! operator publishes (or changes a rollout so that an original is served again); the
+//! failing update is never served again, and the copy is never rolled back further. A
+//! forger reporting failures can therefore move a scope back by one update, once per
+//! publish, never undo a republish, and never reach older code.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,7 +23,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::http::cache::ManifestCache;
 use crate::ops;
-use crate::store::{MetadataStore, UpdateHealth};
+use crate::store::{MetadataStore, UpdateHealth, UpdateKind};
 
 /// Updates remembered as settled before the memory is cleared (and rebuilt from the store).
 const MAX_SETTLED: usize = 100_000;
@@ -111,6 +118,12 @@ impl Judge {
             self.settled.insert(id);
             return Ok(());
         };
+        // Copies are an operator's (or this policy's) decision about what to serve: judging
+        // them would let reports undo a republish or walk a scope further back.
+        if update.info.republished_from.is_some() || update.info.kind != UpdateKind::Update {
+            self.settled.insert(id);
+            return Ok(());
+        }
         let scope = &update.info.scope;
         // The store, not the cache: a stale cache must not settle an update still served.
         let served = store.current(scope).await?;
@@ -171,6 +184,7 @@ mod tests {
 
     fn health(devices: u64, failed: u64) -> UpdateHealth {
         UpdateHealth {
+            served: devices,
             devices,
             launched: devices,
             failed,
