@@ -5,7 +5,7 @@
 const RESERVED: u64 = 256;
 
 /// `wanted`, lowered to fit the open-file limit (raised first where the system allows).
-pub fn connections_within(wanted: usize) -> usize {
+pub(super) fn connections_within(wanted: usize) -> usize {
     let Some(limit) = raise() else {
         return wanted;
     };

@@ -409,11 +409,14 @@ impl TimedIo {
                 None => self.write_timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
             }
         }
-        match &mut self.write_timer {
-            Some(timer) if timer.as_mut().poll(cx).is_ready() => {
-                Poll::Ready(Self::timed_out("the client stopped reading (--send-timeout)"))
-            }
-            _ => Poll::Pending,
+        let fired = self
+            .write_timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+        if fired {
+            Poll::Ready(Self::timed_out("the client stopped reading (--send-timeout)"))
+        } else {
+            Poll::Pending
         }
     }
 
