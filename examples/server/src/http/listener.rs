@@ -23,6 +23,7 @@ use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse as _;
+use futures_util::task::AtomicWaker;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -212,6 +213,9 @@ struct ConnState {
     /// When the last response finished, in milliseconds since `opened`; `u64::MAX` before
     /// the first.
     idle_since_ms: AtomicU64,
+    /// The connection's task while its read waits: woken when a deadline may have moved
+    /// (hyper does not poll a pending read again by itself after a response).
+    read_waker: AtomicWaker,
 }
 
 impl ConnState {
@@ -221,6 +225,7 @@ impl ConnState {
             active: AtomicUsize::new(0),
             finished: AtomicU64::new(0),
             idle_since_ms: AtomicU64::new(u64::MAX),
+            read_waker: AtomicWaker::new(),
         }
     }
 }
@@ -241,6 +246,8 @@ impl Drop for Active {
         self.0.idle_since_ms.store(since, Ordering::Release);
         self.0.finished.fetch_add(1, Ordering::AcqRel);
         self.0.active.fetch_sub(1, Ordering::AcqRel);
+        // The idle deadline starts now: let the pending read arm it.
+        self.0.read_waker.wake();
     }
 }
 
@@ -423,7 +430,11 @@ impl TimedIo {
     fn wrote<T>(&mut self, result: Poll<io::Result<T>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(result) => {
-                self.write_armed = false;
+                if self.write_armed {
+                    self.write_armed = false;
+                    // Reads had no deadline while the write waited: arm it again.
+                    self.state.read_waker.wake();
+                }
                 Poll::Ready(result)
             }
             Poll::Pending => match self.poll_write_deadline(cx) {
@@ -459,6 +470,7 @@ impl AsyncRead for TimedIo {
             }
             return Poll::Ready(result);
         }
+        this.state.read_waker.register(cx.waker());
         let Some(deadline) = this.read_deadline() else {
             return Poll::Pending;
         };
