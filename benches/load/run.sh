@@ -13,6 +13,13 @@
 #       also publishes the export to 50 more apps, starts a second server with all of them
 #       configured (each with its own signing key entry) and compares its manifest
 #       throughput, on /manifest and on /app25/manifest, with the single-app server's
+#   HOSTILE=slowloris benches/load/run.sh    (or HOSTILE=flood)
+#       measures only the manifest endpoints, each without and then with a hostile client
+#       running beside wrk (benches/load/hostile.py: 1,000 slowloris connections trickling
+#       header bytes, or 2,000 requests/s for made-up runtime versions), and fails when a
+#       real request gets a non-2xx answer or keeps less than half its throughput
+#   BIN=path/to/expo-update-server benches/load/run.sh
+#       measures that binary instead of building this tree (to compare two versions)
 #
 # Prints a Markdown table: requests/s (median of the runs), the ratio ours/nginx,
 # p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
@@ -41,8 +48,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p expo-update-server
-bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/expo-update-server
+if [[ -n ${BIN:-} ]]; then
+    bin=$BIN
+else
+    cargo build --release -q -p expo-update-server
+    bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/expo-update-server
+fi
 ours_port=$(free_port)
 nginx_port=$(free_port)
 ours=http://127.0.0.1:$ours_port
@@ -127,6 +138,46 @@ print(rps, ms("50%"), ms("99%"), non2xx.group(1) if non2xx else 0)'
 }
 
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+if [[ -n ${HOSTILE:-} ]]; then
+    case $HOSTILE in slowloris | flood) ;; *) echo "HOSTILE must be slowloris or flood" >&2; exit 1 ;; esac
+    printf '\n%s connections, %s threads, %ss x %s runs (median), hostile client: %s, %s, load %s\n\n' \
+        "$CONNECTIONS" "$THREADS" "$DURATION" "$RUNS" "$HOSTILE" "$(date -u +%Y-%m-%dT%H:%MZ)" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "| endpoint | alone req/s | with $HOSTILE req/s | ratio | alone p50 / p99 ms | with $HOSTILE p50 / p99 ms | non-2xx |"
+    echo "|---|---|---|---|---|---|---|"
+    failed=0
+    for name in manifest-multipart-signed manifest-json; do
+        IFS='|' read -ra hs <<<"${headers[$name]}"
+        req=("${hs[@]}" 'expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+        a_rps=() a_p50=() a_p99=() h_rps=() h_p50=() h_p99=() bad_total=0
+        for _ in $(seq "$RUNS"); do
+            read -r rps p50 p99 bad < <(measure "$ours/manifest" "${req[@]}")
+            a_rps+=("$rps") a_p50+=("$p50") a_p99+=("$p99") bad_total=$((bad_total + bad))
+            python3 "$ROOT/benches/load/hostile.py" "$HOSTILE" "127.0.0.1:$ours_port" 2>>"$work/hostile.log" &
+            hostile_pid=$!
+            pids+=("$hostile_pid")
+            sleep 3 # let it reach its full strength
+            read -r rps p50 p99 bad < <(measure "$ours/manifest" "${req[@]}")
+            h_rps+=("$rps") h_p50+=("$p50") h_p99+=("$p99") bad_total=$((bad_total + bad))
+            kill "$hostile_pid"
+            wait "$hostile_pid" 2>/dev/null || true
+        done
+        a=$(median "${a_rps[@]}") h=$(median "${h_rps[@]}")
+        ratio=$(python3 -c "print($h / $a)")
+        printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | %s |\n' "$name" "$a" "$h" "$ratio" \
+            "$(median "${a_p50[@]}")" "$(median "${a_p99[@]}")" \
+            "$(median "${h_p50[@]}")" "$(median "${h_p99[@]}")" "$bad_total"
+        ((bad_total == 0)) || { echo "our server answered $bad_total non-2xx to $name" >&2; failed=1; }
+        python3 -c "import sys; sys.exit(0 if $ratio >= 0.5 else 1)" ||
+            { echo "$name kept less than half its throughput with $HOSTILE" >&2; failed=1; }
+    done
+    echo
+    sed 's/^/    /' "$work/hostile.log"
+    rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+    printf '\npeak RSS of expo-update-server: %.1f MB\n' "$(python3 -c "print($rss_kb / 1024)")"
+    exit "$failed"
+fi
 
 printf '\n%s connections, %s threads, %ss x %s runs (median), %s\n\n' \
     "$CONNECTIONS" "$THREADS" "$DURATION" "$RUNS" "$(date -u +%Y-%m-%dT%H:%MZ)"

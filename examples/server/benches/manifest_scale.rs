@@ -25,6 +25,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{Criterion, criterion_group, criterion_main};
+use expo_update_server::blobs::stream::StreamBudget;
 use expo_update_server::blobs::{AssetUrls, LocalBlobStore};
 use expo_update_server::config::DEFAULT_APP;
 use expo_update_server::http::cache::ManifestCache;
@@ -200,14 +201,16 @@ fn manifest_latency(c: &mut Criterion) {
                 public_url: "https://updates.example.com".parse().unwrap(),
                 asset_urls: AssetUrls::Server,
                 trust_proxy: false,
+                forwarded_hosts: Arc::default(),
                 default_channel: "default".into(),
                 admin_token_digest: None,
                 blob_memory: Arc::default(),
+                streams: Arc::new(StreamBudget::new(64 << 20)),
                 patches: None,
                 // Requests carry no health headers: nothing is ever queued.
                 health: HealthRecorder::new(1).0,
             };
-            let app = router(state, Vec::new());
+            let app = router(state, Vec::new(), None);
             for channel in ["channel-0", "channel-1"] {
                 assert_eq!(runtime.block_on(ask(&app, channel)), StatusCode::OK);
             }

@@ -279,6 +279,10 @@ pub struct ServeArgs {
     /// eighth of it (8 MiB at most) stream from the blob store; 0 turns it off [default: 32].
     #[arg(long, env = "EXPO_UPDATE_SERVER_ASSET_MEMORY_MB", value_name = "MIB")]
     pub asset_memory_mb: Option<u64>,
+
+    /// Timeouts, caps, `/metrics` and forwarded hosts: what one client may hold.
+    #[command(flatten)]
+    pub limits: crate::http::limits::LimitArgs,
 }
 
 /// `check`.

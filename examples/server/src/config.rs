@@ -33,6 +33,7 @@ use crate::blobs::AssetUrls;
 use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::error::{Error, Result};
+use crate::http::limits::{LimitArgs, Limits};
 use crate::patches::{MAX_BASES, PatchSettings};
 use crate::update_health::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
 
@@ -151,6 +152,38 @@ struct FileServe {
     auto_rollback_min_devices: Option<u64>,
     health_flush_interval: Option<HumanDuration>,
     health_max_devices: Option<u64>,
+    // Limits (see `http::limits`).
+    header_read_timeout: Option<HumanDuration>,
+    idle_timeout: Option<HumanDuration>,
+    body_timeout: Option<HumanDuration>,
+    send_timeout: Option<HumanDuration>,
+    max_connections: Option<usize>,
+    max_in_flight: Option<usize>,
+    stream_memory_mb: Option<u64>,
+    shutdown_timeout: Option<HumanDuration>,
+    metrics_bind: Option<SocketAddr>,
+    metrics_token: Option<String>,
+    #[serde(default)]
+    forwarded_hosts: Vec<String>,
+}
+
+impl FileServe {
+    /// The limits the file sets, as flags.
+    fn limits(&self) -> LimitArgs {
+        LimitArgs {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            send_timeout: self.send_timeout,
+            max_connections: self.max_connections,
+            max_in_flight: self.max_in_flight,
+            stream_memory_mb: self.stream_memory_mb,
+            shutdown_timeout: self.shutdown_timeout,
+            metrics_bind: self.metrics_bind,
+            metrics_token: self.metrics_token.clone(),
+            forwarded_hosts: self.forwarded_hosts.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,6 +324,8 @@ pub struct ServeSettings {
     pub health_flush_interval: std::time::Duration,
     /// Rows kept per update for its device counts.
     pub health_max_devices: u64,
+    /// Timeouts, caps, `/metrics` and forwarded hosts.
+    pub limits: Limits,
 }
 
 /// An absolute `http` or `https` base URL, without a trailing slash.
@@ -550,6 +585,7 @@ impl Loaded {
             signing_keys,
             sample: args.sample.or(file.sample).unwrap_or(true),
             asset_memory: asset_memory_bytes(args.asset_memory_mb.or(file.asset_memory_mb))?,
+            limits: Limits::resolve(&args.limits.or(&file.limits()))?,
         })
     }
 }

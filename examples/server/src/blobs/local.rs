@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
+use super::stream::UnbufferedFile;
 use super::{BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob};
 use crate::error::{Error, Result};
 use crate::store::AssetHash;
@@ -211,7 +212,7 @@ impl BlobStore for LocalBlobStore {
         match range {
             None => Ok(Some(BlobReader {
                 len: size,
-                reader: Box::pin(file),
+                reader: Box::pin(UnbufferedFile::new(file.into_std().await)),
             })),
             Some(ByteRange { first, last }) => {
                 if first > last || last >= size {
@@ -226,7 +227,7 @@ impl BlobStore for LocalBlobStore {
                 let len = last - first + 1;
                 Ok(Some(BlobReader {
                     len,
-                    reader: Box::pin(file.take(len)),
+                    reader: Box::pin(UnbufferedFile::new(file.into_std().await).take(len)),
                 }))
             }
         }

@@ -7,6 +7,7 @@
 pub mod local;
 pub mod memory;
 pub mod s3;
+pub mod stream;
 pub mod urls;
 
 use std::fmt;

@@ -68,6 +68,17 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .merge(admin_ui::router())
 }
 
+/// Whether `headers` carry `Authorization: Bearer T` with `T`'s digest `expected`
+/// (compared in constant time).
+pub fn bearer_matches(headers: &axum::http::HeaderMap, expected: &[u8; 32]) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| bool::from(token_digest(token.trim()).ct_eq(expected)))
+}
+
 /// The digest the token is compared as.
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -82,28 +93,25 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         )
         .into_response();
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token_digest(token.trim()));
-    match presented {
-        Some(digest) if bool::from(digest.ct_eq(&expected)) => next.run(request).await,
-        _ => {
-            let mut response = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or wrong bearer token",
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            response
-        }
+    if bearer_matches(request.headers(), &expected) {
+        next.run(request).await
+    } else {
+        unauthorized()
     }
+}
+
+/// `401` asking for a bearer token.
+pub fn unauthorized() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong bearer token",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
 }
 
 fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, ApiError> {

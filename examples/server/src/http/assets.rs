@@ -2,7 +2,8 @@
 //!
 //! Blobs small enough for the [`BlobMemory`](crate::blobs::BlobMemory) (the launch bundles
 //! and images every install downloads) are answered from one shared in-memory copy; larger
-//! ones stream from the blob store in large reads.
+//! ones stream from the blob store in large reads, within the memory budget of
+//! [`StreamBudget`](crate::blobs::stream::StreamBudget).
 //!
 //! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
 //! immutable and cacheable for a year. The stored brotli or gzip variant is chosen from
@@ -17,7 +18,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use expo_accept::negotiate_encoding;
-use tokio_util::io::ReaderStream;
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -27,9 +27,8 @@ use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
 /// `cache-control` of assets: their URL changes with their content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// Read size when streaming a blob too large for memory: large reads keep the file
-/// system's blocking-pool round trips few.
-const STREAM_CHUNK: usize = 256 * 1024;
+/// `content-security-policy` of assets: nothing loads, nothing runs.
+pub const ASSET_CSP: &str = "default-src 'none'; sandbox";
 /// Longest `range` or `if-none-match` value read.
 const MAX_CONDITIONAL_LEN: usize = 4096;
 
@@ -143,8 +142,8 @@ async fn body(
             .open(&hash, encoding, range)
             .await?
             .ok_or_else(|| missing(&hash, encoding))?;
-        let stream = ReaderStream::with_capacity(reader.reader, STREAM_CHUNK);
-        return Ok((Body::from_stream(stream), reader.len));
+        let len = reader.len;
+        return Ok((Body::from_stream(state.streams.body(reader)), len));
     }
     let mut bytes = in_memory(state, &hash, encoding).await?;
     if let Some(range) = range {
@@ -206,11 +205,25 @@ fn available(record: &BlobRecord) -> Vec<ContentCoding> {
 
 fn common_headers(headers: &mut HeaderMap, etag: &str) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    untrusted_content(headers);
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
+}
+
+/// Assets are whatever an app exported (HTML and SVG included), served from this server's
+/// origin: browsers must neither guess their type nor run them.
+pub fn untrusted_content(headers: &mut HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ASSET_CSP),
+    );
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

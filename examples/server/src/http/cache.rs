@@ -9,11 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
+use tokio::sync::OnceCell;
 
+use super::recent::Recent;
 use super::served::{AssetLinks, Served, served};
 use crate::error::Result;
 use uuid::Uuid;
@@ -25,10 +27,17 @@ use crate::store::{
 /// At most this many blob records are cached (only blobs that exist are).
 pub const MAX_BLOBS: usize = 200_000;
 
-/// At most this many scopes are cached; past it, lookups go to the store uncached (clients
-/// choose the channel and runtime version they ask for, so unknown scopes must not grow the
-/// cache without bound).
+/// At most this many scopes that serve something are cached, least recently used out.
 pub const MAX_ENTRIES: usize = 10_000;
+
+/// At most this many "nothing to serve" answers are cached, least recently used out, apart
+/// from the scopes that serve something: clients choose the channel and runtime version
+/// they ask for, so a flood of made-up scopes can only push out other made-up scopes.
+pub const MAX_MISSES: usize = 10_000;
+
+/// At most this many asset base URLs (hosts, behind a trusted proxy) are prepared per
+/// update; past it the least recently used is built again when asked for.
+pub const MAX_BASES: usize = 8;
 
 /// How often another process's changes are looked for.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -41,10 +50,10 @@ pub struct ScopeEntry {
     pub update: Option<Arc<Update>>,
     /// During a partial rollout: which update each install gets, each prepared once.
     rollout: Option<Rollout>,
-    /// The protocol's view of `update` for the last base URL asked for: serialized once,
-    /// its signatures cached inside (asset URLs depend on the base only behind a trusted
-    /// proxy, so one slot serves nearly every request).
-    prepared: Mutex<Option<Prepared>>,
+    /// The protocol's view of `update` for the last [`MAX_BASES`] base URLs asked for, most
+    /// recent last: serialized once, its signatures cached inside (asset URLs depend on the
+    /// base only behind a trusted proxy, so one base serves nearly every request).
+    prepared: Mutex<Vec<Prepared>>,
 }
 
 /// A serialized answer, and until when its asset URLs may be handed out.
@@ -78,7 +87,7 @@ impl ScopeEntry {
         Self {
             update,
             rollout: None,
-            prepared: Mutex::new(None),
+            prepared: Mutex::new(Vec::new()),
         }
     }
 
@@ -95,7 +104,7 @@ impl ScopeEntry {
                 entries: Mutex::new(HashMap::from([(newest.id(), newest)])),
                 candidates,
             }),
-            prepared: Mutex::new(None),
+            prepared: Mutex::new(Vec::new()),
         }
     }
 
@@ -138,12 +147,18 @@ impl ScopeEntry {
     /// once expiring (presigned) URLs are past [`reuse_for`] their lifetime.
     pub async fn resolved(&self, links: &AssetLinks<'_>) -> Result<Option<Resolved>> {
         {
-            let slot = lock(&self.prepared);
-            if let Some(prepared) = slot.as_ref()
-                && prepared.base == links.base
-                && prepared.until.is_none_or(|until| Instant::now() < until)
+            let mut slots = lock(&self.prepared);
+            if let Some(at) = slots.iter().rposition(|p| p.base == links.base)
+                && slots[at]
+                    .until
+                    .is_none_or(|until| Instant::now() < until)
             {
-                return Ok(prepared.resolved.clone());
+                let resolved = slots[at].resolved.clone();
+                if at + 1 != slots.len() {
+                    let used = slots.remove(at);
+                    slots.push(used);
+                }
+                return Ok(resolved);
             }
         }
         // Built without the lock (building may sign URLs): concurrent misses may build
@@ -164,7 +179,13 @@ impl ScopeEntry {
             .urls
             .lifetime()
             .and_then(|lifetime| started.checked_add(reuse_for(lifetime)));
-        *lock(&self.prepared) = Some(Prepared {
+        super::metrics::record_manifest_built();
+        let mut slots = lock(&self.prepared);
+        slots.retain(|p| p.base != links.base);
+        if slots.len() >= MAX_BASES {
+            slots.remove(0);
+        }
+        slots.push(Prepared {
             base: links.base.to_owned(),
             until,
             resolved: resolved.clone(),
@@ -174,24 +195,62 @@ impl ScopeEntry {
 }
 
 /// Resolved updates by scope, and blob records by hash.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ManifestCache {
-    entries: RwLock<HashMap<Scope, Arc<ScopeEntry>>>,
-    blobs: RwLock<HashMap<AssetHash, Arc<BlobRecord>>>,
+    /// Scopes serving something.
+    entries: Recent<Scope, Arc<ScopeEntry>>,
+    /// Scopes serving nothing (see [`MAX_MISSES`]).
+    misses: Recent<Scope, Arc<ScopeEntry>>,
+    /// Loads under way, so concurrent misses of one scope share one store query.
+    loading: Mutex<HashMap<Scope, Arc<OnceCell<Arc<ScopeEntry>>>>>,
+    blobs: Recent<AssetHash, Arc<BlobRecord>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
     /// Wakes the background work that follows changes (the patcher).
     changed: tokio::sync::Notify,
 }
 
-impl ManifestCache {
-    /// The entry of `scope`, loading it from `store` on a miss.
-    pub async fn get(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
-        if let Some(entry) = self.read().get(scope) {
-            super::metrics::record_manifest_cache(true);
-            return Ok(Arc::clone(entry));
+impl Default for ManifestCache {
+    fn default() -> Self {
+        Self {
+            entries: Recent::new(MAX_ENTRIES),
+            misses: Recent::new(MAX_MISSES),
+            loading: Mutex::default(),
+            blobs: Recent::new(MAX_BLOBS),
+            generation: AtomicU64::new(0),
+            changed: tokio::sync::Notify::new(),
         }
-        super::metrics::record_manifest_cache(false);
+    }
+}
+
+impl ManifestCache {
+    /// The entry of `scope`, loading it from `store` on a miss (once, however many
+    /// requests miss it at the same time).
+    pub async fn get(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
+        if let Some(entry) = self.cached(scope) {
+            super::metrics::record_manifest_cache(true);
+            return Ok(entry);
+        }
+        let cell = Arc::clone(lock(&self.loading).entry(scope.clone()).or_default());
+        let loaded = cell
+            .get_or_try_init(|| async {
+                super::metrics::record_manifest_cache(false);
+                self.load(store, scope).await
+            })
+            .await
+            .cloned();
+        let mut loading = lock(&self.loading);
+        if loading.get(scope).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            loading.remove(scope);
+        }
+        loaded
+    }
+
+    fn cached(&self, scope: &Scope) -> Option<Arc<ScopeEntry>> {
+        self.entries.get(scope).or_else(|| self.misses.get(scope))
+    }
+
+    async fn load(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
         let generation = self.generation.load(Ordering::Acquire);
         let update = store.current(scope).await?.map(Arc::new);
         let entry = Arc::new(match update {
@@ -203,9 +262,15 @@ impl ManifestCache {
             }
             update => ScopeEntry::new(update),
         });
-        let mut entries = self.write();
-        if self.generation.load(Ordering::Acquire) == generation && entries.len() < MAX_ENTRIES {
-            entries.insert(scope.clone(), Arc::clone(&entry));
+        // Checked under the lock invalidations take, so none slips in between.
+        let _loading = lock(&self.loading);
+        if self.generation.load(Ordering::Acquire) == generation {
+            let map = if entry.update.is_some() {
+                &self.entries
+            } else {
+                &self.misses
+            };
+            map.insert(scope.clone(), Arc::clone(&entry));
         }
         Ok(entry)
     }
@@ -216,38 +281,28 @@ impl ManifestCache {
         store: &dyn MetadataStore,
         hash: &AssetHash,
     ) -> Result<Option<Arc<BlobRecord>>> {
-        let cached = self
-            .blobs
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(hash)
-            .cloned();
-        if let Some(record) = cached {
+        if let Some(record) = self.blobs.get(hash) {
             return Ok(Some(record));
         }
         let Some(record) = store.blob(hash).await?.map(Arc::new) else {
             return Ok(None);
         };
-        let mut blobs = self
-            .blobs
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if blobs.len() < MAX_BLOBS {
-            blobs.insert(*hash, Arc::clone(&record));
-        }
+        self.blobs.insert(*hash, Arc::clone(&record));
         Ok(Some(record))
     }
 
     /// Forgets every entry.
     pub fn invalidate(&self) {
-        let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
+        {
+            let mut loading = lock(&self.loading);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            // Loads under way may have read the old state: later requests load afresh.
+            loading.clear();
+            self.entries.clear();
+            self.misses.clear();
+        }
         // Blobs never change, but a future garbage collection may remove them.
-        self.blobs
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        self.blobs.clear();
         // A change while nobody waits is kept for the next wait: none is missed.
         self.changed.notify_one();
     }
@@ -258,27 +313,14 @@ impl ManifestCache {
         self.changed.notified().await;
     }
 
-    /// How many scopes are cached.
+    /// How many scopes are cached (serving something or not).
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.entries.len() + self.misses.len()
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.read().is_empty()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Scope, Arc<ScopeEntry>>> {
-        // A panic while holding the lock cannot leave the map inconsistent: use it anyway.
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Scope, Arc<ScopeEntry>>> {
-        self.entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.len() == 0
     }
 }
 
@@ -293,6 +335,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Invalidates `cache` whenever the store's change counter moves; runs until aborted.
 pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCache>) {
     let mut last = store.change_counter().await.ok();
+    refresh_channel_labels(store.as_ref()).await;
     let mut interval = tokio::time::interval(POLL_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -302,10 +345,19 @@ pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCac
                 tracing::info!(counter, "updates changed: manifest cache cleared");
                 cache.invalidate();
                 last = Some(counter);
+                refresh_channel_labels(store.as_ref()).await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the change counter"),
         }
+    }
+}
+
+/// The channels `/metrics` labels: those of the store's updates.
+pub async fn refresh_channel_labels(store: &dyn MetadataStore) {
+    match store.scopes().await {
+        Ok(scopes) => super::metrics::set_known_channels(scopes.into_iter().map(|s| s.channel)),
+        Err(e) => tracing::warn!(error = %e, "cannot list the channels for /metrics labels"),
     }
 }
 
@@ -443,6 +495,85 @@ mod tests {
         tokio::time::sleep(reuse_for(lifetime)).await;
         entry.resolved(&plain).await.unwrap();
         assert_eq!(signatures(), before + 1);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_made_up_scopes_after_a_publish_leaves_the_real_one_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::fixtures::Counting::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let cache = ManifestCache::default();
+        // Right after a publish the cache is empty; the flood comes first.
+        publish(store.inner(), &scope).await;
+        let made_up = |n: usize| Scope::new("default", "main", &format!("junk-{n}"), Platform::Ios).unwrap();
+        for n in 0..=MAX_MISSES {
+            assert!(cache.get(&store, &made_up(n)).await.unwrap().update.is_none());
+        }
+        assert_eq!(store.count(), MAX_MISSES + 1, "one query per made-up scope");
+        let before = store.count();
+        for _ in 0..3 {
+            assert!(cache.get(&store, &scope).await.unwrap().update.is_some());
+        }
+        assert_eq!(store.count(), before + 1, "the real scope is cached after its first query");
+        // A recent made-up scope asked again costs nothing either.
+        cache.get(&store, &made_up(MAX_MISSES)).await.unwrap();
+        assert_eq!(store.count(), before + 1);
+        assert!(cache.len() <= MAX_MISSES + 1);
+
+        // Another flood: the real scope, in use, stays.
+        for n in 0..(2 * MAX_MISSES) {
+            cache.get(&store, &made_up(MAX_MISSES + 1 + n)).await.unwrap();
+            if n % 1000 == 0 {
+                cache.get(&store, &scope).await.unwrap();
+            }
+        }
+        let before = store.count();
+        cache.get(&store, &scope).await.unwrap();
+        assert_eq!(store.count(), before);
+        assert!(cache.len() <= MAX_MISSES + 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_scope_share_one_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::fixtures::Counting::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        publish(store.inner(), &scope).await;
+        let cache = ManifestCache::default();
+        let gets = (0..64).map(|_| cache.get(&store, &scope));
+        for entry in futures_util::future::join_all(gets).await {
+            assert!(entry.unwrap().update.is_some());
+        }
+        assert_eq!(store.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_bounded_number_of_hosts_is_prepared_per_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        publish(&store, &scope).await;
+        let cache = ManifestCache::default();
+        let entry = cache.get(&store, &scope).await.unwrap();
+        let signer = Signer::default();
+        let urls = AssetUrls::Presigned {
+            expiry: Duration::from_secs(3600),
+        };
+        let hosts: Vec<String> = (0..MAX_BASES).map(|n| format!("https://host-{n}")).collect();
+        // Alternating between hosts: each is built (signed) once.
+        for _ in 0..10 {
+            for host in &hosts {
+                let links = AssetLinks {
+                    urls: &urls,
+                    blobs: &signer,
+                    base: host,
+                };
+                entry.resolved(&links).await.unwrap();
+            }
+        }
+        assert_eq!(signer.signed.load(Ordering::Acquire), MAX_BASES as u64);
     }
 
     #[tokio::test]

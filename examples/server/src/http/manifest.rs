@@ -43,7 +43,12 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             .for_client(state.store.as_ref(), request.client_id())
             .await
             .map_err(|e| source_error(&e))?;
-        let base = request_base_url(&state.public_url, state.trust_proxy, &parts.headers);
+        let base = request_base_url(
+            &state.public_url,
+            state.trust_proxy,
+            &state.forwarded_hosts,
+            &parts.headers,
+        );
         let links = AssetLinks {
             urls: &state.asset_urls,
             blobs: state.blobs.as_ref(),

@@ -15,25 +15,33 @@
 //! | `expo_health_dropped_total` | counter | (device reports dropped: queue full) |
 //! | `expo_health_flush_errors_total` | counter | (batches the store refused, retried) |
 //! | `expo_auto_rollbacks_total` | counter | |
+//! | `expo_manifest_builds_total` | counter | (manifests serialized, and signed on first use: cache misses, new hosts, expiring URLs) |
+//! | `expo_http_shed_total` | counter | `reason` (`connections`, `requests`: answered `503` past a cap) |
 //!
 //! Label values come from requests, so they are bounded: `route` is the matched route
 //! pattern (`/assets/{hash}`, `/shop/assets/{hash}` for app `shop`, never the path),
-//! `platform` is `ios`, `android` or `other`, and `channel` keeps the first [`MAX_CHANNELS`]
-//! distinct names seen, then `other`. The device gauges exist only for updates the store
-//! holds (see [`crate::update_health`]); they are totals of the shared store, so aggregate
-//! them across servers with `max`.
+//! `platform` is `ios`, `android` or `other`, and `channel` is a channel some update in the
+//! store was published to (at most [`MAX_CHANNELS`] of them, refreshed when updates
+//! change), else `other`: names clients make up never become labels. The device gauges
+//! exist only for updates the store holds (see [`crate::update_health`]); they are totals
+//! of the shared store, so aggregate them across servers with `max`.
+//!
+//! `/metrics` is served on the app port unless `--metrics-bind` gives it its own address,
+//! and requires `--metrics-token` as a bearer token when one is set.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-/// Distinct channel label values before new ones are counted as `other`.
+/// Channel label values at most (the store's channels, in name order); others are `other`.
 pub const MAX_CHANNELS: usize = 100;
 
 /// Latency buckets, seconds: a cached manifest takes well under a millisecond, a large
@@ -43,7 +51,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-static CHANNELS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+static CHANNELS: OnceLock<RwLock<Arc<HashSet<String>>>> = OnceLock::new();
 
 /// Installs the Prometheus recorder (once per process); later calls reuse it. Returns
 /// `false` when another recorder was installed first (metrics then go there).
@@ -62,6 +70,60 @@ pub fn install() -> bool {
             Some(handle)
         })
         .is_some()
+}
+
+/// Who may read `/metrics`: anyone, or callers with the bearer token.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    token_digest: Option<[u8; 32]>,
+}
+
+impl Access {
+    /// Open to anyone without a token; else to callers presenting it.
+    pub fn new(token: Option<&str>) -> Self {
+        Self {
+            token_digest: token.map(super::admin::token_digest),
+        }
+    }
+}
+
+/// `/metrics` with its access rule.
+pub fn router<S: Clone + Send + Sync + 'static>(access: Access) -> Router<S> {
+    Router::new()
+        .route("/metrics", axum::routing::get(guarded))
+        .with_state(access)
+}
+
+/// Serves `/metrics` alone on `bind`, with the same connection limits as the app port;
+/// runs until the task is aborted.
+pub async fn serve_separately(
+    bind: SocketAddr,
+    access: Access,
+    limits: &super::limits::Limits,
+) -> crate::error::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+        crate::error::Error::Config(format!("cannot listen on {bind} (--metrics-bind): {e}"))
+    })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| crate::error::Error::Config(e.to_string()))?;
+    tracing::info!(%address, token = access.token_digest.is_some(), "metrics listening");
+    let router = router(access).fallback(|| async {
+        super::error::ApiError::not_found("this address serves /metrics only")
+    });
+    let limits = limits.clone();
+    Ok(tokio::spawn(async move {
+        super::listener::serve(listener, router, &limits, std::future::pending()).await;
+    }))
+}
+
+async fn guarded(State(access): State<Access>, headers: HeaderMap) -> Response {
+    if let Some(digest) = access.token_digest
+        && !super::admin::bearer_matches(&headers, &digest)
+    {
+        return super::admin::unauthorized();
+    }
+    render().await
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -87,6 +149,30 @@ pub fn record_manifest_served(update_id: uuid::Uuid, platform: &str, channel: &s
         "channel" => channel_label(Some(channel)),
     )
     .increment(1);
+}
+
+/// Counts a manifest serialized (and signed on first use).
+pub fn record_manifest_built() {
+    metrics::counter!("expo_manifest_builds_total").increment(1);
+}
+
+/// Counts a connection or request answered `503` past its cap.
+pub fn record_shed(reason: &'static str) {
+    metrics::counter!("expo_http_shed_total", "reason" => reason).increment(1);
+}
+
+/// The channels that may be label values: those of the store's updates (at most
+/// [`MAX_CHANNELS`], in name order).
+pub fn set_known_channels(channels: impl IntoIterator<Item = String>) {
+    let mut channels: Vec<String> = channels.into_iter().collect();
+    channels.sort_unstable();
+    channels.dedup();
+    channels.truncate(MAX_CHANNELS);
+    let known = Arc::new(channels.into_iter().collect::<HashSet<_>>());
+    *CHANNELS
+        .get_or_init(RwLock::default)
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = known;
 }
 
 /// Counts a manifest-cache lookup.
@@ -187,14 +273,14 @@ fn channel_label(channel: Option<&str>) -> String {
     let Some(channel) = channel else {
         return "none".to_owned();
     };
-    if crate::store::checked_name("channel", channel).is_err() {
-        return "other".to_owned();
-    }
-    let mut seen = CHANNELS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if seen.contains(channel) || seen.len() < MAX_CHANNELS && seen.insert(channel.to_owned()) {
+    let known = CHANNELS.get().map(|known| {
+        Arc::clone(
+            &known
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    });
+    if known.is_some_and(|known| known.contains(channel)) {
         channel.to_owned()
     } else {
         "other".to_owned()
@@ -210,18 +296,17 @@ mod tests {
         assert_eq!(platform_label(Some("ios")), "ios");
         assert_eq!(platform_label(Some("windows")), "other");
         assert_eq!(platform_label(None), "none");
-        assert_eq!(channel_label(Some("production")), "production");
-        assert_eq!(channel_label(Some("bad\tname")), "other");
+        set_known_channels((0..(MAX_CHANNELS * 2)).map(|i| format!("channel-{i:03}")));
+        assert_eq!(channel_label(Some("channel-000")), "channel-000");
+        assert_eq!(channel_label(Some("channel-099")), "channel-099");
+        // Past the bound, and names the store does not hold, whoever sends them first.
+        assert_eq!(channel_label(Some("channel-100")), "other");
         for i in 0..(MAX_CHANNELS * 2) {
-            let _ = channel_label(Some(&format!("channel-{i}")));
+            assert_eq!(channel_label(Some(&format!("made-up-{i}"))), "other");
         }
-        let seen = CHANNELS.get().unwrap().lock().unwrap().len();
-        assert_eq!(seen, MAX_CHANNELS);
-        assert_eq!(channel_label(Some("never-seen-before")), "other");
-        assert_eq!(
-            channel_label(Some("production")),
-            "production",
-            "seen first"
-        );
+        assert_eq!(channel_label(None), "none");
+        set_known_channels(["production".to_owned()]);
+        assert_eq!(channel_label(Some("production")), "production");
+        assert_eq!(channel_label(Some("channel-000")), "other");
     }
 }

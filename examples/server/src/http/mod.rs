@@ -7,9 +7,13 @@ pub mod cache;
 pub mod error;
 pub mod health;
 pub mod import;
+mod fd_limit;
+pub mod limits;
+pub mod listener;
 pub mod manifest;
 pub mod metrics;
 pub mod patched;
+pub mod recent;
 pub mod served;
 pub mod signing;
 pub mod state;
@@ -28,6 +32,7 @@ use tower_http::trace::TraceLayer;
 use self::cache::ManifestCache;
 use self::error::ApiError;
 use self::state::AppState;
+use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
 use crate::commands::Data;
 use crate::config::{DEFAULT_APP, ServeSettings, Settings};
@@ -44,12 +49,15 @@ const MAX_BODY: usize = 64 * 1024;
 /// The routes: the default app's at the root (`/manifest`, `/assets/…`, `/admin/…`), every
 /// other app's under its name (`/{app}/manifest`, ...). Each app's routes carry its own
 /// state, so finding an app is part of the router's one path lookup.
-pub fn router(state: AppState, apps: Vec<AppState>) -> Router {
+pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Access>) -> Router {
     let names: Arc<HashSet<Arc<str>>> = Arc::new(apps.iter().map(|app| app.app.clone()).collect());
     let mut router = Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(metrics::render))
         .merge(app_routes("", state.clone()));
+    if let Some(access) = metrics {
+        // Without --metrics-bind, /metrics is on the app port (behind --metrics-token if set).
+        router = router.merge(metrics::router(access));
+    }
     for app in apps {
         let prefix = format!("/{}", app.app);
         router = router.merge(app_routes(&prefix, app));
@@ -123,6 +131,7 @@ pub async fn serve(
     }
     let mut serve = serve;
     let (listener, address) = listen(&mut serve).await?;
+    serve.limits.max_connections = fd_limit::connections_within(serve.limits.max_connections);
     if !metrics::install() {
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
@@ -159,17 +168,20 @@ pub async fn serve(
             serve.asset_memory,
             (serve.asset_memory / 8).min(memory::DEFAULT_MAX_ITEM),
         )),
+        streams: Arc::new(StreamBudget::new(serve.limits.stream_memory)),
         cache: Arc::clone(&cache),
         patches: patch_index.clone(),
         signers: signers.map(Arc::new),
         public_url: serve.public_url.clone(),
         asset_urls: serve.asset_urls.clone(),
         trust_proxy: serve.trust_proxy,
+        forwarded_hosts: Arc::new(serve.limits.forwarded_hosts.clone()),
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
         health,
     };
     let apps = app_states(settings, &serve, &state, &app_signers);
+    cache::refresh_channel_labels(data.store.as_ref()).await;
     let watcher = tokio::spawn(cache::watch_changes(
         Arc::clone(&data.store),
         Arc::clone(&cache),
@@ -184,6 +196,12 @@ pub async fn serve(
         );
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
+    let access = metrics::Access::new(serve.limits.metrics_token.as_deref());
+    let metrics_server = match serve.limits.metrics_bind {
+        Some(bind) => Some(metrics::serve_separately(bind, access, &serve.limits).await?),
+        None => None,
+    };
+    let app_metrics = serve.limits.metrics_bind.is_none().then_some(access);
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -193,12 +211,16 @@ pub async fn serve(
         patches = serve.patches.bases,
         "listening"
     );
-    // One service for every connection: serving the `Router` itself would copy its whole
-    // route table per connection (axum's `IncomingStream` impl), which grows with the apps.
-    let result = axum::serve(listener, router(state, apps).into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Task(format!("server: {e}")));
+    listener::serve(
+        listener,
+        router(state, apps, app_metrics),
+        &serve.limits,
+        shutdown_signal(),
+    )
+    .await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     watcher.abort();
     if let Some(patcher) = patcher {
         patcher.abort();
@@ -211,7 +233,7 @@ pub async fn serve(
         tracing::error!("device reports were not all stored before shutdown");
     }
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 /// Binds the listening socket; names the bound port in the default public URL.

@@ -8,9 +8,7 @@
 //! once they are known. Misses are cached too and dropped whenever updates change or a
 //! patch is recorded, since only those can turn a miss into a hit.
 
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -23,13 +21,15 @@ use uuid::Uuid;
 
 use super::cache::ManifestCache;
 use super::metrics;
+use super::recent::Recent;
 use super::state::AppState;
 use crate::blobs::{BlobStore, ContentCoding};
 use crate::error::Result;
 use crate::patches::Patcher;
 use crate::store::{AssetHash, MetadataStore, PatchOutcome};
 
-/// At most this many entries per map (ids come from clients: never grow without bound).
+/// At most this many entries per map, least recently used out (ids come from clients: a
+/// flood of made-up ids pushes out made-up ids, and each costs one query until pushed out).
 pub const MAX_ENTRIES: usize = 100_000;
 
 /// How long the patcher waits before retrying after the store failed.
@@ -45,12 +45,21 @@ pub struct StoredPatch {
 }
 
 /// Cached answers of the two lookups a patch answer needs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PatchIndex {
     /// Update id to its launch asset; `None`: no such update, or a directive.
-    launch_assets: RwLock<HashMap<Uuid, Option<AssetHash>>>,
+    launch_assets: Recent<Uuid, Option<AssetHash>>,
     /// (base, target) launch assets to the stored patch; `None`: none to serve.
-    patches: RwLock<HashMap<(AssetHash, AssetHash), Option<StoredPatch>>>,
+    patches: Recent<(AssetHash, AssetHash), Option<StoredPatch>>,
+}
+
+impl Default for PatchIndex {
+    fn default() -> Self {
+        Self {
+            launch_assets: Recent::new(MAX_ENTRIES),
+            patches: Recent::new(MAX_ENTRIES),
+        }
+    }
 }
 
 impl PatchIndex {
@@ -60,7 +69,7 @@ impl PatchIndex {
         store: &dyn MetadataStore,
         id: Uuid,
     ) -> Result<Option<AssetHash>> {
-        if let Some(hit) = cached(&self.launch_assets, &id) {
+        if let Some(hit) = self.launch_assets.get(&id) {
             return Ok(hit);
         }
         let hash = store
@@ -68,7 +77,7 @@ impl PatchIndex {
             .await?
             .and_then(|update| update.launch_asset)
             .map(|asset| asset.hash);
-        remember(&self.launch_assets, id, hash);
+        self.launch_assets.insert(id, hash);
         Ok(hash)
     }
 
@@ -79,7 +88,7 @@ impl PatchIndex {
         base: AssetHash,
         target: AssetHash,
     ) -> Result<Option<StoredPatch>> {
-        if let Some(hit) = cached(&self.patches, &(base, target)) {
+        if let Some(hit) = self.patches.get(&(base, target)) {
             return Ok(hit);
         }
         let stored = store
@@ -89,35 +98,15 @@ impl PatchIndex {
                 PatchOutcome::Stored { hash, size } => Some(StoredPatch { hash, size }),
                 PatchOutcome::NotWorthServing { .. } | PatchOutcome::Failed { .. } => None,
             });
-        remember(&self.patches, (base, target), stored);
+        self.patches.insert((base, target), stored);
         Ok(stored)
     }
 
     /// Forgets everything (updates changed, or a patch was recorded).
     pub fn clear(&self) {
-        write(&self.launch_assets).clear();
-        write(&self.patches).clear();
+        self.launch_assets.clear();
+        self.patches.clear();
     }
-}
-
-fn cached<K: Eq + Hash, V: Copy>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V> {
-    map.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(key)
-        .copied()
-}
-
-fn remember<K: Eq + Hash, V>(map: &RwLock<HashMap<K, V>>, key: K, value: V) {
-    let mut map = write(map);
-    if map.len() < MAX_ENTRIES || map.contains_key(&key) {
-        map.insert(key, value);
-    }
-}
-
-fn write<K, V>(map: &RwLock<HashMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
-    // A panic while holding the lock cannot leave a map inconsistent: use it anyway.
-    map.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `226 IM Used` answer to a request for asset `hash`, when it asks for a patch and
@@ -183,7 +172,7 @@ async fn patch_for(
     else {
         tracing::warn!(patch = %patch.hash, "patch bytes missing: serving the full asset");
         // Until the next scan: its bytes cannot come back by themselves.
-        remember(&index.patches, (base, hash), None);
+        index.patches.insert((base, hash), None);
         return Ok(None);
     };
     if reader.len != patch.size {
@@ -193,6 +182,7 @@ async fn patch_for(
     let mut response = Response::new(Body::from_stream(ReaderStream::new(reader.reader)));
     *response.status_mut() = StatusCode::IM_USED;
     *response.headers_mut() = patch_headers(request.current(), length);
+    super::assets::untrusted_content(response.headers_mut());
     Ok(Some(response))
 }
 
@@ -233,106 +223,18 @@ pub fn patcher(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use async_trait::async_trait;
     use serde_json::Map;
 
     use super::*;
-    use crate::blobs::BlobStore;
+    use crate::store::fixtures::Counting;
     use crate::store::{
-        BlobRecord, GcReport, NewUpdate, PatchRecord, Platform, Scope, SqliteStore, Update,
-        UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+        BlobRecord, NewUpdate, PatchRecord, Platform, Scope, SqliteStore, UpdateAsset, UpdateKind,
     };
-
-    /// A store counting the lookups the index makes.
-    #[derive(Debug)]
-    struct Counting {
-        inner: SqliteStore,
-        queries: AtomicUsize,
-    }
-
-    impl Counting {
-        fn count(&self) -> usize {
-            self.queries.load(Ordering::SeqCst)
-        }
-    }
-
-    #[async_trait]
-    impl MetadataStore for Counting {
-        async fn check_health(&self) -> Result<()> {
-            self.inner.check_health().await
-        }
-        async fn change_counter(&self) -> Result<i64> {
-            self.inner.change_counter().await
-        }
-        async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
-            self.inner.blob(hash).await
-        }
-        async fn insert_since(
-            &self,
-            blobs: &[BlobRecord],
-            updates: Vec<NewUpdate>,
-            since: Option<i64>,
-        ) -> Result<Vec<UpdateInfo>> {
-            self.inner.insert_since(blobs, updates, since).await
-        }
-        async fn collect_garbage(
-            &self,
-            cutoffs: &crate::store::gc::Cutoffs,
-            dry_run: bool,
-            blobs: &dyn BlobStore,
-        ) -> Result<GcReport> {
-            self.inner.collect_garbage(cutoffs, dry_run, blobs).await
-        }
-        async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
-            self.inner.set_rollout(id, percent).await
-        }
-        async fn update(&self, id: Uuid) -> Result<Option<Update>> {
-            self.queries.fetch_add(1, Ordering::SeqCst);
-            self.inner.update(id).await
-        }
-        async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
-            self.inner.current(scope).await
-        }
-        async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
-            self.inner.list(filter).await
-        }
-        async fn scopes(&self) -> Result<Vec<Scope>> {
-            self.inner.scopes().await
-        }
-        async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
-            self.queries.fetch_add(1, Ordering::SeqCst);
-            self.inner.patch(base, target).await
-        }
-        async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
-            self.inner.record_patch(record).await
-        }
-        async fn record_health(&self, reports: &[crate::store::DeviceReport]) -> Result<Vec<Uuid>> {
-            self.inner.record_health(reports).await
-        }
-        async fn health(
-            &self,
-            ids: &[Uuid],
-        ) -> Result<std::collections::HashMap<Uuid, crate::store::UpdateHealth>> {
-            self.inner.health(ids).await
-        }
-        async fn insert_if_served(
-            &self,
-            expected: Uuid,
-            update: NewUpdate,
-        ) -> Result<Option<UpdateInfo>> {
-            self.inner.insert_if_served(expected, update).await
-        }
-    }
 
     #[tokio::test]
     async fn lookups_are_cached_misses_until_cleared() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Counting {
-            inner: SqliteStore::open(&dir.path().join("db")).await.unwrap(),
-            queries: AtomicUsize::new(0),
-        };
+        let store = Counting::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
         let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
         let mut ids = Vec::new();
         let mut hashes = Vec::new();

@@ -24,19 +24,30 @@ pub enum Served {
 /// The base URL of asset URLs for one request: the configured public URL, or, behind a
 /// trusted proxy, its scheme and host from `x-forwarded-proto` / `x-forwarded-host` (the
 /// path prefix stays the configured one).
-pub fn request_base_url(public_url: &PublicUrl, trust_proxy: bool, headers: &HeaderMap) -> String {
+///
+/// A proxy appends to these headers what it saw, so only their *last* value comes from the
+/// trusted proxy; the ones before it are whatever the client sent. With `allowed` hosts
+/// (lower case), a forwarded host outside them is ignored too.
+pub fn request_base_url(
+    public_url: &PublicUrl,
+    trust_proxy: bool,
+    allowed: &[String],
+    headers: &HeaderMap,
+) -> String {
     if !trust_proxy {
         return public_url.as_str().to_owned();
     }
-    let first = |name: &str| {
+    let last = |name: &str| {
         headers
-            .get(name)
+            .get_all(name)
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let scheme = match first("x-forwarded-proto")
+    let scheme = match last("x-forwarded-proto")
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
@@ -44,9 +55,11 @@ pub fn request_base_url(public_url: &PublicUrl, trust_proxy: bool, headers: &Hea
         Some("http") => "http",
         _ => public_url.scheme(),
     };
-    let host = first("x-forwarded-host")
+    let host = last("x-forwarded-host")
         .filter(|host| host.len() <= MAX_HOST_LEN && is_authority(host))
-        .unwrap_or(public_url.authority());
+        .map(str::to_ascii_lowercase)
+        .filter(|host| allowed.is_empty() || allowed.contains(host));
+    let host = host.as_deref().unwrap_or(public_url.authority());
     format!("{scheme}://{host}{}", public_url.path())
 }
 
@@ -215,34 +228,55 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_headers_count_only_when_trusted() {
+    fn forwarded_headers_count_only_when_trusted_and_only_their_last_hop() {
         let public: PublicUrl = "http://127.0.0.1:3000/u".parse().unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("gopher, https"));
         headers.insert(
             "x-forwarded-host",
-            HeaderValue::from_static("updates.example.com, proxy"),
+            HeaderValue::from_static("evil.example, updates.example.com"),
         );
         assert_eq!(
-            request_base_url(&public, false, &headers),
+            request_base_url(&public, false, &[], &headers),
             "http://127.0.0.1:3000/u"
         );
+        // The client's own values come first; the trusted proxy's is the last.
         assert_eq!(
-            request_base_url(&public, true, &headers),
+            request_base_url(&public, true, &[], &headers),
+            "https://updates.example.com/u"
+        );
+        // Two header lines: the proxy's is the last line.
+        headers.append("x-forwarded-host", HeaderValue::from_static("Good.Example"));
+        assert_eq!(
+            request_base_url(&public, true, &[], &headers),
+            "https://good.example/u"
+        );
+        // An allow-list refuses any other host.
+        let allowed = ["updates.example.com".to_owned()];
+        assert_eq!(
+            request_base_url(&public, true, &allowed, &headers),
+            "https://127.0.0.1:3000/u"
+        );
+        headers.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("good.example, Updates.Example.com"),
+        );
+        assert_eq!(
+            request_base_url(&public, true, &allowed, &headers),
             "https://updates.example.com/u"
         );
 
-        for bad in ["evil.com/path", "user@evil.com", "a b", ""] {
+        for bad in ["evil.com/path", "user@evil.com", "a b", "", "good.example, "] {
             headers.insert("x-forwarded-host", HeaderValue::from_str(bad).unwrap());
             assert_eq!(
-                request_base_url(&public, true, &headers),
+                request_base_url(&public, true, &[], &headers),
                 "https://127.0.0.1:3000/u",
                 "{bad}"
             );
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("gopher"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https, gopher"));
         assert_eq!(
-            request_base_url(&public, true, &headers),
+            request_base_url(&public, true, &[], &headers),
             "http://127.0.0.1:3000/u"
         );
     }

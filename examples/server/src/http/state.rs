@@ -7,6 +7,7 @@ use expo_updates::Responder;
 
 use super::cache::ManifestCache;
 use super::patched::PatchIndex;
+use crate::blobs::stream::StreamBudget;
 use crate::blobs::{AssetUrls, BlobMemory, BlobStore};
 use crate::config::PublicUrl;
 use crate::store::MetadataStore;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// The bytes of the most requested blobs.
     pub blob_memory: Arc<BlobMemory>,
+    /// Memory for the bodies of the other blobs, streamed.
+    pub streams: Arc<StreamBudget>,
     /// Resolved updates per scope.
     pub cache: Arc<ManifestCache>,
     /// Launch-asset patch lookups; `None` when patches are off.
@@ -39,6 +42,8 @@ pub struct AppState {
     pub asset_urls: AssetUrls,
     /// Honour `x-forwarded-proto` / `x-forwarded-host`.
     pub trust_proxy: bool,
+    /// The hosts `x-forwarded-host` may name (lower case); empty: any.
+    pub forwarded_hosts: Arc<Vec<String>>,
     /// Channel of requests without `expo-channel-name`.
     pub default_channel: String,
     /// SHA-256 of the admin bearer token; `None` disables /admin.

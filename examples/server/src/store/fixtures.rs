@@ -1,11 +1,16 @@
 //! Test fixtures: minimal updates for the unit tests of the store and its users.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::Map;
 use uuid::Uuid;
 
 use super::{
-    AssetHash, BlobRecord, MetadataStore, NewUpdate, Scope, UpdateAsset, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Scope, SqliteStore,
+    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
 };
+use crate::blobs::BlobStore;
+use crate::error::Result;
 
 /// The record of a JavaScript blob holding `content` (no compressed variants).
 pub(crate) fn js_blob(content: &[u8]) -> BlobRecord {
@@ -59,3 +64,103 @@ pub(crate) async fn publish_js(
         .expect("the test store accepts the update");
     inserted.pop().expect("one update inserted")
 }
+
+/// A store counting the reads the serving caches make (`current`, `list`, `update`,
+/// `blob`, `patch`).
+#[derive(Debug)]
+pub(crate) struct Counting {
+    inner: SqliteStore,
+    queries: AtomicUsize,
+}
+
+impl Counting {
+    /// Counts the queries made to `inner`.
+    pub(crate) fn new(inner: SqliteStore) -> Self {
+        Self {
+            inner,
+            queries: AtomicUsize::new(0),
+        }
+    }
+
+    /// The store underneath, to write through uncounted.
+    pub(crate) fn inner(&self) -> &SqliteStore {
+        &self.inner
+    }
+
+    /// Queries so far.
+    pub(crate) fn count(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl MetadataStore for Counting {
+    async fn check_health(&self) -> Result<()> {
+        self.inner.check_health().await
+    }
+    async fn change_counter(&self) -> Result<i64> {
+        self.inner.change_counter().await
+    }
+    async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.blob(hash).await
+    }
+    async fn insert_since(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+        since: Option<i64>,
+    ) -> Result<Vec<UpdateInfo>> {
+        self.inner.insert_since(blobs, updates, since).await
+    }
+    async fn collect_garbage(
+        &self,
+        cutoffs: &crate::store::gc::Cutoffs,
+        dry_run: bool,
+        blobs: &dyn BlobStore,
+    ) -> Result<GcReport> {
+        self.inner.collect_garbage(cutoffs, dry_run, blobs).await
+    }
+    async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
+        self.inner.set_rollout(id, percent).await
+    }
+    async fn update(&self, id: Uuid) -> Result<Option<Update>> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.update(id).await
+    }
+    async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.current(scope).await
+    }
+    async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.list(filter).await
+    }
+    async fn scopes(&self) -> Result<Vec<Scope>> {
+        self.inner.scopes().await
+    }
+    async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.patch(base, target).await
+    }
+    async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
+        self.inner.record_patch(record).await
+    }
+    async fn record_health(&self, reports: &[crate::store::DeviceReport]) -> Result<Vec<Uuid>> {
+        self.inner.record_health(reports).await
+    }
+    async fn health(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, crate::store::UpdateHealth>> {
+        self.inner.health(ids).await
+    }
+    async fn insert_if_served(
+        &self,
+        expected: Uuid,
+        update: NewUpdate,
+    ) -> Result<Option<UpdateInfo>> {
+        self.inner.insert_if_served(expected, update).await
+    }
+}
+
