@@ -6,6 +6,8 @@
 mod asset;
 mod body;
 pub mod client;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 pub mod headers;
 mod prepared;
