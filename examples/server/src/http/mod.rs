@@ -10,8 +10,10 @@ pub mod import;
 pub mod manifest;
 pub mod metrics;
 pub mod patched;
+pub mod publish;
 pub mod served;
 pub mod signing;
+pub mod source_maps;
 pub mod state;
 
 use std::collections::{BTreeMap, HashSet};
