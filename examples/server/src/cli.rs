@@ -434,6 +434,11 @@ pub struct PublishArgs {
     #[arg(long, value_name = "DIR", env = "EXPO_UPDATE_SERVER_PROJECT")]
     pub project: Option<PathBuf>,
 
+    /// With --project: publish DIST as it is (exported before), and use the project only to
+    /// resolve the fingerprint runtime version.
+    #[arg(long, requires_all = ["project", "dist"])]
+    pub no_export: bool,
+
     /// Publish to this running server over its admin API instead of into the data
     /// directory: the app's base URL (`https://updates.example.com`, or
     /// `https://updates.example.com/shop` for app `shop`).

@@ -261,6 +261,7 @@ async fn run_promote(settings: &Settings, app: Option<&str>, args: PromoteArgs) 
 async fn run_publish(settings: &Settings, app: &str, args: PublishArgs) -> Result<()> {
     let platforms = platforms(args.platform);
     let dist = match (&args.project, &args.dist) {
+        (Some(_), Some(dist)) if args.no_export => dist.clone(),
         (Some(project), dist) => {
             let wanted = platforms
                 .clone()

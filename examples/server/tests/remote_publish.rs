@@ -209,13 +209,12 @@ async fn remote_publish_of_the_real_fixture(backend: &Backend) {
         work.path().join("client"),
     );
     let target_backend = backend.fresh();
-    run_json(
-        backend
-            .bin(&local)
-            .arg("publish")
-            .arg(&dist)
-            .args(["--channel", "production"]),
-    );
+    run_json(backend.bin(&local).arg("publish").arg(&dist).args([
+        "--channel",
+        "production",
+        "--brotli-quality",
+        "1",
+    ]));
     let local_server = backend.server(&local, &["--sample=false"]);
     let config = write_config(work.path());
     let server = LoggedServer::start(
@@ -386,12 +385,13 @@ on_every_backend!(async killed_remote_publish_leaves_nothing_and_resumes);
 
 async fn killed_remote_publish_leaves_nothing_and_resumes(backend: &Backend) {
     let work = tempfile::tempdir().unwrap();
-    let dist = synthetic_export(&work.path().join("export"), 3_000_000, "1.0.0");
+    let dist = synthetic_export(&work.path().join("export"), 300_000, "1.0.0");
     let (target, client) = (work.path().join("target"), work.path().join("client"));
     let target_backend = backend.fresh();
     let server = LoggedServer::start(&target_backend, &target, &["--admin-token", TOKEN]);
-    // About 1 MB/s per connection: the small files arrive at once, the bundles take seconds.
-    let (proxy, _) = counting_proxy(server.address(), Some(1_000_000));
+    // About 100 kB/s per connection: the small files arrive at once, the bundles take
+    // seconds.
+    let (proxy, _) = counting_proxy(server.address(), Some(100_000));
     let mut child = backend
         .bin(&client)
         .arg("publish")
@@ -401,7 +401,7 @@ async fn killed_remote_publish_leaves_nothing_and_resumes(backend: &Backend) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_mins(1);
+    let deadline = Instant::now() + Duration::from_mins(3);
     // Killed once the small blobs are stored and the bundles are on their way.
     while target_backend
         .blob_names(&target)
@@ -501,7 +501,13 @@ fn dry_run_changes_nothing(backend: &Backend) {
     assert!(!data.exists(), "a dry run created the data directory");
 
     // After a publish of the same export: everything is stored already.
-    run_json(backend.bin(&data).arg("publish").arg(&fixture));
+    run_json(
+        backend
+            .bin(&data)
+            .arg("publish")
+            .arg(&fixture)
+            .args(["--brotli-quality", "1"]),
+    );
     let blobs_before = backend.blob_names(&data);
     let list_before = run_json(backend.bin(&data).arg("list"));
     let before_stat = snapshot(&data);
