@@ -595,3 +595,155 @@ fn dry_run_changes_nothing(backend: &Backend) {
     }
     assert_eq!(run_json(backend.bin(&data).arg("list")), list_before);
 }
+
+/// The committed real export made with `--source-maps`.
+fn sourcemap_export() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-fixtures/sourcemap-export/dist")
+}
+
+/// The `.map` files of `dist`, by path inside it.
+fn maps_in(dist: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(dist)
+        .into_iter()
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "map"))
+        .map(|(path, bytes)| {
+            let relative = path.strip_prefix(dist).unwrap().display().to_string();
+            (relative, bytes)
+        })
+        .collect()
+}
+
+on_every_backend!(async source_maps_round_trip);
+
+async fn source_maps_round_trip(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let dist = sourcemap_export();
+    let expected = maps_in(&dist);
+    assert_eq!(expected.len(), 2, "{:?}", expected.keys());
+    let data = work.path().join("data");
+    let published = run_json(
+        backend
+            .bin(&data)
+            .arg("publish")
+            .arg(&dist)
+            .args(["--brotli-quality", "1"]),
+    );
+    let ids: Vec<String> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Kept through a collection (the maps are referenced by nothing else).
+    run_json(backend.bin(&data).args(["gc", "--older-than", "30d"]));
+
+    // Written back from the data directory, byte for byte, each update its own platform's.
+    let out = work.path().join("local-out");
+    for id in &ids {
+        let listed = run_json(
+            backend
+                .bin(&data)
+                .args(["sourcemaps", id, "--out"])
+                .arg(&out),
+        );
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    }
+    assert_eq!(maps_in(&out), expected);
+
+    // Over HTTP, with the admin token only.
+    let server = LoggedServer::start(backend, &data, &["--admin-token", TOKEN]);
+    let http = reqwest::Client::new();
+    let url = format!("{}/admin/updates/{}/sourcemaps", server.base, ids[0]);
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let index: Value = http
+        .get(&url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let map = &index["source_maps"][0];
+    assert!(
+        map["path"].as_str().unwrap().ends_with(".hbc.map"),
+        "{index}"
+    );
+    let map_hash = map["hash"].as_str().unwrap().to_owned();
+    // Never in a manifest.
+    for platform in ["ios", "android"] {
+        let manifest = http
+            .get(format!("{}/manifest", server.base))
+            .header("expo-platform", platform)
+            .header("expo-runtime-version", "1.0.0")
+            .header("accept", "application/expo+json")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(manifest.contains("launchAsset"), "{manifest}");
+        assert!(!manifest.contains(&map_hash), "{manifest}");
+        assert!(!manifest.contains(".map"), "{manifest}");
+    }
+    // The download route serves the update's source maps, no other blob.
+    let shown = run_json(backend.bin(&data).args(["show", &ids[0]]));
+    let bundle = common::hex_of_manifest_hash(shown["launch_asset"]["hash"].as_str().unwrap());
+    let response = http
+        .get(format!("{url}/{bundle}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = http
+        .get(format!("{url}/not-a-hash"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let out = work.path().join("remote-out");
+    for id in &ids {
+        let output = backend
+            .bin(&work.path().join("unused"))
+            .args(["sourcemaps", id, "--server", &server.base, "--token", TOKEN])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text_of(&output));
+    }
+    assert_eq!(maps_in(&out), expected);
+
+    // A remote publish keeps them too.
+    let target = work.path().join("target");
+    let target_backend = backend.fresh();
+    let remote_server = LoggedServer::start(&target_backend, &target, &["--admin-token", TOKEN]);
+    let report = ok_json(&remote(
+        backend,
+        &work.path().join("client"),
+        &dist,
+        &remote_server.base,
+        TOKEN,
+    ));
+    // Two bundles (Hermes bytecode differs per platform) and one map (the same for both).
+    assert_eq!(report["uploaded"], 3, "{report}");
+    let out = work.path().join("remote-publish-out");
+    for update in report["updates"].as_array().unwrap() {
+        let output = backend
+            .bin(&work.path().join("unused"))
+            .args(["sourcemaps", update["id"].as_str().unwrap()])
+            .args(["--server", &remote_server.base, "--token", TOKEN])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text_of(&output));
+    }
+    assert_eq!(maps_in(&out), expected);
+}
