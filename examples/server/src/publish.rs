@@ -122,21 +122,8 @@ pub async fn prepare(request: &PublishRequest) -> Result<Prepared> {
         Some(platforms) => platforms.clone(),
         None => export.platforms().collect(),
     };
-    let runtime = request.runtime.clone();
-    let config_path = app_config_path.clone();
-    let config = app_config.clone();
-    let resolve_for = platforms.clone();
-    // The fingerprint policy runs the Expo CLI: off the async threads.
-    let versions = tokio::task::spawn_blocking(move || {
-        runtime::resolve(
-            &runtime,
-            &resolve_for,
-            config.as_ref(),
-            config_path.as_deref(),
-        )
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))??;
+    let versions =
+        runtime_versions(request, &platforms, app_config.as_ref(), app_config_path).await?;
     let scopes = platforms
         .iter()
         .map(|&p| {
@@ -153,15 +140,7 @@ pub async fn prepare(request: &PublishRequest) -> Result<Prepared> {
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
-    let maps_of: Vec<ExportedFile> = exports.iter().map(|e| e.launch_asset.clone()).collect();
-    let source_maps = tokio::task::spawn_blocking(move || {
-        maps_of
-            .iter()
-            .map(source_maps::beside)
-            .collect::<Result<Vec<_>>>()
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))??;
+    let source_maps = source_maps_of(&exports).await?;
     let mut files = distinct_files(&exports)?;
     for map in source_maps.iter().flatten() {
         if !files.iter().any(|f| f.hash == map.hash) {
@@ -198,6 +177,41 @@ pub async fn prepare(request: &PublishRequest) -> Result<Prepared> {
         files,
         extra,
     })
+}
+
+/// The runtime version of each platform (the fingerprint policy runs the Expo CLI: off the
+/// async threads).
+async fn runtime_versions(
+    request: &PublishRequest,
+    platforms: &[Platform],
+    config: Option<&AppConfig>,
+    config_path: Option<PathBuf>,
+) -> Result<BTreeMap<Platform, String>> {
+    let (runtime, platforms, config) =
+        (request.runtime.clone(), platforms.to_vec(), config.cloned());
+    tokio::task::spawn_blocking(move || {
+        runtime::resolve(
+            &runtime,
+            &platforms,
+            config.as_ref(),
+            config_path.as_deref(),
+        )
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// The source maps beside each platform's bundle.
+async fn source_maps_of(exports: &[PlatformExport]) -> Result<Vec<Vec<ExportedFile>>> {
+    let bundles: Vec<ExportedFile> = exports.iter().map(|e| e.launch_asset.clone()).collect();
+    tokio::task::spawn_blocking(move || {
+        bundles
+            .iter()
+            .map(source_maps::beside)
+            .collect::<Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
 }
 
 /// Publishes `request`; returns the new updates, one per platform.

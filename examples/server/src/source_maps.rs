@@ -40,7 +40,7 @@ pub fn beside(bundle: &ExportedFile) -> Result<Vec<ExportedFile>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".map") && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if is_map(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
             names.push(name);
         }
     }
@@ -88,12 +88,19 @@ pub fn beside(bundle: &ExportedFile) -> Result<Vec<ExportedFile>> {
         .collect()
 }
 
+/// Whether `name` ends in `.map` (any case).
+fn is_map(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("map"))
+}
+
 /// A source map path as sent by a client: relative, `/`-separated, no `..`, ending in
 /// `.map`, at most [`MAX_NAME_LEN`] bytes.
 pub fn checked_path(path: &str) -> Result<&str> {
     let ok = !path.is_empty()
         && path.len() <= MAX_NAME_LEN
-        && path.ends_with(".map")
+        && is_map(path)
         && !path.contains('\\')
         && path.chars().all(|c| c.is_ascii_graphic())
         && Path::new(path)

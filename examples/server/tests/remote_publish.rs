@@ -34,10 +34,14 @@ struct LoggedServer {
 }
 
 impl LoggedServer {
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the child moves into the server, which kills and waits for it on drop"
+    )]
     fn start(backend: &Backend, data: &Path, args: &[&str]) -> Self {
         let log = data.with_extension("log");
         let file = std::fs::File::create(&log).unwrap();
-        let child = backend
+        let mut child = backend
             .bin(data)
             .env("RUST_LOG", "debug")
             .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
@@ -58,7 +62,11 @@ impl LoggedServer {
                 let base = format!("http://{}", event["address"].as_str().unwrap());
                 return Self { child, base, log };
             }
-            assert!(Instant::now() < deadline, "server did not start:\n{text}");
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not start:\n{text}");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -111,7 +119,8 @@ fn counting_proxy(upstream: SocketAddr, rate: Option<u64>) -> (SocketAddr, Arc<A
                         break;
                     }
                     if let Some(rate) = rate {
-                        std::thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));
+                        let micros = u64::try_from(n).unwrap() * 1_000_000 / rate;
+                        std::thread::sleep(Duration::from_micros(micros));
                     }
                 }
                 let _ = server.shutdown(Shutdown::Write);

@@ -16,11 +16,10 @@ use common::{bin, run_json, sample_export};
 use serde_json::{Value, json};
 
 /// The app configs and what the Expo CLI resolved for (iOS, Android).
-fn cases() -> Vec<(
-    &'static str,
-    Value,
-    Result<(&'static str, &'static str), &'static str>,
-)> {
+/// What the Expo CLI resolves for (iOS, Android), or part of its refusal.
+type Expected = Result<(&'static str, &'static str), &'static str>;
+
+fn cases() -> Vec<(&'static str, Value, Expected)> {
     vec![
         (
             "string",

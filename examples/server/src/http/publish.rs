@@ -46,39 +46,7 @@ pub async fn publish(
     // Read before looking at the blobs: a gc deleting one of them after this point makes
     // the insert fail instead of registering a reference to deleted bytes.
     let since = state.store.change_counter().await?;
-    let assets: Vec<&UpdateAsset> = body
-        .updates
-        .iter()
-        .flat_map(|u| std::iter::once(&u.launch_asset).chain(&u.assets))
-        .collect();
-    let hashes: Vec<AssetHash> = body.hashes().into_iter().collect();
-    let found: Vec<(AssetHash, Option<crate::blobs::StoredBlob>)> =
-        futures_util::stream::iter(hashes)
-            .map(|hash| {
-                let state = &state;
-                async move { Ok::<_, Error>((hash, state.blobs.stat(&hash).await?)) }
-            })
-            .buffered(LOOKUPS)
-            .try_collect()
-            .await?;
-    let mut records = Vec::with_capacity(found.len());
-    let mut missing = Vec::new();
-    for (hash, stored) in found {
-        match stored {
-            Some(stored) => records.push(BlobRecord {
-                hash,
-                size: stored.size,
-                // Source maps are the blobs no asset names.
-                content_type: assets
-                    .iter()
-                    .find(|a| a.hash == hash)
-                    .map_or_else(|| "application/json".into(), |a| a.content_type.clone()),
-                gzip_size: stored.gzip_size,
-                br_size: stored.br_size,
-            }),
-            None => missing.push(hash.to_hex()),
-        }
-    }
+    let (records, missing) = lookup(&state, &body).await?;
     if body.dry_run {
         let planned: Vec<Value> = scopes
             .iter()
@@ -154,6 +122,44 @@ pub async fn publish(
         )),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The blob rows of the blobs of `body` that are stored, and the others (hex).
+async fn lookup(
+    state: &AppState,
+    body: &PublishBody,
+) -> Result<(Vec<BlobRecord>, Vec<String>), ApiError> {
+    let assets: Vec<&UpdateAsset> = body
+        .updates
+        .iter()
+        .flat_map(|u| std::iter::once(&u.launch_asset).chain(&u.assets))
+        .collect();
+    let hashes: Vec<AssetHash> = body.hashes().into_iter().collect();
+    let found: Vec<(AssetHash, Option<crate::blobs::StoredBlob>)> =
+        futures_util::stream::iter(hashes)
+            .map(|hash| async move { Ok::<_, Error>((hash, state.blobs.stat(&hash).await?)) })
+            .buffered(LOOKUPS)
+            .try_collect()
+            .await?;
+    let mut records = Vec::with_capacity(found.len());
+    let mut missing = Vec::new();
+    for (hash, stored) in found {
+        match stored {
+            Some(stored) => records.push(BlobRecord {
+                hash,
+                size: stored.size,
+                // Source maps are the blobs no asset names.
+                content_type: assets
+                    .iter()
+                    .find(|a| a.hash == hash)
+                    .map_or_else(|| "application/json".into(), |a| a.content_type.clone()),
+                gzip_size: stored.gzip_size,
+                br_size: stored.br_size,
+            }),
+            None => missing.push(hash.to_hex()),
+        }
+    }
+    Ok((records, missing))
 }
 
 /// The scope of each update (in this app) and the rollout of a valid request.
