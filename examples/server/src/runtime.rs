@@ -85,8 +85,8 @@ fn resolve_one(
     };
     match (given, declared) {
         (Some(given), Some(declared)) if given != declared => Err(Error::Export(format!(
-            "{flag} {given:?} does not match the {platform} runtime version {declared:?} of \
-             {}: apps built from this config would never load the update",
+            "{flag} {given:?} does not match the runtimeVersion {declared:?} that {} gives \
+             {platform}: apps built from this config would never load the update",
             config_name()
         ))),
         (Some(version), _) | (None, Some(version)) => Ok(version),
@@ -260,7 +260,7 @@ mod tests {
         let err = both(&flags, native).unwrap_err();
         assert!(
             err.to_string()
-                .contains("android runtime version \"2.1.0(42)\""),
+                .contains("runtimeVersion \"2.1.0(42)\" that the app config gives android"),
             "{err}"
         );
         let flags = RuntimeFlags {

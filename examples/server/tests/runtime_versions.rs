@@ -173,7 +173,7 @@ fn each_policy_resolves_per_platform_as_the_expo_cli() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("android runtime version \"2.1.0(42)\""),
+        stderr.contains("runtimeVersion \"2.1.0(42)\"") && stderr.contains("gives android"),
         "{stderr}"
     );
 }
