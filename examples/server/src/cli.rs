@@ -122,6 +122,39 @@ pub enum Command {
     /// stability across a publish). Exits 0 when clean, 1 on errors (MUST or client-needs
     /// failures), 3 on warnings only (SHOULD failures).
     Check(CheckArgs),
+    /// Write the source maps kept with an update into a directory (for a crash reporter).
+    Sourcemaps(SourcemapsArgs),
+}
+
+/// `sourcemaps`.
+#[derive(Debug, Args)]
+pub struct SourcemapsArgs {
+    /// The update.
+    #[arg(value_name = "UPDATE_ID")]
+    pub id: Uuid,
+
+    /// Directory to write them into, at their paths in the export.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Read them from this running server (the app's base URL) instead of the data
+    /// directory.
+    #[arg(long, value_name = "URL", env = "EXPO_UPDATE_SERVER_PUBLISH_URL")]
+    pub server: Option<String>,
+
+    /// That app's admin token (with --server).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EXPO_UPDATE_SERVER_PUBLISH_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
+
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `serve`.
@@ -374,9 +407,10 @@ pub enum PlatformArg {
 /// `publish`.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// The `dist` folder written by `npx expo export`.
-    #[arg(value_name = "DIST")]
-    pub dist: PathBuf,
+    /// The `dist` folder written by `npx expo export` (with --project: where the export is
+    /// written [default: PROJECT/dist]).
+    #[arg(value_name = "DIST", required_unless_present = "project")]
+    pub dist: Option<PathBuf>,
 
     /// Runtime version the update is for [default: the app config's `runtimeVersion`].
     #[arg(
@@ -431,6 +465,46 @@ pub struct PublishArgs {
     /// Print the new updates as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Runtime version of the iOS update (over --runtime-version and the app config).
+    #[arg(long, value_name = "VERSION")]
+    pub ios_runtime_version: Option<String>,
+
+    /// Runtime version of the Android update (over --runtime-version and the app config).
+    #[arg(long, value_name = "VERSION")]
+    pub android_runtime_version: Option<String>,
+
+    /// The app's directory: runs `npx expo export` (the platforms asked for) and `npx expo
+    /// config --json --type public` there first, and resolves the fingerprint runtime
+    /// version policy with `npx expo-updates runtimeversion:resolve`.
+    #[arg(long, value_name = "DIR", env = "EXPO_UPDATE_SERVER_PROJECT")]
+    pub project: Option<PathBuf>,
+
+    /// With --project: publish DIST as it is (exported before), and use the project only to
+    /// resolve the fingerprint runtime version.
+    #[arg(long, requires_all = ["project", "dist"])]
+    pub no_export: bool,
+
+    /// Publish to this running server over its admin API instead of into the data
+    /// directory: the app's base URL (`https://updates.example.com`, or
+    /// `https://updates.example.com/shop` for app `shop`).
+    #[arg(long, value_name = "URL", env = "EXPO_UPDATE_SERVER_PUBLISH_URL")]
+    pub server: Option<String>,
+
+    /// That app's admin token (with --server).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EXPO_UPDATE_SERVER_PUBLISH_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
+
+    /// Run every check of a publish and report what would be published and what is already
+    /// stored, changing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `rollout`.

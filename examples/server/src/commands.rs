@@ -9,13 +9,15 @@ use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location
 use crate::check::check;
 use crate::cli::{
     CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
-    ShowArgs,
+    ShowArgs, SourcemapsArgs,
 };
 use crate::config::{DEFAULT_APP, Loaded, Settings};
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table, with_health};
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
+use crate::remote_publish::{self, RemoteOptions};
+use crate::runtime::RuntimeFlags;
 use crate::store::{
     DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
     checked_name, gc::Cutoffs, rollout,
@@ -125,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Promote(args) => run_promote(&settings, app.as_deref(), args).await,
+        Command::Sourcemaps(args) => run_sourcemaps(&settings, app.as_deref(), args).await,
         Command::Republish(args) => {
             let data = Data::from_settings(&settings).await?;
             check_app(data.store.as_ref(), app.as_deref(), args.id).await?;
@@ -256,24 +259,144 @@ async fn run_promote(settings: &Settings, app: Option<&str>, args: PromoteArgs) 
 }
 
 async fn run_publish(settings: &Settings, app: &str, args: PublishArgs) -> Result<()> {
-    let data = Data::from_settings(settings).await?;
+    let platforms = platforms(args.platform);
+    let dist = match (&args.project, &args.dist) {
+        (Some(_), Some(dist)) if args.no_export => dist.clone(),
+        (Some(project), dist) => {
+            let wanted = platforms
+                .clone()
+                .unwrap_or_else(|| vec![Platform::Ios, Platform::Android]);
+            let (project, dist, wanted) = (project.clone(), dist.clone(), wanted);
+            tokio::task::spawn_blocking(move || {
+                crate::project::export(&project, dist.as_deref(), &wanted)
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??
+        }
+        (None, Some(dist)) => dist.clone(),
+        (None, None) => return Err(Error::Invalid("pass DIST or --project DIR".into())),
+    };
+    let mut per_platform = std::collections::BTreeMap::new();
+    if let Some(version) = args.ios_runtime_version {
+        per_platform.insert(Platform::Ios, version);
+    }
+    if let Some(version) = args.android_runtime_version {
+        per_platform.insert(Platform::Android, version);
+    }
     let request = PublishRequest {
-        dist: args.dist,
+        dist,
         app: app.to_owned(),
         channel: args
             .channel
+            .clone()
             .unwrap_or_else(|| settings.channel_of(app).to_owned()),
-        runtime_version: args.runtime_version,
-        platforms: platforms(args.platform),
+        runtime: RuntimeFlags {
+            all: args.runtime_version,
+            per_platform,
+            project: args.project,
+        },
+        platforms,
         message: args.message,
         app_config: args.app_config,
         progress: !args.json,
         brotli_quality: args.brotli_quality,
         rollout_percent: args.rollout,
     };
+    if let Some(server) = args.server {
+        let options = RemoteOptions {
+            server,
+            token: args.token.unwrap_or_default(),
+            channel: args.channel,
+            message: request.message.clone(),
+            rollout_percent: request.rollout_percent,
+            progress: request.progress,
+        };
+        let prepared = crate::publish::prepare(&request).await?;
+        if args.dry_run {
+            let report = remote_publish::dry_run(&prepared, &options).await?;
+            print_dry_run(&report, args.json);
+            return Ok(());
+        }
+        let report = remote_publish::publish(&prepared, &options).await?;
+        if args.json {
+            let mut value = serde_json::to_value(&report).unwrap_or_default();
+            value["updates"] = Value::Array(report.updates.iter().map(info_json).collect());
+            println!("{}", json_text(&value));
+        } else {
+            print_created(&report.updates, false, "published");
+            println!(
+                "uploaded {} files ({} bytes), {} already on the server",
+                report.uploaded, report.uploaded_bytes, report.already_stored
+            );
+        }
+        return Ok(());
+    }
+    if args.dry_run {
+        // Reads the blob store only: no database is opened, no directory created.
+        let blobs: Option<Arc<dyn BlobStore>> = match &settings.storage {
+            Some(url) if url != "local" => {
+                Some(Arc::new(S3BlobStore::from_env(url.parse::<S3Location>()?)?))
+            }
+            _ => LocalBlobStore::existing(settings.data_dir.join("blobs"))
+                .map(|b| Arc::new(b) as Arc<dyn BlobStore>),
+        };
+        let report = crate::publish::dry_run(blobs.as_deref(), &request).await?;
+        print_dry_run(&report, args.json);
+        return Ok(());
+    }
+    let data = Data::from_settings(settings).await?;
     let updates = publish(data.store.as_ref(), data.blobs, request).await?;
     print_created(&updates, args.json, "published");
     Ok(())
+}
+
+async fn run_sourcemaps(
+    settings: &Settings,
+    app: Option<&str>,
+    args: SourcemapsArgs,
+) -> Result<()> {
+    let maps = if let Some(server) = &args.server {
+        let token = args.token.as_deref().unwrap_or_default();
+        crate::source_maps::download_remote(server, token, args.id, &args.out).await?
+    } else {
+        let data = Data::from_settings(settings).await?;
+        check_app(data.store.as_ref(), app, args.id).await?;
+        crate::source_maps::download_local(
+            data.store.as_ref(),
+            data.blobs.as_ref(),
+            args.id,
+            &args.out,
+        )
+        .await?
+    };
+    if args.json {
+        println!(
+            "{}",
+            json_text(&serde_json::to_value(&maps).unwrap_or_default())
+        );
+    } else if maps.is_empty() {
+        println!("update {} has no source maps", args.id);
+    } else {
+        for map in &maps {
+            println!(
+                "{} ({} bytes)",
+                args.out.join(&map.path).display(),
+                map.size
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_dry_run(report: &crate::publish::DryRunReport, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json_text(&serde_json::to_value(report).unwrap_or_default())
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
 }
 
 async fn run_list(settings: &Settings, app: Option<String>, args: ListArgs) -> Result<()> {

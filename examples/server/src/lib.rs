@@ -23,6 +23,8 @@
 //!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
 //! - [`publish`], [`ops`]: publishing an export; republish and rollback.
 //! - [`promote`]: copying an update to another server over its admin API.
+//! - [`remote_publish`], [`runtime`]: publishing to a running server with its admin token;
+//!   the runtime version of each platform.
 //! - [`patches`]: building bsdiff patches of launch assets in the background.
 //! - [`http`]: the server (assets, admin API, health, manifest cache).
 //! - [`update_health`]: launch and failure counts per update from the devices' headers,
@@ -59,8 +61,12 @@ pub mod logging;
 pub mod ops;
 pub mod output;
 pub mod patches;
+pub mod project;
 pub mod promote;
 pub mod publish;
+pub mod remote_publish;
+pub mod runtime;
 pub mod sample;
+pub mod source_maps;
 pub mod store;
 pub mod update_health;

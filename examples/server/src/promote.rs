@@ -165,7 +165,12 @@ pub async fn promote(
         .await?
         .ok_or(Error::UpdateNotFound(request.id))?;
     let import = import_request(&update, request);
-    let client = Client::new(&request.target, &request.token)?;
+    let client = Client::new(
+        &request.target,
+        &request.token,
+        "--to",
+        "check --token / EXPO_UPDATE_SERVER_PROMOTE_TOKEN",
+    )?;
     let hashes = import.hashes();
     // A concurrent gc on the target can remove a blob between the check and the import:
     // the target answers 409 and the next round uploads it again.
@@ -273,26 +278,33 @@ enum ImportError {
     Other(Error),
 }
 
-/// The target's admin API.
-struct Client {
-    http: reqwest::Client,
+/// A server's admin API (of an app: `base` may end in `/{app}`).
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
     base: String,
     token: String,
+    /// What to check after a 401.
+    unauthorized_hint: &'static str,
 }
 
 impl Client {
-    fn new(base: &str, token: &str) -> Result<Self> {
+    /// A client of the server at `base` (given as `flag`), with bearer `token`.
+    pub(crate) fn new(
+        base: &str,
+        token: &str,
+        flag: &str,
+        unauthorized_hint: &'static str,
+    ) -> Result<Self> {
         let base = base.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Invalid(format!(
-                "--to {base:?} must be an http:// or https:// URL"
+                "{flag} {base:?} must be an http:// or https:// URL"
             )));
         }
         if token.trim().is_empty() {
-            return Err(Error::Invalid(
-                "the target's admin token is empty (--token or EXPO_UPDATE_SERVER_PROMOTE_TOKEN)"
-                    .into(),
-            ));
+            return Err(Error::Invalid(format!(
+                "the admin token is empty ({unauthorized_hint})"
+            )));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -306,15 +318,16 @@ impl Client {
             http,
             base: base.to_owned(),
             token: token.trim().to_owned(),
+            unauthorized_hint,
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Sends a request; a non-2xx answer becomes an error with the server's message.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         url: &str,
         request: reqwest::RequestBuilder,
@@ -337,7 +350,9 @@ impl Client {
             body["error"].as_str().unwrap_or("no error message")
         );
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            message.push_str(" (check --token / EXPO_UPDATE_SERVER_PROMOTE_TOKEN)");
+            message.push_str(" (");
+            message.push_str(self.unauthorized_hint);
+            message.push(')');
         }
         let error = Error::Remote {
             url: url.to_owned(),
@@ -346,7 +361,7 @@ impl Client {
         Err((Some((status.as_u16(), code)), error))
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
         url: &str,
         response: reqwest::Response,
     ) -> Result<T> {
@@ -356,7 +371,7 @@ impl Client {
         })
     }
 
-    async fn missing(&self, hashes: &BTreeSet<AssetHash>) -> Result<Vec<AssetHash>> {
+    pub(crate) async fn missing(&self, hashes: &BTreeSet<AssetHash>) -> Result<Vec<AssetHash>> {
         let url = self.url("/admin/blobs/missing");
         let mut missing = Vec::new();
         let hashes: Vec<String> = hashes.iter().map(AssetHash::to_hex).collect();

@@ -4,15 +4,16 @@
 //! are invisible until the transaction that registers the updates commits. Running it again
 //! finds the blobs already stored and only does what is left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use expo_manifest::{ExportDir, ExportedFile, PlatformExport};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -20,9 +21,11 @@ use crate::app_config::AppConfig;
 use crate::blobs::BlobStore;
 use crate::compress;
 use crate::error::{Error, Result};
+use crate::runtime::{self, RuntimeFlags};
+use crate::source_maps;
 use crate::store::{
-    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, UpdateAsset, UpdateInfo,
-    UpdateKind,
+    AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SourceMap, UpdateAsset,
+    UpdateInfo, UpdateKind,
 };
 
 /// Largest file of an export read into memory (to compress it).
@@ -37,8 +40,8 @@ pub struct PublishRequest {
     pub app: String,
     /// The channel.
     pub channel: String,
-    /// The runtime version; the app config's when `None`.
-    pub runtime_version: Option<String>,
+    /// Runtime versions given on the command line, and the project directory.
+    pub runtime: RuntimeFlags,
     /// The platforms; every platform of the export when `None`.
     pub platforms: Option<Vec<Platform>>,
     /// The publisher's message.
@@ -53,12 +56,41 @@ pub struct PublishRequest {
     pub rollout_percent: u8,
 }
 
-/// Publishes `request`; returns the new updates, one per platform.
-pub async fn publish(
-    store: &dyn MetadataStore,
-    blobs: Arc<dyn BlobStore>,
-    request: PublishRequest,
-) -> Result<Vec<UpdateInfo>> {
+/// An export checked and hashed: what a publish registers, wherever it goes.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// One update per platform.
+    pub updates: Vec<PreparedUpdate>,
+    /// Every distinct file once, largest first.
+    pub files: Vec<ExportedFile>,
+    /// Manifest `extra` (`expoClient`: the public app config).
+    pub extra: Map<String, Value>,
+}
+
+/// One platform's update of a [`Prepared`] export.
+#[derive(Debug, Clone)]
+pub struct PreparedUpdate {
+    /// Where it is served.
+    pub scope: Scope,
+    /// The bundle.
+    pub launch_asset: UpdateAsset,
+    /// The other assets.
+    pub assets: Vec<UpdateAsset>,
+    /// The source maps beside the bundle: (path in the export, blob).
+    pub source_maps: Vec<(String, AssetHash)>,
+}
+
+impl Prepared {
+    /// Bytes of the distinct files.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// Every check of a publish, without storing anything: the export is readable and complete,
+/// every file is hashed, the app config is valid, each platform has a runtime version, the
+/// names are valid and no file is too large.
+pub async fn prepare(request: &PublishRequest) -> Result<Prepared> {
     if !request.dist.join("metadata.json").is_file() {
         return Err(Error::Export(format!(
             "{} has no metadata.json: is it the output of `npx expo export`?",
@@ -80,25 +112,24 @@ pub async fn publish(
         .as_deref()
         .map(AppConfig::read)
         .transpose()?;
-    let runtime_version = runtime_version(
-        request.runtime_version.as_deref(),
-        app_config.as_ref(),
-        app_config_path.as_deref(),
-    )?;
     if app_config.is_none() {
         tracing::warn!(
             "no app config (app-config.json or --app-config): apps will see an empty \
              Constants.expoConfig after this update"
         );
     }
-
     let platforms = match &request.platforms {
         Some(platforms) => platforms.clone(),
         None => export.platforms().collect(),
     };
+    let versions =
+        runtime_versions(request, &platforms, app_config.as_ref(), app_config_path).await?;
     let scopes = platforms
         .iter()
-        .map(|&p| Scope::new(&request.app, &request.channel, &runtime_version, p))
+        .map(|&p| {
+            let version = versions.get(&p).map_or("", String::as_str);
+            Scope::new(&request.app, &request.channel, version, p)
+        })
         .collect::<Result<Vec<_>>>()?;
     // Hashes every file (one read each); blobs are keyed by these hashes.
     let exports = tokio::task::spawn_blocking(move || {
@@ -109,19 +140,14 @@ pub async fn publish(
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
-
-    let files = distinct_files(&exports)?;
-    // Read before looking for stored blobs: a garbage collection after this point that
-    // deletes one of them makes the insert below fail, and the blob is uploaded again.
-    let since = store.change_counter().await?;
-    let records = store_files(
-        Arc::clone(&blobs),
-        files.clone(),
-        request.progress,
-        request.brotli_quality,
-    )
-    .await?;
-
+    let source_maps = source_maps_of(&exports).await?;
+    let mut files = distinct_files(&exports)?;
+    for map in source_maps.iter().flatten() {
+        if !files.iter().any(|f| f.hash == map.hash) {
+            files.push(map.clone());
+        }
+    }
+    files.sort_by_key(|file| std::cmp::Reverse(file.size));
     let asset = |file: &ExportedFile| UpdateAsset {
         hash: file.hash,
         key: file.key.clone(),
@@ -132,20 +158,102 @@ pub async fn publish(
     if let Some(config) = &app_config {
         extra.insert("expoClient".into(), Value::Object(config.config.clone()));
     }
-    let group_id = Uuid::new_v4();
-    let updates: Vec<NewUpdate> = exports
+    let updates = exports
         .iter()
         .zip(scopes)
-        .map(|(platform, scope)| NewUpdate {
-            id: Uuid::new_v4(),
+        .zip(source_maps)
+        .map(|((platform, scope), maps)| PreparedUpdate {
             scope,
+            launch_asset: asset(&platform.launch_asset),
+            assets: platform.assets.iter().map(asset).collect(),
+            source_maps: maps
+                .into_iter()
+                .map(|m| (m.relative_path, m.hash))
+                .collect(),
+        })
+        .collect();
+    Ok(Prepared {
+        updates,
+        files,
+        extra,
+    })
+}
+
+/// The runtime version of each platform (the fingerprint policy runs the Expo CLI: off the
+/// async threads).
+async fn runtime_versions(
+    request: &PublishRequest,
+    platforms: &[Platform],
+    config: Option<&AppConfig>,
+    config_path: Option<PathBuf>,
+) -> Result<BTreeMap<Platform, String>> {
+    let (runtime, platforms, config) =
+        (request.runtime.clone(), platforms.to_vec(), config.cloned());
+    tokio::task::spawn_blocking(move || {
+        runtime::resolve(
+            &runtime,
+            &platforms,
+            config.as_ref(),
+            config_path.as_deref(),
+        )
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// The source maps beside each platform's bundle.
+async fn source_maps_of(exports: &[PlatformExport]) -> Result<Vec<Vec<ExportedFile>>> {
+    let bundles: Vec<ExportedFile> = exports.iter().map(|e| e.launch_asset.clone()).collect();
+    tokio::task::spawn_blocking(move || {
+        bundles
+            .iter()
+            .map(source_maps::beside)
+            .collect::<Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// Publishes `request`; returns the new updates, one per platform.
+pub async fn publish(
+    store: &dyn MetadataStore,
+    blobs: Arc<dyn BlobStore>,
+    request: PublishRequest,
+) -> Result<Vec<UpdateInfo>> {
+    let prepared = prepare(&request).await?;
+    // Read before looking for stored blobs: a garbage collection after this point that
+    // deletes one of them makes the insert below fail, and the blob is uploaded again.
+    let since = store.change_counter().await?;
+    let records = store_files(
+        Arc::clone(&blobs),
+        prepared.files.clone(),
+        request.progress,
+        request.brotli_quality,
+    )
+    .await?;
+    let group_id = Uuid::new_v4();
+    let mut maps = Vec::new();
+    let updates: Vec<NewUpdate> = prepared
+        .updates
+        .into_iter()
+        .map(|update| NewUpdate {
+            id: {
+                let id = Uuid::new_v4();
+                maps.extend(update.source_maps.iter().map(|(path, hash)| SourceMap {
+                    update_id: id,
+                    path: path.clone(),
+                    hash: *hash,
+                }));
+                id
+            },
+            scope: update.scope,
             kind: UpdateKind::Update,
             message: request.message.clone(),
             group_id,
-            launch_asset: Some(asset(&platform.launch_asset)),
-            assets: platform.assets.iter().map(asset).collect(),
+            launch_asset: Some(update.launch_asset),
+            assets: update.assets,
             metadata: Map::new(),
-            extra: extra.clone(),
+            extra: prepared.extra.clone(),
             rollout_percent: request.rollout_percent,
             republished_from: None,
         })
@@ -153,13 +261,124 @@ pub async fn publish(
     register(
         store,
         &blobs,
-        &files,
+        &prepared.files,
         records,
-        updates,
+        (updates, &maps),
         since,
         request.brotli_quality,
     )
     .await
+}
+
+/// What a publish would do (`publish --dry-run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunReport {
+    /// Always true: nothing was changed.
+    pub dry_run: bool,
+    /// The updates that would be created.
+    pub updates: Vec<PlannedUpdate>,
+    /// Distinct files of the export.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Files the blob store holds already (not stored again).
+    pub already_stored: usize,
+    /// Files that would be stored (uploaded).
+    pub to_store: usize,
+    /// Their bytes.
+    pub to_store_bytes: u64,
+}
+
+/// One update a dry run would create.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedUpdate {
+    /// The app.
+    pub app: String,
+    /// The channel (`null`: the server's default channel).
+    pub channel: Option<String>,
+    /// The runtime version.
+    pub runtime_version: String,
+    /// The platform.
+    pub platform: Platform,
+    /// The launch asset's file name.
+    pub launch_asset: String,
+    /// Number of other assets.
+    pub assets: usize,
+}
+
+impl DryRunReport {
+    /// The report of `prepared`, of which the files with hashes in `missing` are not stored.
+    pub fn new(prepared: &Prepared, missing: &BTreeSet<AssetHash>, channel_known: bool) -> Self {
+        let to_store: Vec<&ExportedFile> = prepared
+            .files
+            .iter()
+            .filter(|f| missing.contains(&f.hash))
+            .collect();
+        Self {
+            dry_run: true,
+            updates: prepared
+                .updates
+                .iter()
+                .map(|u| PlannedUpdate {
+                    app: u.scope.app.clone(),
+                    channel: channel_known.then(|| u.scope.channel.clone()),
+                    runtime_version: u.scope.runtime_version.clone(),
+                    platform: u.scope.platform,
+                    launch_asset: u.launch_asset.key.clone(),
+                    assets: u.assets.len(),
+                })
+                .collect(),
+            files: prepared.files.len(),
+            bytes: prepared.bytes(),
+            already_stored: prepared.files.len() - to_store.len(),
+            to_store: to_store.len(),
+            to_store_bytes: to_store.iter().map(|f| f.size).sum(),
+        }
+    }
+
+    /// The report as lines of text.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for u in &self.updates {
+            let _ = writeln!(
+                text,
+                "would publish {} (app {}, channel {}, runtime {}): {} and {} assets",
+                u.platform,
+                u.app,
+                u.channel.as_deref().unwrap_or("(the server's default)"),
+                u.runtime_version,
+                u.launch_asset,
+                u.assets
+            );
+        }
+        let _ = writeln!(
+            text,
+            "{} files ({} bytes): {} already stored, {} to store ({} bytes); nothing was changed",
+            self.files, self.bytes, self.already_stored, self.to_store, self.to_store_bytes
+        );
+        text
+    }
+}
+
+/// `publish --dry-run` on local stores: every check of [`publish`], then which files `blobs`
+/// holds already (`None`: no blob store yet, nothing stored). Writes nothing.
+pub async fn dry_run(
+    blobs: Option<&dyn BlobStore>,
+    request: &PublishRequest,
+) -> Result<DryRunReport> {
+    let prepared = prepare(request).await?;
+    let mut missing = BTreeSet::new();
+    for file in &prepared.files {
+        let stored = match blobs {
+            Some(blobs) => blobs.stat(&file.hash).await?.is_some(),
+            None => false,
+        };
+        if !stored {
+            missing.insert(file.hash);
+        }
+    }
+    Ok(DryRunReport::new(&prepared, &missing, true))
 }
 
 /// Registers the updates; when a concurrent gc removed (or is removing) one of their blobs
@@ -171,7 +390,7 @@ async fn register(
     blobs: &Arc<dyn BlobStore>,
     files: &[ExportedFile],
     mut records: Vec<BlobRecord>,
-    updates: Vec<NewUpdate>,
+    (updates, source_maps): (Vec<NewUpdate>, &[SourceMap]),
     mut since: i64,
     brotli_quality: u32,
 ) -> Result<Vec<UpdateInfo>> {
@@ -179,7 +398,7 @@ async fn register(
     let mut pause = std::time::Duration::from_millis(100);
     loop {
         match store
-            .insert_since(&records, updates.clone(), Some(since))
+            .insert_with_source_maps(&records, updates.clone(), Some(since), source_maps)
             .await
         {
             Err(Error::BlobRemoved(hash)) if attempt < MAX_REGISTER_ATTEMPTS => {
@@ -252,26 +471,6 @@ async fn store_files(
     stored
 }
 
-fn runtime_version(
-    given: Option<&str>,
-    config: Option<&AppConfig>,
-    config_path: Option<&Path>,
-) -> Result<String> {
-    let declared = config.and_then(AppConfig::runtime_version);
-    match (given, declared) {
-        (Some(given), Some(declared)) if given != declared => Err(Error::Export(format!(
-            "--runtime-version {given:?} does not match the runtimeVersion {declared:?} of {}: \
-             apps built from this config would never load the update",
-            config_path.map_or_else(|| "the app config".into(), |p| p.display().to_string())
-        ))),
-        (Some(given), _) => Ok(given.to_owned()),
-        (None, Some(declared)) => Ok(declared),
-        (None, None) => Err(Error::Export(
-            "pass --runtime-version (the app config declares none that can be read)".into(),
-        )),
-    }
-}
-
 async fn store_file(
     blobs: &dyn BlobStore,
     file: &ExportedFile,
@@ -329,26 +528,4 @@ fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app_config::AppConfig;
-
-    #[test]
-    fn runtime_version_must_match_the_app_config() {
-        let config = AppConfig {
-            config: serde_json::from_str(r#"{"runtimeVersion":"1.0.0"}"#).unwrap(),
-        };
-        assert_eq!(runtime_version(None, Some(&config), None).unwrap(), "1.0.0");
-        assert_eq!(
-            runtime_version(Some("1.0.0"), Some(&config), None).unwrap(),
-            "1.0.0"
-        );
-        let err = runtime_version(Some("2.0.0"), Some(&config), None).unwrap_err();
-        assert!(err.to_string().contains("does not match"), "{err}");
-        assert!(runtime_version(None, None, None).is_err());
-        assert_eq!(runtime_version(Some("3"), None, None).unwrap(), "3");
-    }
 }

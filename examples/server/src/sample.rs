@@ -49,7 +49,10 @@ pub async fn seed_if_empty(
             dist: dir.path().join("dist"),
             app: DEFAULT_APP.to_owned(),
             channel: channel.to_owned(),
-            runtime_version: Some(SAMPLE_RUNTIME_VERSION.to_owned()),
+            runtime: crate::runtime::RuntimeFlags {
+                all: Some(SAMPLE_RUNTIME_VERSION.to_owned()),
+                ..crate::runtime::RuntimeFlags::default()
+            },
             platforms: None,
             message: Some("bundled sample update".to_owned()),
             app_config: None,

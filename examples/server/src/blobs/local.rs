@@ -38,6 +38,13 @@ impl LocalBlobStore {
         Ok(store)
     }
 
+    /// Reads blobs under `root` without creating or cleaning anything (a dry run looks up
+    /// what is stored this way); `None` when `root` does not exist.
+    pub fn existing(root: impl Into<PathBuf>) -> Option<Self> {
+        let root = root.into();
+        root.is_dir().then_some(Self { root })
+    }
+
     fn remove_stale_temp_files(&self) {
         let Ok(entries) = std::fs::read_dir(self.root.join("tmp")) else {
             return;

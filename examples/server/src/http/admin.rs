@@ -12,6 +12,8 @@
 //! - `POST /admin/updates/{id}/rollout` `{"percent": 50}`, or `{"revert": true}`
 //! - `GET  /admin/scopes`: every (app, channel, runtime version, platform) with updates
 //! - promotion from another server: see [`super::import`]
+//! - `POST /admin/publish`: the last call of a remote publish, see [`super::publish`]
+//! - `GET  /admin/updates/{id}/sourcemaps[/{hash}]`: see [`super::source_maps`]
 //! - `GET  /admin/ui`: the admin page (no token: the page asks for it, see
 //!   [`super::admin_ui`])
 //!
@@ -34,7 +36,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::{admin_ui, import};
+use super::{admin_ui, import, publish, source_maps};
 use crate::ops;
 use crate::output::{info_json, update_json, with_health};
 use crate::store::{Platform, UpdateFilter, checked_name, rollout};
@@ -62,6 +64,15 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route(
             "/import",
             post(import::import).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
+        )
+        .route("/updates/{id}/sourcemaps", get(source_maps::list))
+        .route(
+            "/updates/{id}/sourcemaps/{hash}",
+            get(source_maps::download),
+        )
+        .route(
+            "/publish",
+            post(publish::publish).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
         )
         .layer(axum::middleware::from_fn_with_state(state, authorize))
         // The page holds no data: it asks for the token and calls the routes above.
@@ -176,7 +187,10 @@ fn this_app(state: &AppState, named: Option<String>) -> Result<String, ApiError>
 }
 
 /// The update `id` if it belongs to this app: another app's updates do not exist here.
-async fn own_update(state: &AppState, id: Uuid) -> Result<crate::store::Update, ApiError> {
+pub(super) async fn own_update(
+    state: &AppState,
+    id: Uuid,
+) -> Result<crate::store::Update, ApiError> {
     state
         .store
         .update(id)
@@ -185,7 +199,7 @@ async fn own_update(state: &AppState, id: Uuid) -> Result<crate::store::Update, 
         .ok_or_else(|| ApiError::not_found(format!("no update with id {id}")))
 }
 
-fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+pub(super) fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Uuid::parse_str(&id).map_err(|_| ApiError::bad_request(format!("not an update id: {id:?}")))
 }

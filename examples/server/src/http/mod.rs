@@ -14,8 +14,10 @@ pub mod manifest;
 pub mod metrics;
 pub mod patched;
 pub mod recent;
+pub mod publish;
 pub mod served;
 pub mod signing;
+pub mod source_maps;
 pub mod state;
 
 use std::collections::{BTreeMap, HashSet};

@@ -105,13 +105,19 @@ impl MetadataStore for Counting {
         self.queries.fetch_add(1, Ordering::SeqCst);
         self.inner.blob(hash).await
     }
-    async fn insert_since(
+    async fn insert_with_source_maps(
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
+        source_maps: &[crate::store::SourceMap],
     ) -> Result<Vec<UpdateInfo>> {
-        self.inner.insert_since(blobs, updates, since).await
+        self.inner
+            .insert_with_source_maps(blobs, updates, since, source_maps)
+            .await
+    }
+    async fn source_maps(&self, id: Uuid) -> Result<Vec<crate::store::StoredSourceMap>> {
+        self.inner.source_maps(id).await
     }
     async fn collect_garbage(
         &self,

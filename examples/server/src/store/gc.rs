@@ -166,6 +166,7 @@ macro_rules! collect_garbage_body {
         let unreferenced = sqlx::query(
             "SELECT hash, size FROM blobs b \
              WHERE NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = b.hash) \
+             AND NOT EXISTS (SELECT 1 FROM update_source_maps s WHERE s.hash = b.hash) \
              ORDER BY hash",
         )
         .fetch_all(&mut *$tx)

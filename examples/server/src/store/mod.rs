@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 pub use model::{
     AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome, PatchRecord,
-    Platform, Scope, Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind, checked_name,
-    iso_millis, parse_asset_hash,
+    Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateInfo,
+    UpdateKind, checked_name, iso_millis, parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -37,6 +37,30 @@ const SELECT_PATCH: &str = "SELECT outcome, patch_hash, size, detail FROM patche
      WHERE base_hash = $1 AND target_hash = $2";
 
 /// Records a patch row unless the pair is recorded or either launch asset is gone.
+/// Lists the source maps of an update (both backends).
+const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_source_maps s \
+     JOIN blobs b ON b.hash = s.hash WHERE s.update_id = $1 ORDER BY s.path";
+
+/// Keeps one source map of an update (both backends).
+const INSERT_SOURCE_MAP: &str =
+    "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
+
+/// A listed source map from its row.
+fn source_map_from_row<R: sqlx::Row>(row: &R) -> Result<StoredSourceMap>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let hex: String = row.try_get("hash")?;
+    Ok(StoredSourceMap {
+        path: row.try_get("path")?,
+        hash: AssetHash::from_hex(&hex)
+            .ok_or_else(|| crate::error::Error::Corrupt(format!("source map hash {hex:?}")))?,
+        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
+    })
+}
+
 const INSERT_PATCH: &str = "INSERT INTO patches \
      (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
      SELECT $1, $2, $3, $4, $5, $6, $7 \
@@ -89,7 +113,23 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
+    ) -> Result<Vec<UpdateInfo>> {
+        self.insert_with_source_maps(blobs, updates, since, &[])
+            .await
+    }
+
+    /// [`MetadataStore::insert_since`] that also keeps the source maps of the updates, in
+    /// the same transaction (their blobs must be among `blobs` or registered already).
+    async fn insert_with_source_maps(
+        &self,
+        blobs: &[BlobRecord],
+        updates: Vec<NewUpdate>,
+        since: Option<i64>,
+        source_maps: &[SourceMap],
     ) -> Result<Vec<UpdateInfo>>;
+
+    /// The source maps kept with update `id`, by path.
+    async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>>;
 
     /// Deletes the updates created before their app's cutoff (milliseconds) that are not served nor
     /// the rollback target of a scope, then the blobs no remaining update references (bytes

@@ -243,6 +243,29 @@ pub struct UpdateAsset {
     pub file_extension: Option<String>,
 }
 
+/// A source map (`.map` file of the export) kept with an update: listed by the admin API
+/// for crash reporters, never in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceMap {
+    /// The update it belongs to.
+    pub update_id: Uuid,
+    /// Its path inside the export (`_expo/static/js/ios/index-….hbc.map`).
+    pub path: String,
+    /// The blob holding its bytes.
+    pub hash: AssetHash,
+}
+
+/// A stored source map, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSourceMap {
+    /// Its path inside the export.
+    pub path: String,
+    /// The blob holding its bytes.
+    pub hash: AssetHash,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// An update without its assets: what listings show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateInfo {

@@ -19,7 +19,8 @@ use uuid::Uuid;
 use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
 use super::{
     AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind,
+    Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo,
+    UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -208,6 +209,7 @@ impl PostgresStore {
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
+        source_maps: &[SourceMap],
     ) -> Result<Vec<UpdateInfo>, InsertError> {
         let mut tx = self.pool.begin().await?;
         // The row lock that serializes writers (see the module docs).
@@ -233,6 +235,14 @@ impl PostgresStore {
         let mut inserted = Vec::with_capacity(updates.len());
         for update in updates {
             inserted.push(insert_update(&mut tx, update, now).await?);
+        }
+        for map in source_maps {
+            sqlx::query(super::INSERT_SOURCE_MAP)
+                .bind(map.update_id.to_string())
+                .bind(&map.path)
+                .bind(map.hash.to_hex())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(inserted)
@@ -304,18 +314,30 @@ impl MetadataStore for PostgresStore {
         .transpose()
     }
 
-    async fn insert_since(
+    async fn insert_with_source_maps(
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
+        source_maps: &[SourceMap],
     ) -> Result<Vec<UpdateInfo>> {
         // Dropping the transaction on error rolls it back: nothing of it is visible.
-        match self.insert_tx(blobs, updates, since).await {
+        match self.insert_tx(blobs, updates, since, source_maps).await {
             Ok(inserted) => Ok(inserted),
             Err(InsertError::Sql(e)) => Err(Self::error(&self.target, e)),
             Err(InsertError::Other(e)) => Err(e),
         }
+    }
+
+    async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
+        sqlx::query(super::SELECT_SOURCE_MAPS)
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| Self::error(&self.target, e))?
+            .iter()
+            .map(super::source_map_from_row)
+            .collect()
     }
 
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {

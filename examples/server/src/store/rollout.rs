@@ -263,13 +263,19 @@ pub(crate) mod tests {
         ) -> Result<Option<super::super::BlobRecord>> {
             self.inner.blob(hash).await
         }
-        async fn insert_since(
+        async fn insert_with_source_maps(
             &self,
             blobs: &[super::super::BlobRecord],
             updates: Vec<NewUpdate>,
             since: Option<i64>,
+            source_maps: &[super::super::SourceMap],
         ) -> Result<Vec<UpdateInfo>> {
-            self.inner.insert_since(blobs, updates, since).await
+            self.inner
+                .insert_with_source_maps(blobs, updates, since, source_maps)
+                .await
+        }
+        async fn source_maps(&self, id: Uuid) -> Result<Vec<super::super::StoredSourceMap>> {
+            self.inner.source_maps(id).await
         }
         async fn collect_garbage(
             &self,

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::{
     AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind,
+    Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo,
+    UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -168,11 +169,12 @@ impl MetadataStore for SqliteStore {
         .transpose()
     }
 
-    async fn insert_since(
+    async fn insert_with_source_maps(
         &self,
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
+        source_maps: &[SourceMap],
     ) -> Result<Vec<UpdateInfo>> {
         let mut tx = self.pool.begin().await?;
         // Writing first makes this a write transaction from the start: writers queue on
@@ -200,8 +202,26 @@ impl MetadataStore for SqliteStore {
         for update in updates {
             inserted.push(insert_update(&mut tx, update, now).await?);
         }
+        for map in source_maps {
+            sqlx::query(super::INSERT_SOURCE_MAP)
+                .bind(map.update_id.to_string())
+                .bind(&map.path)
+                .bind(map.hash.to_hex())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(inserted)
+    }
+
+    async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
+        sqlx::query(super::SELECT_SOURCE_MAPS)
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(super::source_map_from_row)
+            .collect()
     }
 
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {

@@ -1,0 +1,4 @@
+// The smallest app entry: enough for a real bundle with a source map.
+globalThis.greeting = function greeting(name) {
+  return `Hello, ${name}!`;
+};
