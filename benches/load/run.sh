@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end load benchmark: expo-update-server serving the committed real
 # export, side by side with nginx serving the very same response bytes as
-# static files, both hit by wrk on loopback in one run.
+# static files and with the framework floor (benches/src/bin/load-floor.rs: a
+# bare axum server answering each captured response, headers included, from
+# memory), all hit by wrk on loopback in one run.
 #
 #   benches/load/run.sh                 # 10 s per measurement, 3 runs, 64 connections
 #   benches/load/run.sh --smoke         # 1 s, 1 run: checks the script still works
@@ -21,8 +23,8 @@
 #   BIN=path/to/expo-update-server benches/load/run.sh
 #       measures that binary instead of building this tree (to compare two versions)
 #
-# Prints a Markdown table: requests/s (median of the runs), the ratio ours/nginx,
-# p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
+# Prints a Markdown table: requests/s (median of the runs), the ratios ours/nginx
+# and ours/floor, p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -50,12 +52,15 @@ trap cleanup EXIT
 
 if [[ -n ${BIN:-} ]]; then
     bin=$BIN
+    cargo build --release -q -p expo-benches --bin load-floor
 else
-    cargo build --release -q -p expo-update-server
+    cargo build --release -q -p expo-update-server -p expo-benches --bin expo-update-server --bin load-floor
     bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/expo-update-server
 fi
+floor_bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/load-floor
 ours_port=$(free_port)
 nginx_port=$(free_port)
+floor_port=$(free_port)
 ours=http://127.0.0.1:$ours_port
 key=$ROOT/crates/expo-codesign/tests/fixtures/expo-private-key.pem
 cert=$ROOT/crates/expo-codesign/tests/fixtures/expo-certificate.pem
@@ -117,6 +122,11 @@ done
 chmod 755 "$work"
 chmod -R a+rX "$work/www"
 nginx -c "$work/nginx.conf" -p "$work"
+
+# The framework floor: the same bodies and headers, from memory, by a bare axum server.
+"$floor_bin" "127.0.0.1:$floor_port" "$work" >"$work/floor.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$floor_port/${order[0]}" && break; sleep 0.1; done
 
 # wrk prints "Requests/sec: N" and, with --latency, the 50% and 99% lines.
 measure() { # url header...
@@ -181,15 +191,15 @@ fi
 
 printf '\n%s connections, %s threads, %ss x %s runs (median), %s\n\n' \
     "$CONNECTIONS" "$THREADS" "$DURATION" "$RUNS" "$(date -u +%Y-%m-%dT%H:%MZ)"
-echo "| endpoint | ours req/s | nginx req/s | ours/nginx | ours p50 / p99 ms | nginx p50 / p99 ms |"
-echo "|---|---|---|---|---|---|"
+echo "| endpoint | ours req/s | nginx req/s | floor req/s | ours/nginx | ours/floor | ours p50 / p99 ms | nginx p50 / p99 ms | floor p50 / p99 ms |"
+echo "|---|---|---|---|---|---|---|---|---|"
 failed=0
 declare -A ours_rps ours_lat
 for name in "${order[@]}"; do
     IFS='|' read -ra hs <<<"${headers[$name]}"
     req=("${hs[@]}")
     [[ $name == manifest-* ]] && req+=('expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
-    o_rps=() o_p50=() o_p99=() n_rps=() n_p50=() n_p99=()
+    o_rps=() o_p50=() o_p99=() n_rps=() n_p50=() n_p99=() f_rps=() f_p50=() f_p99=()
     for _ in $(seq "$RUNS"); do
         read -r rps p50 p99 bad < <(measure "$ours${path[$name]}" "${req[@]}")
         o_rps+=("$rps") o_p50+=("$p50") o_p99+=("$p99")
@@ -197,12 +207,17 @@ for name in "${order[@]}"; do
         read -r rps p50 p99 bad < <(measure "http://127.0.0.1:$nginx_port/$name" "${req[@]}")
         n_rps+=("$rps") n_p50+=("$p50") n_p99+=("$p99")
         ((bad == 0)) || { echo "nginx answered $bad non-2xx to $name" >&2; failed=1; }
+        read -r rps p50 p99 bad < <(measure "http://127.0.0.1:$floor_port/$name" "${req[@]}")
+        f_rps+=("$rps") f_p50+=("$p50") f_p99+=("$p99")
+        ((bad == 0)) || { echo "the floor server answered $bad non-2xx to $name" >&2; failed=1; }
     done
-    o=$(median "${o_rps[@]}") n=$(median "${n_rps[@]}")
+    o=$(median "${o_rps[@]}") n=$(median "${n_rps[@]}") f=$(median "${f_rps[@]}")
     ours_rps[$name]=$o ours_lat[$name]=$(printf '%.2f / %.2f' "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")")
-    printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |\n' "$name" "$o" "$n" \
-        "$(python3 -c "print($o / $n)")" "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")" \
-        "$(median "${n_p50[@]}")" "$(median "${n_p99[@]}")"
+    printf '| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f |\n' \
+        "$name" "$o" "$n" "$f" "$(python3 -c "print($o / $n)")" "$(python3 -c "print($o / $f)")" \
+        "$(median "${o_p50[@]}")" "$(median "${o_p99[@]}")" \
+        "$(median "${n_p50[@]}")" "$(median "${n_p99[@]}")" \
+        "$(median "${f_p50[@]}")" "$(median "${f_p99[@]}")"
 done
 
 if [[ -n ${REFERENCE_URL:-} ]]; then

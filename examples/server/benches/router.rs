@@ -1,0 +1,171 @@
+//! The whole router in process (`tower::ServiceExt::oneshot` on the real `Router`, with the
+//! server's state, metrics recorder and middleware), no TCP: what one request costs from the
+//! moment hyper hands it over until the body is collected.
+//!
+//! - `manifest/multipart_signed`: a cached, signed multipart manifest (the hot path of every
+//!   app launch), `manifest/json` the same update as `application/expo+json`;
+//! - `asset/br_memory`: the launch asset, brotli, from the asset memory;
+//! - `asset/not_modified`: the same request with a matching `if-none-match` (304).
+//!
+//! Each layer's cost shows here: compare a change's figures with the previous ones in
+//! BENCHMARKS.md. The store is `SQLite` in a temporary directory holding the bundled sample
+//! (a real SDK 55 export); nothing touches the network.
+//!
+//! ```text
+//! cargo bench -p expo-update-server --bench router
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark stops at the first failure"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use expo_codesign::{Signer, SignerSet};
+use expo_update_server::blobs::{AssetUrls, BlobMemory};
+use expo_update_server::commands::Data;
+use expo_update_server::config::DEFAULT_APP;
+use expo_update_server::http::cache::ManifestCache;
+use expo_update_server::http::state::AppState;
+use expo_update_server::http::{metrics, router};
+use expo_update_server::sample::{SAMPLE_RUNTIME_VERSION, seed_if_empty};
+use expo_update_server::update_health::HealthRecorder;
+use expo_updates::Responder;
+use tower::ServiceExt as _;
+
+/// The asset memory of a default `serve` (`--asset-memory-mb 32`, at most 8 MiB an item).
+const ASSET_MEMORY: u64 = 32 << 20;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/expo-codesign/tests/fixtures")
+        .join(name)
+}
+
+fn manifest_request(accept: &str) -> Request<Body> {
+    Request::get("/manifest")
+        .header("expo-protocol-version", "1")
+        .header("expo-platform", "ios")
+        .header("expo-runtime-version", SAMPLE_RUNTIME_VERSION)
+        .header("expo-channel-name", "production")
+        .header("eas-client-id", "5E8F5C7A-4B7E-4F27-9F1D-2C3B4A5D6E7F")
+        .header(
+            "expo-expect-signature",
+            r#"sig, keyid="main", alg="rsa-v1_5-sha256""#,
+        )
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn asset_request(path: &str, etag: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path).header("accept-encoding", "br, gzip");
+    if let Some(etag) = etag {
+        request = request.header(header::IF_NONE_MATCH, etag);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// Sends `request` and collects the whole body, as a connection would.
+async fn send(
+    app: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    (parts.status, parts.headers, body)
+}
+
+fn router_in_process(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = runtime.block_on(Data::open(dir.path())).unwrap();
+    runtime
+        .block_on(seed_if_empty(
+            data.store.as_ref(),
+            Arc::clone(&data.blobs),
+            "production",
+        ))
+        .unwrap();
+    let key = std::fs::read_to_string(fixture("expo-private-key.pem")).unwrap();
+    let cert = std::fs::read_to_string(fixture("expo-certificate.pem")).unwrap();
+    let (signer, _) = Signer::from_pem("main", &key, Some(&cert)).unwrap();
+    let signers = SignerSet::new(signer);
+    // The server's recorder, so metric updates cost what they cost in production.
+    assert!(metrics::install());
+    let state = AppState {
+        app: Arc::from(DEFAULT_APP),
+        store: Arc::clone(&data.store),
+        blobs: Arc::clone(&data.blobs),
+        blob_memory: Arc::new(BlobMemory::new(ASSET_MEMORY, ASSET_MEMORY / 4)),
+        cache: Arc::new(ManifestCache::default()),
+        patches: None,
+        responder: Arc::new(Responder::new().with_signers(signers.clone())),
+        signers: Some(Arc::new(signers)),
+        public_url: "https://updates.example.com".parse().unwrap(),
+        asset_urls: AssetUrls::Server,
+        trust_proxy: false,
+        default_channel: "production".into(),
+        admin_token_digest: None,
+        // Requests carry no health headers: nothing is queued.
+        health: HealthRecorder::new(1).0,
+    };
+    let app = router(state, Vec::new());
+
+    // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
+    let (status, _, body) = runtime.block_on(send(&app, manifest_request("application/expo+json")));
+    assert_eq!(status, StatusCode::OK);
+    let manifest: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let url = manifest["launchAsset"]["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://updates.example.com")
+        .unwrap()
+        .to_owned();
+    let (status, headers, _) = runtime.block_on(send(&app, asset_request(&path, None)));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+    let (status, _, _) = runtime.block_on(send(&app, asset_request(&path, Some(&etag))));
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    let mut group = c.benchmark_group("router");
+    for (name, accept) in [
+        ("manifest/multipart_signed", "multipart/mixed"),
+        ("manifest/json_signed", "application/expo+json"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let (status, _, body) = runtime.block_on(send(&app, manifest_request(accept)));
+                assert_eq!(status, StatusCode::OK);
+                body
+            });
+        });
+    }
+    group.bench_function("asset/br_memory", |b| {
+        b.iter(|| {
+            let (status, _, body) = runtime.block_on(send(&app, asset_request(&path, None)));
+            assert_eq!(status, StatusCode::OK);
+            body
+        });
+    });
+    group.bench_function("asset/not_modified", |b| {
+        b.iter(|| {
+            let (status, ..) = runtime.block_on(send(&app, asset_request(&path, Some(&etag))));
+            assert_eq!(status, StatusCode::NOT_MODIFIED);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, router_in_process);
+criterion_main!(benches);
