@@ -163,4 +163,3 @@ impl MetadataStore for Counting {
         self.inner.insert_if_served(expected, update).await
     }
 }
-
