@@ -97,6 +97,10 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process: the size of `serve`'s flags costs nothing"
+)]
 pub enum Command {
     /// Serve updates over HTTP (manifests, assets, /health, /admin).
     Serve(ServeArgs),

@@ -872,6 +872,14 @@ certificate = "/etc/cert.pem"
         assert_eq!(serve.public_url.as_str(), "https://updates.example.com");
         assert_eq!(serve.signing_keys.len(), 1);
         assert!(!serve.sample);
+        assert_eq!(serve.limits.forwarded_hosts, ["updates.example.com"]);
+        assert_eq!(serve.limits.max_in_flight, 1024);
+        // Flags win over the file's limits.
+        let cli = Cli::try_parse_from(["x", "serve", "--max-in-flight", "7"]).unwrap();
+        assert_eq!(
+            loaded.serve(serve_args(&cli)).unwrap().limits.max_in_flight,
+            7
+        );
     }
 
     #[test]

@@ -111,19 +111,20 @@ async fn slowloris_connections_are_closed_while_real_requests_are_answered_at_on
         slow.push(stream);
     }
     let head = b"GET /health HTTP/1.1\r\nHost: slow\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-    let mut sent = 0;
     let mut worst = Duration::ZERO;
     // One header byte from every connection every 2 s, for 16 s.
     for tick in 0..8 {
         for stream in &mut slow {
-            let _ = stream.write(&head[sent..=sent]);
+            let _ = stream.write(&head[tick..=tick]);
         }
-        sent += 1;
         if (1..5).contains(&tick) {
             let started = Instant::now();
             let health = client().get(server.url("/health")).send().await.unwrap();
             assert_eq!(health.status(), StatusCode::OK);
-            let manifest = manifest(&server, SAMPLE_RUNTIME_VERSION).send().await.unwrap();
+            let manifest = manifest(&server, SAMPLE_RUNTIME_VERSION)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(manifest.status(), StatusCode::OK);
             manifest.bytes().await.unwrap();
             worst = worst.max(started.elapsed());
@@ -135,9 +136,14 @@ async fn slowloris_connections_are_closed_while_real_requests_are_answered_at_on
         "/health and a manifest took {worst:?} with {CONNECTIONS} slowloris connections"
     );
     assert!(opened.elapsed() >= Duration::from_secs(14));
-    let open = slow.iter_mut().map(|s| !closed(s)).filter(|open| *open).count();
+    let open = slow
+        .iter_mut()
+        .map(|s| !closed(s))
+        .filter(|open| *open)
+        .count();
     assert_eq!(
-        open, 0,
+        open,
+        0,
         "{open} of {CONNECTIONS} connections still open {:?} after they opened",
         opened.elapsed()
     );
@@ -179,12 +185,12 @@ async fn slow_readers_of_a_large_asset_hold_bounded_memory() {
     let work = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let dist = synthetic_export(work.path(), 3 * 1024 * 1024, "1.0.0");
-    run_json(
-        bin(data.path())
-            .args(["publish"])
-            .arg(&dist)
-            .args(["--channel", "default", "--message", "large"]),
-    );
+    run_json(bin(data.path()).args(["publish"]).arg(&dist).args([
+        "--channel",
+        "default",
+        "--message",
+        "large",
+    ]));
     // Nothing in asset memory: every download streams from the blob store.
     let server = Server::start(
         data.path(),
@@ -199,14 +205,26 @@ async fn slow_readers_of_a_large_asset_hold_bounded_memory() {
         .unwrap();
     let url = launch_asset_url(&body);
     let path = url.split_once("/assets/").unwrap().1.to_owned();
-    let full = client().get(&url).send().await.unwrap().bytes().await.unwrap();
+    let full = client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert!(full.len() > 2 * 1024 * 1024, "{}", full.len());
 
     let pid = server.child.id();
     let status = |field: &str| -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
     };
     let baseline = status("VmRSS:");
     let request = format!("GET /assets/{path} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -265,14 +283,17 @@ async fn a_flood_of_made_up_scopes_after_a_publish_leaves_the_real_scope_cached(
     let before = misses(&metrics_text(&server).await);
     assert!(before >= 10_001.0, "{before}");
     for _ in 0..3 {
-        let response = manifest(&server, SAMPLE_RUNTIME_VERSION).send().await.unwrap();
+        let response = manifest(&server, SAMPLE_RUNTIME_VERSION)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
     let after = misses(&metrics_text(&server).await);
-    assert_eq!(
-        after - before,
-        1.0,
-        "the real scope must be loaded once, then served from the cache"
+    assert!(
+        (after - before - 1.0).abs() < 0.5,
+        "the real scope must be loaded once, then served from the cache ({} loads)",
+        after - before
     );
 }
 
@@ -303,7 +324,10 @@ async fn forwarded_hosts_are_the_last_hops_and_alternating_ones_are_built_once()
         assert!(launch_asset_url(&body).starts_with(&format!("https://{host}/")));
     }
     let built = builds(&metrics_text(&server).await) - before;
-    assert!(built <= 2.0, "{built} manifests built for two alternating hosts");
+    assert!(
+        built <= 2.0,
+        "{built} manifests built for two alternating hosts"
+    );
 
     // With an allow-list, other hosts get the public URL.
     let data = tempfile::tempdir().unwrap();
@@ -359,7 +383,12 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
     // Once they are gone, requests are served again.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let status = client().get(server.url("/health")).send().await.unwrap().status();
+        let status = client()
+            .get(server.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status();
         if status == StatusCode::OK {
             break;
         }
@@ -386,7 +415,9 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
     let mut shed = tokio::net::TcpStream::connect(address(&server))
         .await
         .unwrap();
-    let _ = shed.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let _ = shed
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(10), shed.read_to_string(&mut answer))
         .await
@@ -398,7 +429,12 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
     assert_eq!(body["code"], "overloaded", "{body}");
     drop(idle);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = client().get(server.url("/health")).send().await.unwrap().status();
+    let status = client()
+        .get(server.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -506,11 +542,7 @@ async fn health_details_metrics_access_and_asset_headers() {
         .text()
         .await
         .unwrap();
-    let asset = client()
-        .get(launch_asset_url(&body))
-        .send()
-        .await
-        .unwrap();
+    let asset = client().get(launch_asset_url(&body)).send().await.unwrap();
     assert_eq!(asset.status(), StatusCode::OK);
     assert_eq!(asset.headers()["x-content-type-options"], "nosniff");
     assert_eq!(

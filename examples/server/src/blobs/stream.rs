@@ -143,8 +143,8 @@ impl tokio::io::AsyncRead for UnbufferedFile {
                 return Poll::Ready(Ok(()));
             }
             if let Some(read) = &mut this.read {
-                let (result, bytes) =
-                    std::task::ready!(std::pin::Pin::new(read).poll(cx)).map_err(io::Error::other)?;
+                let (result, bytes) = std::task::ready!(std::pin::Pin::new(read).poll(cx))
+                    .map_err(io::Error::other)?;
                 this.read = None;
                 let n = result?;
                 if n == 0 {
@@ -182,7 +182,9 @@ mod tests {
     #[tokio::test]
     async fn chunks_hold_the_budget_until_dropped() {
         let budget = StreamBudget::new(2 * CHUNK as u64);
-        let data: Vec<u8> = (0..(CHUNK * 3 + 10)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 3 + 10))
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let mut stream = std::pin::pin!(budget.body(reader(data.clone())));
         let first = stream.next().await.unwrap().unwrap();
         let second = stream.next().await.unwrap().unwrap();
@@ -213,11 +215,16 @@ mod tests {
         use std::io::{Seek as _, SeekFrom, Write as _};
         use tokio::io::AsyncReadExt as _;
         let mut file = tempfile::tempfile().unwrap();
-        let data: Vec<u8> = (0..(CHUNK * 2 + 7)).map(|i| (i % 253) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 2 + 7))
+            .map(|i| u8::try_from(i % 253).unwrap())
+            .collect();
         file.write_all(&data).unwrap();
         file.seek(SeekFrom::Start(5)).unwrap();
         let mut read = Vec::new();
-        UnbufferedFile::new(file).read_to_end(&mut read).await.unwrap();
+        UnbufferedFile::new(file)
+            .read_to_end(&mut read)
+            .await
+            .unwrap();
         assert_eq!(read, data[5..]);
     }
 }

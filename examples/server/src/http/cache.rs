@@ -149,9 +149,7 @@ impl ScopeEntry {
         {
             let mut slots = lock(&self.prepared);
             if let Some(at) = slots.iter().rposition(|p| p.base == links.base)
-                && slots[at]
-                    .until
-                    .is_none_or(|until| Instant::now() < until)
+                && slots[at].until.is_none_or(|until| Instant::now() < until)
             {
                 let resolved = slots[at].resolved.clone();
                 if at + 1 != slots.len() {
@@ -500,22 +498,35 @@ mod tests {
     #[tokio::test]
     async fn a_flood_of_made_up_scopes_after_a_publish_leaves_the_real_one_cached() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::fixtures::Counting::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = crate::store::fixtures::Counting::new(
+            SqliteStore::open(&dir.path().join("db")).await.unwrap(),
+        );
         let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
         let cache = ManifestCache::default();
         // Right after a publish the cache is empty; the flood comes first.
         publish(store.inner(), &scope).await;
-        let made_up = |n: usize| Scope::new("default", "main", &format!("junk-{n}"), Platform::Ios).unwrap();
+        let made_up =
+            |n: usize| Scope::new("default", "main", &format!("junk-{n}"), Platform::Ios).unwrap();
         for n in 0..=MAX_MISSES {
-            assert!(cache.get(&store, &made_up(n)).await.unwrap().update.is_none());
+            assert!(
+                cache
+                    .get(&store, &made_up(n))
+                    .await
+                    .unwrap()
+                    .update
+                    .is_none()
+            );
         }
         assert_eq!(store.count(), MAX_MISSES + 1, "one query per made-up scope");
         let before = store.count();
         for _ in 0..3 {
             assert!(cache.get(&store, &scope).await.unwrap().update.is_some());
         }
-        assert_eq!(store.count(), before + 1, "the real scope is cached after its first query");
+        assert_eq!(
+            store.count(),
+            before + 1,
+            "the real scope is cached after its first query"
+        );
         // A recent made-up scope asked again costs nothing either.
         cache.get(&store, &made_up(MAX_MISSES)).await.unwrap();
         assert_eq!(store.count(), before + 1);
@@ -523,7 +534,10 @@ mod tests {
 
         // Another flood: the real scope, in use, stays.
         for n in 0..(2 * MAX_MISSES) {
-            cache.get(&store, &made_up(MAX_MISSES + 1 + n)).await.unwrap();
+            cache
+                .get(&store, &made_up(MAX_MISSES + 1 + n))
+                .await
+                .unwrap();
             if n % 1000 == 0 {
                 cache.get(&store, &scope).await.unwrap();
             }
@@ -537,8 +551,9 @@ mod tests {
     #[tokio::test]
     async fn concurrent_misses_of_one_scope_share_one_query() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::fixtures::Counting::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = crate::store::fixtures::Counting::new(
+            SqliteStore::open(&dir.path().join("db")).await.unwrap(),
+        );
         let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
         publish(store.inner(), &scope).await;
         let cache = ManifestCache::default();
@@ -559,9 +574,11 @@ mod tests {
         let entry = cache.get(&store, &scope).await.unwrap();
         let signer = Signer::default();
         let urls = AssetUrls::Presigned {
-            expiry: Duration::from_secs(3600),
+            expiry: Duration::from_hours(1),
         };
-        let hosts: Vec<String> = (0..MAX_BASES).map(|n| format!("https://host-{n}")).collect();
+        let hosts: Vec<String> = (0..MAX_BASES)
+            .map(|n| format!("https://host-{n}"))
+            .collect();
         // Alternating between hosts: each is built (signed) once.
         for _ in 0..10 {
             for host in &hosts {

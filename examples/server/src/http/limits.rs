@@ -227,7 +227,11 @@ impl Limits {
                 "--stream-memory-mb must be between 1 and {MAX_STREAM_MEMORY_MB}"
             )));
         }
-        if args.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+        if args
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
             return Err(Error::Config(
                 "--metrics-token must be at least 16 characters".into(),
             ));

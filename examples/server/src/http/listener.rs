@@ -161,7 +161,9 @@ impl Connection {
             async move {
                 let Ok(permit) = permit else {
                     super::metrics::record_shed("requests");
-                    return Ok::<_, Infallible>(overloaded().map(|body| Tracked::new(body, active)));
+                    return Ok::<_, Infallible>(
+                        overloaded().map(|body| Tracked::new(body, active)),
+                    );
                 };
                 let request = request.map(|body| Body::new(Paced::new(body, body_timeout)));
                 let response = match tower::Service::call(&mut router, request).await {
@@ -421,13 +423,19 @@ impl TimedIo {
             .as_mut()
             .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
         if fired {
-            Poll::Ready(Self::timed_out("the client stopped reading (--send-timeout)"))
+            Poll::Ready(Self::timed_out(
+                "the client stopped reading (--send-timeout)",
+            ))
         } else {
             Poll::Pending
         }
     }
 
-    fn wrote<T>(&mut self, result: Poll<io::Result<T>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+    fn wrote<T>(
+        &mut self,
+        result: Poll<io::Result<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(result) => {
                 if self.write_armed {

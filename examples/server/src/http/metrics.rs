@@ -123,11 +123,11 @@ async fn guarded(State(access): State<Access>, headers: HeaderMap) -> Response {
     {
         return super::admin::unauthorized();
     }
-    render().await
+    render()
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub async fn render() -> Response {
+pub fn render() -> Response {
     match HANDLE.get().and_then(Option::as_ref) {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -5,9 +5,9 @@ pub mod admin_ui;
 pub mod assets;
 pub mod cache;
 pub mod error;
+mod fd_limit;
 pub mod health;
 pub mod import;
-mod fd_limit;
 pub mod limits;
 pub mod listener;
 pub mod manifest;
@@ -133,10 +133,6 @@ pub async fn serve(
     }
     let mut serve = serve;
     let (listener, address) = listen(&mut serve).await?;
-    serve.limits.max_connections = fd_limit::connections_within(serve.limits.max_connections);
-    if !metrics::install() {
-        tracing::warn!("another metrics recorder is installed: /metrics answers 404");
-    }
     let cache = Arc::new(ManifestCache::default());
     let patch_index = serve
         .patches
@@ -198,12 +194,7 @@ pub async fn serve(
         );
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
-    let access = metrics::Access::new(serve.limits.metrics_token.as_deref());
-    let metrics_server = match serve.limits.metrics_bind {
-        Some(bind) => Some(metrics::serve_separately(bind, access, &serve.limits).await?),
-        None => None,
-    };
-    let app_metrics = serve.limits.metrics_bind.is_none().then_some(access);
+    let (metrics_server, app_metrics) = metrics_endpoint(&serve).await?;
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -238,6 +229,24 @@ pub async fn serve(
     Ok(())
 }
 
+/// Where `/metrics` is served: its own listener (returned, to abort at shutdown) with
+/// `--metrics-bind`, else on the app port (the access rule returned for the router).
+async fn metrics_endpoint(
+    serve: &ServeSettings,
+) -> Result<(Option<tokio::task::JoinHandle<()>>, Option<metrics::Access>)> {
+    if !metrics::install() {
+        tracing::warn!("another metrics recorder is installed: /metrics answers 404");
+    }
+    let access = metrics::Access::new(serve.limits.metrics_token.as_deref());
+    Ok(match serve.limits.metrics_bind {
+        Some(bind) => (
+            Some(metrics::serve_separately(bind, access, &serve.limits).await?),
+            None,
+        ),
+        None => (None, Some(access)),
+    })
+}
+
 /// Binds the listening socket; names the bound port in the default public URL.
 async fn listen(
     serve: &mut ServeSettings,
@@ -248,6 +257,7 @@ async fn listen(
     let address = listener
         .local_addr()
         .map_err(|e| Error::Config(e.to_string()))?;
+    serve.limits.max_connections = fd_limit::connections_within(serve.limits.max_connections);
     if serve.bind.port() == 0 && serve.public_url.as_str() == format!("http://{}", serve.bind) {
         // The default public URL names the bind address: name the port actually bound.
         serve.public_url = format!("http://{address}").parse()?;

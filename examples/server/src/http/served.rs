@@ -231,7 +231,10 @@ mod tests {
     fn forwarded_headers_count_only_when_trusted_and_only_their_last_hop() {
         let public: PublicUrl = "http://127.0.0.1:3000/u".parse().unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("gopher, https"));
+        headers.insert(
+            "x-forwarded-proto",
+            HeaderValue::from_static("gopher, https"),
+        );
         headers.insert(
             "x-forwarded-host",
             HeaderValue::from_static("evil.example, updates.example.com"),
@@ -266,7 +269,13 @@ mod tests {
             "https://updates.example.com/u"
         );
 
-        for bad in ["evil.com/path", "user@evil.com", "a b", "", "good.example, "] {
+        for bad in [
+            "evil.com/path",
+            "user@evil.com",
+            "a b",
+            "",
+            "good.example, ",
+        ] {
             headers.insert("x-forwarded-host", HeaderValue::from_str(bad).unwrap());
             assert_eq!(
                 request_base_url(&public, true, &[], &headers),
@@ -274,7 +283,10 @@ mod tests {
                 "{bad}"
             );
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("https, gopher"));
+        headers.insert(
+            "x-forwarded-proto",
+            HeaderValue::from_static("https, gopher"),
+        );
         assert_eq!(
             request_base_url(&public, true, &[], &headers),
             "http://127.0.0.1:3000/u"

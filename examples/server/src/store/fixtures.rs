@@ -169,4 +169,3 @@ impl MetadataStore for Counting {
         self.inner.insert_if_served(expected, update).await
     }
 }
-
