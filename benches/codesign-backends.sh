@@ -24,7 +24,10 @@ bench() {
             /^cpu\// { id = $1 }
             /thrpt:/ && id != "" {
                 # thrpt:  [low unit (cpu) median unit (cpu) high unit (cpu)]
-                value = $5; unit = $6
+                line = $0
+                gsub(/[][]/, " ", line)
+                split(line, f, " ")
+                value = f[5]; unit = f[6]
                 if (unit ~ /^Kelem/) value *= 1000
                 if (unit ~ /^Melem/) value *= 1000000
                 split(id, p, "/")
