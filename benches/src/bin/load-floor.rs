@@ -35,7 +35,8 @@ impl Captured {
     fn read(dir: &Path, name: &str) -> Result<Self, String> {
         let head = std::fs::read_to_string(dir.join(format!("{name}.h")))
             .map_err(|e| format!("{name}.h: {e}"))?;
-        let body = std::fs::read(dir.join("www").join(name)).map_err(|e| format!("www/{name}: {e}"))?;
+        let body =
+            std::fs::read(dir.join("www").join(name)).map_err(|e| format!("www/{name}: {e}"))?;
         let mut lines = head.lines();
         let status = lines
             .next()
@@ -51,8 +52,10 @@ impl Captured {
             if HOP.contains(&key.as_str()) {
                 continue;
             }
-            let name = HeaderName::from_bytes(key.as_bytes()).map_err(|e| format!("{name}.h: {e}"))?;
-            let value = HeaderValue::from_str(value.trim()).map_err(|e| format!("{name}.h: {e}"))?;
+            let name =
+                HeaderName::from_bytes(key.as_bytes()).map_err(|e| format!("{name}.h: {e}"))?;
+            let value =
+                HeaderValue::from_str(value.trim()).map_err(|e| format!("{name}.h: {e}"))?;
             headers.append(name, value);
         }
         Ok(Self {
@@ -79,15 +82,21 @@ async fn main() -> Result<(), String> {
     let address: SocketAddr = address.parse().map_err(|e| format!("{address}: {e}"))?;
     let dir = Path::new(&dir);
     let mut router = Router::new();
-    let entries = std::fs::read_dir(dir.join("www")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir.join("www")).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries {
         let name = entry.map_err(|e| e.to_string())?.file_name();
         let name = name.to_string_lossy();
         let captured = Captured::read(dir, &name)?;
-        router = router.route(&format!("/{name}"), get(move || std::future::ready(captured.answer())));
+        router = router.route(
+            &format!("/{name}"),
+            get(move || std::future::ready(captured.answer())),
+        );
     }
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("{address}: {e}"))?;
-    axum::serve(listener, router).await.map_err(|e| e.to_string())
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -28,6 +28,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use expo_codesign::{Signer, SignerSet};
+use expo_update_server::blobs::stream::StreamBudget;
 use expo_update_server::blobs::{AssetUrls, BlobMemory};
 use expo_update_server::commands::Data;
 use expo_update_server::config::DEFAULT_APP;
@@ -117,10 +118,12 @@ fn router_in_process(c: &mut Criterion) {
         trust_proxy: false,
         default_channel: "production".into(),
         admin_token_digest: None,
+        forwarded_hosts: Arc::default(),
+        streams: Arc::new(StreamBudget::new(64 << 20)),
         // Requests carry no health headers: nothing is queued.
         health: HealthRecorder::new(1).0,
     };
-    let app = router(state, Vec::new());
+    let app = router(state, Vec::new(), None);
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
     let (status, _, body) = runtime.block_on(send(&app, manifest_request("application/expo+json")));
