@@ -20,6 +20,11 @@
 //! good by then) and uploads what is missing. Either the publish commits first (its
 //! references protect the blob: the collection only marks blobs unreferenced under the
 //! lock), or the collection does (and the publish sees the mark).
+//!
+//! Uploads (`PUT /admin/blobs/{hash}`) are recorded in `uploads` before their bytes are
+//! stored; one that no import registered within [`UPLOAD_GRACE_MS`] of its last upload is
+//! collected the same way (row in the transaction, bytes after), and an import racing it
+//! is refused by the same counter check as a publish.
 
 use std::collections::BTreeMap;
 
@@ -837,21 +842,18 @@ pub(crate) mod tests {
         assert_eq!(dry.blobs, vec![(stale.hash, stale.size)]);
         assert!(blobs.stat(&stale.hash).await.unwrap().is_some(), "dry run");
 
-        let report = store
-            .collect_garbage(&cutoffs, false, blobs)
-            .await
-            .unwrap();
+        let report = store.collect_garbage(&cutoffs, false, blobs).await.unwrap();
         assert_eq!(report.blobs, vec![(stale.hash, stale.size)]);
         assert!(blobs.stat(&stale.hash).await.unwrap().is_none(), "bytes");
         assert!(blobs.stat(&young.hash).await.unwrap().is_some(), "young");
-        assert!(blobs.stat(&imported.hash).await.unwrap().is_some(), "imported");
+        assert!(
+            blobs.stat(&imported.hash).await.unwrap().is_some(),
+            "imported"
+        );
         assert!(store.blob(&imported.hash).await.unwrap().is_some());
         // The row went too: a later collection has nothing left to collect, and a publish
         // that looked before the collection may not register the deleted blob.
-        let again = store
-            .collect_garbage(&cutoffs, false, blobs)
-            .await
-            .unwrap();
+        let again = store.collect_garbage(&cutoffs, false, blobs).await.unwrap();
         assert!(again.blobs.is_empty(), "{again:?}");
         let err = store
             .insert_since(
@@ -861,7 +863,10 @@ pub(crate) mod tests {
             )
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::BlobRemoved(h) if h == stale.hash), "{err}");
+        assert!(
+            matches!(err, Error::BlobRemoved(h) if h == stale.hash),
+            "{err}"
+        );
 
         // With the default grace period, even the upload of a moment ago stays.
         let report = store
