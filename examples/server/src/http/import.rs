@@ -6,7 +6,8 @@
 //!   body streams to a temporary file while it is hashed (a wrong or oversized body costs
 //!   no memory), and the memory the compression needs (three times the body: the bytes and
 //!   up to two variants) is reserved from [`UPLOAD_MEMORY_MIB`] before the body is read:
-//!   an upload that does not fit now is answered 503 with `retry-after`.
+//!   an upload that does not fit now is answered 503 with `retry-after`. Each upload is
+//!   recorded: `gc` removes uploads that no import registered within a day of the last one.
 //! - `POST /admin/import` an [`ImportRequest`]: 201 with the new update, 200 when an earlier
 //!   promotion registered it already, 409 when blobs are missing
 
@@ -177,6 +178,9 @@ async fn receive(
         .into());
     }
     let answer = |status, size: u64| (status, Json(json!({ "hash": hash.to_hex(), "size": size })));
+    // Recorded before the bytes are stored (and again when they already are: the client is
+    // about to import them): `gc` removes uploads no import registered within a grace period.
+    state.store.record_upload(&hash, spooled.size).await?;
     if let Some(stored) = state.blobs.stat(&hash).await? {
         return Ok(answer(StatusCode::OK, stored.size));
     }
@@ -208,6 +212,7 @@ fn too_large() -> ApiError {
 struct Spooled {
     file: tempfile::TempPath,
     hash: AssetHash,
+    size: u64,
 }
 
 impl Spooled {
@@ -238,7 +243,11 @@ impl Spooled {
             .await
             .map_err(|e| Error::io(path.to_path_buf(), e))?;
         let hash = hasher.finalize();
-        Ok(Self { file: path, hash })
+        Ok(Self {
+            file: path,
+            hash,
+            size: size as u64,
+        })
     }
 
     async fn read(&self) -> Result<Bytes, Error> {

@@ -127,6 +127,9 @@ impl MetadataStore for Counting {
     ) -> Result<GcReport> {
         self.inner.collect_garbage(cutoffs, dry_run, blobs).await
     }
+    async fn record_upload(&self, hash: &AssetHash, size: u64) -> Result<()> {
+        self.inner.record_upload(hash, size).await
+    }
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
         self.inner.set_rollout(id, percent).await
     }

@@ -20,6 +20,11 @@
 //! good by then) and uploads what is missing. Either the publish commits first (its
 //! references protect the blob: the collection only marks blobs unreferenced under the
 //! lock), or the collection does (and the publish sees the mark).
+//!
+//! Uploads (`PUT /admin/blobs/{hash}`) are recorded in `uploads` before their bytes are
+//! stored; one that no import registered within [`UPLOAD_GRACE_MS`] of its last upload is
+//! collected the same way (row in the transaction, bytes after), and an import racing it
+//! is refused by the same counter check as a publish.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +39,11 @@ pub const DELETION_RECORD_TTL_MS: i64 = 30 * 86_400_000;
 /// How long a device-report row is kept after it last changed (installs report on every
 /// launch; an update nobody launched for this long needs no counts).
 pub const HEALTH_RETENTION_MS: i64 = 30 * 86_400_000;
+
+/// How long an uploaded blob may stay unregistered (no import referenced it) after its
+/// last upload before a collection removes it: longer than any promotion takes between its
+/// uploads and its import.
+pub const UPLOAD_GRACE_MS: i64 = 86_400_000;
 
 /// Deletions marked done per transaction.
 pub const DONE_CHUNK: usize = 500;
@@ -65,6 +75,9 @@ pub struct Cutoffs {
     pub others: Option<i64>,
     /// Cutoff per app.
     pub apps: BTreeMap<String, i64>,
+    /// Unregistered uploads last uploaded before this (milliseconds) go; `None`: those
+    /// older than [`UPLOAD_GRACE_MS`].
+    pub uploads: Option<i64>,
 }
 
 impl Cutoffs {
@@ -72,8 +85,14 @@ impl Cutoffs {
     pub fn every_app(cutoff: i64) -> Self {
         Self {
             others: Some(cutoff),
-            apps: BTreeMap::new(),
+            ..Self::default()
         }
+    }
+
+    /// The cutoff of unregistered uploads at `now`.
+    pub fn uploads_at(&self, now: i64) -> i64 {
+        self.uploads
+            .unwrap_or_else(|| now.saturating_sub(UPLOAD_GRACE_MS))
     }
 
     /// The cutoff of `app`, if its updates are collected.
@@ -163,6 +182,12 @@ macro_rules! collect_garbage_body {
                     .map_err(|e| $crate::error::Error::Corrupt(format!("update id: {e}")))?,
             );
         }
+        // Uploads an import registered are tracked by `blobs` from now on.
+        sqlx::query(
+            "DELETE FROM uploads WHERE EXISTS (SELECT 1 FROM blobs b WHERE b.hash = uploads.hash)",
+        )
+        .execute(&mut *$tx)
+        .await?;
         let unreferenced = sqlx::query(
             "SELECT hash, size FROM blobs b \
              WHERE NOT EXISTS (SELECT 1 FROM update_assets a WHERE a.hash = b.hash) \
@@ -186,6 +211,39 @@ macro_rules! collect_garbage_body {
                 .execute(&mut *$tx)
                 .await?;
             $crate::store::gc::mark_pending!($tx, &hex, $counter, $now);
+        }
+        // Uploads never registered, past their grace period (not patch bytes that happen
+        // to have been uploaded too).
+        let uploads_cutoff = $cutoffs.uploads_at($now);
+        let stale_uploads = sqlx::query(
+            "SELECT hash, size FROM uploads u WHERE created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = u.hash) \
+             AND NOT EXISTS (SELECT 1 FROM patches p WHERE p.patch_hash = u.hash) \
+             ORDER BY hash",
+        )
+        .bind(uploads_cutoff)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for row in &stale_uploads {
+            let hex: String = row.try_get("hash")?;
+            let hash = $crate::store::AssetHash::from_hex(&hex)
+                .ok_or_else(|| $crate::error::Error::Corrupt(format!("upload hash {hex:?}")))?;
+            let size = u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0);
+            if $dry_run {
+                report.blobs.push((hash, size));
+                continue;
+            }
+            // Re-checked by the delete: an upload repeated since the select stays (its
+            // client is about to import it).
+            let deleted = sqlx::query("DELETE FROM uploads WHERE hash = $1 AND created_at < $2")
+                .bind(&hex)
+                .bind(uploads_cutoff)
+                .execute(&mut *$tx)
+                .await?;
+            if deleted.rows_affected() == 1 {
+                report.blobs.push((hash, size));
+                $crate::store::gc::mark_pending!($tx, &hex, $counter, $now);
+            }
         }
         // Patches live as long as both their launch assets: their bytes are blobs nothing
         // else references.
@@ -750,6 +808,99 @@ pub(crate) mod tests {
         patches_follow_their_launch_assets(&store, &blobs).await;
     }
 
+    /// Uploaded blobs that no import registered go (row and bytes) once older than the
+    /// upload cutoff; younger ones and registered ones stay.
+    pub(crate) async fn unregistered_uploads_are_collected(
+        store: &dyn MetadataStore,
+        blobs: &dyn BlobStore,
+    ) {
+        let scope = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let stale = stored(blobs, b"uploaded, never imported").await;
+        store.record_upload(&stale.hash, stale.size).await.unwrap();
+        let imported = stored(blobs, b"uploaded, then imported").await;
+        store
+            .record_upload(&imported.hash, imported.size)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let cutoff = crate::store::sqlite::now_millis();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let young = stored(blobs, b"uploaded just now").await;
+        store.record_upload(&young.hash, young.size).await.unwrap();
+        store
+            .insert(
+                std::slice::from_ref(&imported),
+                vec![update_of(&scope, &imported)],
+            )
+            .await
+            .unwrap();
+        let cutoffs = Cutoffs {
+            uploads: Some(cutoff),
+            ..Cutoffs::default()
+        };
+
+        let dry = store.collect_garbage(&cutoffs, true, blobs).await.unwrap();
+        assert_eq!(dry.blobs, vec![(stale.hash, stale.size)]);
+        assert!(blobs.stat(&stale.hash).await.unwrap().is_some(), "dry run");
+
+        let report = store.collect_garbage(&cutoffs, false, blobs).await.unwrap();
+        assert_eq!(report.blobs, vec![(stale.hash, stale.size)]);
+        assert!(blobs.stat(&stale.hash).await.unwrap().is_none(), "bytes");
+        assert!(blobs.stat(&young.hash).await.unwrap().is_some(), "young");
+        assert!(
+            blobs.stat(&imported.hash).await.unwrap().is_some(),
+            "imported"
+        );
+        assert!(store.blob(&imported.hash).await.unwrap().is_some());
+        // The row went too: a later collection has nothing left to collect, and a publish
+        // that looked before the collection may not register the deleted blob.
+        let again = store.collect_garbage(&cutoffs, false, blobs).await.unwrap();
+        assert!(again.blobs.is_empty(), "{again:?}");
+        let err = store
+            .insert_since(
+                std::slice::from_ref(&stale),
+                vec![update_of(&scope, &stale)],
+                Some(0),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BlobRemoved(h) if h == stale.hash),
+            "{err}"
+        );
+
+        // With the default grace period, even the upload of a moment ago stays.
+        let report = store
+            .collect_garbage(&Cutoffs::default(), false, blobs)
+            .await
+            .unwrap();
+        assert!(report.blobs.is_empty(), "{report:?}");
+        assert!(blobs.stat(&young.hash).await.unwrap().is_some());
+        // Once past it, it goes.
+        let report = store
+            .collect_garbage(
+                &Cutoffs {
+                    uploads: Some(crate::store::sqlite::now_millis() + 1),
+                    ..Cutoffs::default()
+                },
+                false,
+                blobs,
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.blobs, vec![(young.hash, young.size)]);
+        assert!(blobs.stat(&young.hash).await.unwrap().is_none());
+        assert!(blobs.stat(&imported.hash).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn sqlite_unregistered_uploads_are_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+        unregistered_uploads_are_collected(&store, &blobs).await;
+    }
+
     #[tokio::test]
     async fn sqlite_gc_never_loses_a_blob_to_a_concurrent_publish() {
         let dir = tempfile::tempdir().unwrap();
@@ -802,6 +953,7 @@ pub(crate) mod tests {
         let cutoffs = Cutoffs {
             others: None,
             apps: BTreeMap::from([("a".into(), 100), ("b".into(), 5)]),
+            uploads: None,
         };
         assert_eq!(
             doomed(&rows, &cutoffs),

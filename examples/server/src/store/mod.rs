@@ -141,6 +141,11 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
         blobs: &dyn BlobStore,
     ) -> Result<GcReport>;
 
+    /// Records that the blob `hash` (`size` identity bytes) was uploaded now, before its
+    /// bytes are stored: a collection removes it when no import registered it within
+    /// [`gc::UPLOAD_GRACE_MS`] of its last upload.
+    async fn record_upload(&self, hash: &AssetHash, size: u64) -> Result<()>;
+
     /// Changes the share of installs `id` is served to (0 to 100), the one mutable column:
     /// it says who gets an update, not what the update is.
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo>;

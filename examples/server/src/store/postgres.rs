@@ -340,6 +340,19 @@ impl MetadataStore for PostgresStore {
             .collect()
     }
 
+    async fn record_upload(&self, hash: &AssetHash, size: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO uploads (hash, size, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (hash) DO UPDATE SET size = excluded.size, created_at = excluded.created_at",
+        )
+        .bind(hash.to_hex())
+        .bind(to_i64(size)?)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
         if percent > 100 {
             return Err(Error::Invalid(format!("rollout {percent}% is above 100")));
@@ -977,6 +990,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
         crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
+        drop(store);
+        drop_database(&admin, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn gc_collects_unregistered_uploads() {
+        let Some((url, admin, name)) = fresh().await else {
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
+        crate::store::gc::tests::unregistered_uploads_are_collected(&store, &blobs).await;
         drop(store);
         drop_database(&admin, &name).await;
     }

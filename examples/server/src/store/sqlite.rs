@@ -224,6 +224,19 @@ impl MetadataStore for SqliteStore {
             .collect()
     }
 
+    async fn record_upload(&self, hash: &AssetHash, size: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO uploads (hash, size, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (hash) DO UPDATE SET size = excluded.size, created_at = excluded.created_at",
+        )
+        .bind(hash.to_hex())
+        .bind(to_i64(size)?)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
         if percent > 100 {
             return Err(Error::Invalid(format!("rollout {percent}% is above 100")));
