@@ -1,6 +1,6 @@
 //! The accept loop: HTTP/1.1 connections with the [`Limits`] applied.
 //!
-//! Each connection's socket is wrapped in a [`TimedIo`] that knows, from the requests the
+//! Each connection's socket is wrapped in a `TimedIo` that knows, from the requests the
 //! connection's service has started and finished, whether the connection is waiting for a
 //! request head (closed past `--header-read-timeout` from the head's first byte, or from
 //! the opening for the first request), idle between requests (closed past
