@@ -90,21 +90,20 @@ impl Scope {
 }
 
 /// Longest app, channel or runtime version name.
-pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_NAME_LEN: usize = expo_updates::MAX_NAME_LEN;
 
-/// Checks an app, channel or runtime version name: 1 to 255 visible ASCII characters.
-pub fn checked_name(what: &str, value: &str) -> Result<String> {
-    if value.is_empty() || value.len() > MAX_NAME_LEN {
-        return Err(Error::Invalid(format!(
-            "{what} must be 1 to {MAX_NAME_LEN} characters long"
-        )));
+/// Checks an app, channel or runtime version name with the protocol layer's rule
+/// ([`expo_updates::check_name`]: 1 to 255 bytes of printable ASCII), so every channel a
+/// manifest request can carry is one the store accepts.
+pub fn checked_name(what: &'static str, value: &str) -> Result<String> {
+    match expo_updates::check_name(value) {
+        Ok(()) => Ok(value.to_owned()),
+        Err(source) => Err(Error::InvalidName {
+            what,
+            shown: value.chars().take(80).collect(),
+            source,
+        }),
     }
-    if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Err(Error::Invalid(format!(
-            "{what} {value:?} has characters other than visible ASCII"
-        )));
-    }
-    Ok(value.to_owned())
 }
 
 impl fmt::Display for Scope {
