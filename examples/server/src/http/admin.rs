@@ -40,7 +40,7 @@ use super::state::AppState;
 use super::{admin_ui, import, publish, source_maps};
 use crate::ops;
 use crate::output::{info_json, update_json, with_health};
-use crate::store::{Platform, UpdateFilter, checked_name, rollout};
+use crate::store::{Platform, UpdateFilter, checked_message, checked_name, rollout};
 
 /// Most updates one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -131,6 +131,13 @@ fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, crat
         None | Some("all") => Ok(None),
         Some(name) => Ok(Some(vec![name.parse()?])),
     }
+}
+
+/// The `message` member of a body, refused as the store refuses it.
+fn message(message: Option<&str>) -> Result<(), ApiError> {
+    message
+        .map_or(Ok(()), checked_message)
+        .map_err(|e| ApiError::in_field(e, "message"))
 }
 
 /// A name sent as `what` (a query parameter or body member): refused with the store's rule.
@@ -247,6 +254,7 @@ async fn republish(
     let id = update_id(path)?;
     let body = optional_body(body)?;
     let channel = name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+    message(body.message.as_deref())?;
     own_update(&state, id).await?;
     let update = ops::republish(state.store.as_ref(), id, channel.as_deref(), body.message).await?;
     state.cache.invalidate();
@@ -274,6 +282,7 @@ async fn rollback(
     body: Result<Json<RollbackBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = optional_body(body)?;
+    message(body.message.as_deref())?;
     let store = state.store.as_ref();
     let updates = if let Some(to) = body.to {
         if body.embedded || body.channel.is_some() || body.runtime_version.is_some() {
@@ -353,6 +362,7 @@ async fn set_rollout(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
     let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    message(body.message.as_deref())?;
     own_update(&state, id).await?;
     let store = state.store.as_ref();
     let answer = match (body.percent, body.revert) {

@@ -32,8 +32,8 @@ use crate::promote::{
     ImportRequest, ImportStatus, MAX_HASHES, MissingRequest, MissingResponse, promoted_id,
 };
 use crate::store::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Scope, UpdateKind, checked_name,
-    parse_asset_hash,
+    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Scope, UpdateKind, checked_message,
+    checked_name, parse_asset_hash,
 };
 
 /// Largest blob upload: the largest file `publish` accepts.
@@ -409,27 +409,17 @@ fn checked(body: &ImportRequest) -> Result<(Scope, u8), ApiError> {
         _ => {}
     }
     for (j, asset) in body.launch_asset.iter().chain(&body.assets).enumerate() {
-        let fields = [
-            Some(&asset.key),
-            Some(&asset.content_type),
-            asset.file_extension.as_ref(),
-        ];
-        if fields
-            .iter()
-            .flatten()
-            .any(|f| f.is_empty() || f.len() > MAX_NAME_LEN)
-        {
+        asset.checked().map_err(|(member, e)| {
             let field = match (j, body.launch_asset.is_some()) {
-                (0, true) => "launch_asset".to_owned(),
-                (j, true) => format!("assets[{}]", j - 1),
-                (j, false) => format!("assets[{j}]"),
+                (0, true) => format!("launch_asset.{member}"),
+                (j, true) => format!("assets[{}].{member}", j - 1),
+                (j, false) => format!("assets[{j}].{member}"),
             };
-            return Err(ApiError::bad_request(format!(
-                "asset {}: key, content_type and file_extension must be 1 to {MAX_NAME_LEN} characters",
-                asset.hash
-            ))
-            .field(field));
-        }
+            ApiError::in_field(e, field)
+        })?;
+    }
+    if let Some(message) = &body.message {
+        checked_message(message).map_err(|e| ApiError::in_field(e, "message"))?;
     }
     Ok((scope, rollout_percent))
 }

@@ -26,15 +26,12 @@ use crate::output::info_json;
 use crate::remote_publish::PublishBody;
 use crate::source_maps::{MAX_SOURCE_MAPS, checked_path};
 use crate::store::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, SourceMap, UpdateAsset,
-    UpdateKind, checked_name,
+    AssetHash, BlobRecord, NewUpdate, Platform, Scope, SourceMap, UpdateAsset, UpdateKind,
+    checked_message, checked_name,
 };
 
 /// Blob lookups in flight per request (S3 answers each with a round trip).
 const LOOKUPS: usize = 16;
-
-/// Longest publisher's message.
-pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// `POST /admin/publish`.
 pub async fn publish(
@@ -180,15 +177,8 @@ fn checked(state: &AppState, body: &PublishBody) -> Result<(Vec<Scope>, u8), Api
         ))
         .field("rollout_percent"));
     }
-    if body
-        .message
-        .as_ref()
-        .is_some_and(|m| m.len() > MAX_MESSAGE_LEN)
-    {
-        return Err(
-            ApiError::bad_request(format!("message: at most {MAX_MESSAGE_LEN} bytes"))
-                .field("message"),
-        );
+    if let Some(message) = &body.message {
+        checked_message(message).map_err(|e| ApiError::in_field(e, "message"))?;
     }
     let channel = match &body.channel {
         Some(channel) => {
@@ -228,27 +218,13 @@ fn checked(state: &AppState, body: &PublishBody) -> Result<(Vec<Scope>, u8), Api
             .chain(&update.assets)
             .enumerate()
         {
-            let fields = [
-                Some(&asset.key),
-                Some(&asset.content_type),
-                asset.file_extension.as_ref(),
-            ];
-            if fields
-                .iter()
-                .flatten()
-                .any(|f| f.is_empty() || f.len() > MAX_NAME_LEN)
-            {
+            asset.checked().map_err(|(member, e)| {
                 let field = match j {
-                    0 => format!("updates[{i}].launch_asset"),
-                    j => format!("updates[{i}].assets[{}]", j - 1),
+                    0 => format!("updates[{i}].launch_asset.{member}"),
+                    j => format!("updates[{i}].assets[{}].{member}", j - 1),
                 };
-                return Err(ApiError::bad_request(format!(
-                    "asset {}: key, content_type and file_extension must be 1 to \
-                     {MAX_NAME_LEN} characters",
-                    asset.hash
-                ))
-                .field(field));
-            }
+                ApiError::in_field(e, field)
+            })?;
         }
     }
     Ok((scopes, rollout_percent))
