@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-/// A stable, machine-readable error code: a snake_case identifier such as
+/// A stable, machine-readable error code: a `snake_case` identifier such as
 /// `missing_header`.
 ///
 /// The codes this crate answers with are associated constants; an embedder
@@ -28,8 +28,12 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorCode(Cow<'static, str>);
 
 impl ErrorCode {
-    /// A code from a literal; panics (a compile error in a `const`) unless it is
-    /// snake_case: `[a-z][a-z0-9_]*`.
+    /// A code from a literal.
+    ///
+    /// # Panics
+    ///
+    /// Unless `code` is `snake_case` (`[a-z][a-z0-9_]*`); in a `const`, that is a
+    /// compile error.
     pub const fn from_static(code: &'static str) -> Self {
         let bytes = code.as_bytes();
         assert!(
@@ -141,7 +145,7 @@ pub enum ErrorTarget {
 /// {"error": {"code": "invalid_header", "header": "expo-channel-name", "message": "…"}}
 /// ```
 ///
-/// - `code` ([`ErrorCode`]): stable snake_case, for programs to branch on.
+/// - `code` ([`ErrorCode`]): stable `snake_case`, for programs to branch on.
 /// - `message`: for people; never the internals of a server failure.
 /// - at most one of `header` (a request header, lower case), `field` (a member of the
 ///   JSON request body, as a path such as `updates[0].platform`) or `parameter` (a path
@@ -227,13 +231,18 @@ impl ErrorBody {
 
     /// The JSON bytes.
     pub fn to_json_bytes(&self) -> Bytes {
+        // Serializing strings into a Vec cannot fail.
+        Bytes::from(serde_json::to_vec(&self.wire()).unwrap_or_default())
+    }
+
+    fn wire(&self) -> Wire<'_> {
         let (header, field, parameter) = match &self.target {
             None => (None, None, None),
             Some(ErrorTarget::Header(h)) => (Some(&**h), None, None),
             Some(ErrorTarget::Field(f)) => (None, Some(&**f), None),
             Some(ErrorTarget::Parameter(p)) => (None, None, Some(&**p)),
         };
-        let wire = Wire {
+        Wire {
             error: WireError {
                 code: Cow::Borrowed(self.code.as_str()),
                 header: header.map(Cow::Borrowed),
@@ -241,9 +250,7 @@ impl ErrorBody {
                 parameter: parameter.map(Cow::Borrowed),
                 message: Cow::Borrowed(&self.message),
             },
-        };
-        // Serializing strings into a Vec cannot fail.
-        Bytes::from(serde_json::to_vec(&wire).unwrap_or_default())
+        }
     }
 
     /// Reads a body of this shape (what a client of a server using it does). Unknown
@@ -281,6 +288,14 @@ impl ErrorBody {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+/// The whole body, `{"error": {...}}`, as [`to_json_bytes`](ErrorBody::to_json_bytes)
+/// writes it.
+impl Serialize for ErrorBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.wire().serialize(serializer)
     }
 }
 
@@ -330,8 +345,10 @@ mod tests {
                 .with_field("updates[0].platform"),
             ErrorBody::new(ErrorCode::from_static("not_an_id"), "x").with_parameter("id"),
         ] {
-            let read = ErrorBody::from_json_slice(&body.to_json_bytes()).unwrap();
+            let bytes = body.to_json_bytes();
+            let read = ErrorBody::from_json_slice(&bytes).unwrap();
             assert_eq!(read, body);
+            assert_eq!(serde_json::to_vec(&body).unwrap(), bytes);
         }
     }
 

@@ -150,11 +150,7 @@ impl UpdateRequest {
         .map(parse_expect_signature)
         .transpose()?;
         let channel = text(headers, &h::EXPO_CHANNEL_NAME, h::names::EXPO_CHANNEL_NAME)?
-            .map(|v| {
-                check_name(v)
-                    .map(|()| v.to_owned())
-                    .map_err(|e| invalid(h::names::EXPO_CHANNEL_NAME, e))
-            })
+            .map(|v| named(h::names::EXPO_CHANNEL_NAME, v))
             .transpose()?;
         let client_id = text(headers, &h::EAS_CLIENT_ID, h::names::EAS_CLIENT_ID)?
             .map(|v| {
@@ -351,6 +347,13 @@ fn required<'a>(
 /// ```
 pub fn check_name(value: &str) -> Result<(), HeaderValueError> {
     check_printable(value, MAX_NAME_LEN)
+}
+
+/// A header holding a name: refused unless [`check_name`] accepts it.
+fn named(header: &'static str, value: &str) -> Result<String, ProtocolError> {
+    check_name(value)
+        .map(|()| value.to_owned())
+        .map_err(|e| invalid(header, e))
 }
 
 /// 1 to `max` bytes of printable ASCII.

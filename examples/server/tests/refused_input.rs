@@ -127,34 +127,62 @@ async fn refused_manifest_headers_are_a_4xx_naming_the_header() {
     assert!(cases >= 45, "{cases} cases");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
-    let http = client();
-    let list: Value = server.admin_json("/admin/updates", TOKEN).await;
-    let id = list[0]["id"].as_str().unwrap().to_owned();
-    let admin =
-        |method: Method, path: &str| http.request(method, server.url(path)).bearer_auth(TOKEN);
-    let parameter = |name: &'static str| ErrorTarget::Parameter(name.into());
-    let field = |name: &'static str| ErrorTarget::Field(name.into());
-    let long = "x".repeat(256);
-    let tab = "a\tb";
+/// One refused request: what it is, the request, what the answer must blame.
+type Case = (String, reqwest::RequestBuilder, ErrorTarget);
 
-    let mut cases: Vec<(String, reqwest::RequestBuilder, ErrorTarget)> = Vec::new();
+/// Requests with the admin token.
+struct Admin<'a> {
+    http: &'a reqwest::Client,
+    server: &'a Server,
+}
+
+impl Admin<'_> {
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.server.url(path))
+            .bearer_auth(TOKEN)
+    }
+}
+
+fn parameter(name: &'static str) -> ErrorTarget {
+    ErrorTarget::Parameter(name.into())
+}
+
+fn field(name: &'static str) -> ErrorTarget {
+    ErrorTarget::Field(name.into())
+}
+
+const TAB: &str = "a\tb";
+
+fn long() -> String {
+    "x".repeat(256)
+}
+
+/// Refused update ids and hashes in paths, refused query parameters.
+fn url_cases(admin: &Admin<'_>, id: &str) -> Vec<Case> {
+    let long = long();
+    let http = admin.http;
+    let server = admin.server;
+    let mut cases: Vec<Case> = Vec::new();
     // Update ids and hashes in paths.
     for bad in ["not-an-id", "12345", "%09", &long] {
         for path in [
             format!("/admin/updates/{bad}"),
             format!("/admin/updates/{bad}/sourcemaps"),
         ] {
-            cases.push((path.clone(), admin(Method::GET, &path), parameter("id")));
+            cases.push((
+                path.clone(),
+                admin.request(Method::GET, &path),
+                parameter("id"),
+            ));
         }
         for path in [
             format!("/admin/updates/{bad}/republish"),
             format!("/admin/updates/{bad}/rollout"),
         ] {
-            let request = admin(Method::POST, &path).json(&json!({"percent": 10}));
+            let request = admin
+                .request(Method::POST, &path)
+                .json(&json!({"percent": 10}));
             cases.push((path, request, parameter("id")));
         }
     }
@@ -162,9 +190,13 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
         let path = format!("/assets/{bad}");
         cases.push((path.clone(), http.get(server.url(&path)), parameter("hash")));
         let path = format!("/admin/updates/{id}/sourcemaps/{bad}");
-        cases.push((path.clone(), admin(Method::GET, &path), parameter("hash")));
+        cases.push((
+            path.clone(),
+            admin.request(Method::GET, &path),
+            parameter("hash"),
+        ));
         let path = format!("/admin/blobs/{bad}");
-        let request = admin(Method::PUT, &path).body("bytes");
+        let request = admin.request(Method::PUT, &path).body("bytes");
         cases.push((path, request, parameter("hash")));
     }
     // Query parameters of the listing.
@@ -180,9 +212,21 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
         ("app=other", "app"),
     ] {
         let path = format!("/admin/updates?{query}");
-        cases.push((path.clone(), admin(Method::GET, &path), parameter(name)));
+        cases.push((
+            path.clone(),
+            admin.request(Method::GET, &path),
+            parameter(name),
+        ));
     }
-    // Bodies.
+    cases
+}
+
+/// Refused members of JSON bodies.
+#[allow(clippy::too_many_lines, reason = "a table of cases")]
+fn body_cases(admin: &Admin<'_>, id: &str) -> Vec<Case> {
+    let long = long();
+    let tab = TAB;
+    let mut cases: Vec<Case> = Vec::new();
     let bodies = [
         (
             "/admin/rollback",
@@ -262,7 +306,7 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
         ),
     ];
     for (path, body, name) in bodies {
-        let request = admin(Method::POST, path).json(&body);
+        let request = admin.request(Method::POST, path).json(&body);
         cases.push((format!("{path} {body}"), request, field(name)));
     }
     let asset = json!({"hash": SOME_HASH, "key": "k", "content_type": "application/javascript"});
@@ -290,7 +334,7 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
         (tab_key, "updates[0].assets[0].key"),
         (bad_type, "updates[0].launch_asset.content_type"),
     ] {
-        let request = admin(Method::POST, "/admin/publish").json(&body);
+        let request = admin.request(Method::POST, "/admin/publish").json(&body);
         cases.push((format!("publish {body}"), request, field(name)));
     }
     let import = |app: &str, channel: &str, runtime: &str| {
@@ -317,10 +361,26 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
         (import("default", tab, "1"), "channel"),
         (import("default", "beta", &long), "runtime_version"),
     ] {
-        let request = admin(Method::POST, "/admin/import").json(&body);
+        let request = admin.request(Method::POST, "/admin/import").json(&body);
         cases.push((format!("import {body}"), request, field(name)));
     }
 
+    cases
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+    let list: Value = server.admin_json("/admin/updates", TOKEN).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let admin = Admin {
+        http: &http,
+        server: &server,
+    };
+    let mut cases = url_cases(&admin, &id);
+    cases.extend(body_cases(&admin, &id));
     assert!(cases.len() >= 60, "{} cases", cases.len());
     for (what, request, target) in cases {
         let response = request.send().await.unwrap();

@@ -27,6 +27,8 @@ pub mod codes {
     pub const BLOB_REMOVED: ErrorCode = ErrorCode::from_static("blob_removed");
     /// 400: uploaded bytes do not hash to the URL's hash.
     pub const HASH_MISMATCH: ErrorCode = ErrorCode::from_static("hash_mismatch");
+    /// 503 (`/health`): the metadata database does not answer.
+    pub const DATABASE_UNAVAILABLE: ErrorCode = ErrorCode::from_static("database_unavailable");
     /// 503: the upload memory budget is spent; `retry-after` says when to try again.
     pub const BUSY: ErrorCode = ErrorCode::from_static("busy");
 }

@@ -409,7 +409,8 @@ fn checked(body: &ImportRequest) -> Result<(Scope, u8), ApiError> {
         _ => {}
     }
     for (j, asset) in body.launch_asset.iter().chain(&body.assets).enumerate() {
-        asset.checked().map_err(|(member, e)| {
+        asset.checked().map_err(|failed| {
+            let (member, e) = *failed;
             let field = match (j, body.launch_asset.is_some()) {
                 (0, true) => format!("launch_asset.{member}"),
                 (j, true) => format!("assets[{}].{member}", j - 1),

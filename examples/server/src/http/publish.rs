@@ -218,7 +218,8 @@ fn checked(state: &AppState, body: &PublishBody) -> Result<(Vec<Scope>, u8), Api
             .chain(&update.assets)
             .enumerate()
         {
-            asset.checked().map_err(|(member, e)| {
+            asset.checked().map_err(|failed| {
+                let (member, e) = *failed;
                 let field = match j {
                     0 => format!("updates[{i}].launch_asset.{member}"),
                     j => format!("updates[{i}].assets[{}].{member}", j - 1),

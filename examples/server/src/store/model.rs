@@ -110,7 +110,7 @@ pub fn checked_name(what: &'static str, value: &str) -> Result<String> {
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// Checks a message kept with an update: at most [`MAX_MESSAGE_LEN`] bytes and no NUL
-/// (PostgreSQL refuses NUL in text; SQLite would keep it, so both refuse it here).
+/// (`PostgreSQL` refuses NUL in text; `SQLite` would keep it, so both refuse it here).
 pub fn checked_message(message: &str) -> Result<()> {
     if message.len() > MAX_MESSAGE_LEN {
         return Err(Error::Invalid(format!(
@@ -127,11 +127,14 @@ impl UpdateAsset {
     /// Checks what a client sent for this asset with the rule of names
     /// ([`checked_name`]): on failure, the member at fault (`key`, `content_type`,
     /// `file_extension`) and why.
-    pub fn checked(&self) -> std::result::Result<(), (&'static str, Error)> {
-        checked_name("asset key", &self.key).map_err(|e| ("key", e))?;
-        checked_name("asset content type", &self.content_type).map_err(|e| ("content_type", e))?;
+    pub fn checked(&self) -> std::result::Result<(), Box<(&'static str, Error)>> {
+        let check = |member: &'static str, what: &'static str, value: &str| {
+            checked_name(what, value).map_err(|e| Box::new((member, e)))
+        };
+        check("key", "asset key", &self.key)?;
+        check("content_type", "asset content type", &self.content_type)?;
         if let Some(extension) = &self.file_extension {
-            checked_name("asset file extension", extension).map_err(|e| ("file_extension", e))?;
+            check("file_extension", "asset file extension", extension)?;
         }
         Ok(())
     }
