@@ -4,10 +4,11 @@
 //! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
+pub mod changes;
+pub mod device_reports;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod gc;
-pub mod health;
 mod model;
 pub mod postgres;
 pub mod rollout;
@@ -19,15 +20,16 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome, PatchRecord,
-    Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateInfo,
-    UpdateKind, checked_name, iso_millis, parse_asset_hash,
+    AssetHash, BlobRecord, DEFAULT_APP, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome,
+    PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter,
+    UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
 
+pub use changes::ChangeListener;
+pub use device_reports::{DeviceHash, DeviceReport, UpdateHealth};
 pub use gc::GcReport;
-pub use health::{DeviceHash, DeviceReport, UpdateHealth};
 
 use crate::blobs::BlobStore;
 use crate::error::Result;

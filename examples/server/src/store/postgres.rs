@@ -1027,7 +1027,7 @@ mod tests {
             return;
         };
         let store = PostgresStore::open(&url).await.unwrap();
-        crate::store::health::tests::reports_count_only_for_served_installs(&store).await;
+        crate::store::device_reports::tests::reports_count_only_for_served_installs(&store).await;
         drop(store);
         drop_database(&admin, &name).await;
     }

@@ -1,5 +1,5 @@
 //! What devices report about the updates they run: the rows behind launch and failure
-//! counts (see [`crate::update_health`]).
+//! counts (see [`crate::device_reports`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
