@@ -123,7 +123,7 @@ async fn check_app(store: &dyn MetadataStore, app: Option<&str>, id: uuid::Uuid)
 
 async fn run_gc(settings: &Settings, app: Option<&str>, args: &GcArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
-    let now = crate::store::sqlite::now_millis();
+    let now = crate::store::now_millis();
     let cutoff = |age: std::time::Duration| {
         now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
     };

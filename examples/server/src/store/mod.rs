@@ -12,6 +12,7 @@ pub mod gc;
 mod model;
 pub mod postgres;
 pub mod rollout;
+mod rows;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use model::{
     UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
+pub use rows::now_millis;
 pub use sqlite::SqliteStore;
 
 pub use changes::ChangeListener;
@@ -46,22 +48,6 @@ const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_sour
 /// Keeps one source map of an update (both backends).
 const INSERT_SOURCE_MAP: &str =
     "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
-
-/// A listed source map from its row.
-fn source_map_from_row<R: sqlx::Row>(row: &R) -> Result<StoredSourceMap>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let hex: String = row.try_get("hash")?;
-    Ok(StoredSourceMap {
-        path: row.try_get("path")?,
-        hash: AssetHash::from_hex(&hex)
-            .ok_or_else(|| crate::error::Error::Corrupt(format!("source map hash {hex:?}")))?,
-        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
-    })
-}
 
 const INSERT_PATCH: &str = "INSERT INTO patches \
      (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
