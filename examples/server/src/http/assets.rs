@@ -26,8 +26,7 @@ use crate::blobs::{ByteRange, ContentCoding};
 use crate::error::Error;
 use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
-/// `cache-control` of assets: their URL changes with their content.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub use crate::blobs::IMMUTABLE;
 /// `content-security-policy` of assets: nothing loads, nothing runs.
 pub const ASSET_CSP: &str = "default-src 'none'; sandbox";
 /// Longest `range` or `if-none-match` value read.

@@ -471,7 +471,7 @@ pub(crate) mod tests {
         let since = store.change_counter().await.unwrap();
         assert!(blobs.stat(&a.hash).await.unwrap().is_some());
 
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let dry = store
             .collect_garbage(&Cutoffs::every_app(future), true, blobs)
             .await
@@ -656,7 +656,7 @@ pub(crate) mod tests {
         let fourth = crate::store::fixtures::js_blob(b"fourth");
         let records = [fourth, shared.clone()];
 
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let failed = store
             .collect_garbage(&Cutoffs::every_app(future), false, &blobs)
             .await;
@@ -783,7 +783,7 @@ pub(crate) mod tests {
         assert!(!store.record_patch(&gone).await.unwrap(), "unknown base");
 
         // a's update is collected (c is served, b the rollback target): its patch goes.
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let dry = store
             .collect_garbage(&Cutoffs::every_app(future), true, blobs)
             .await
@@ -823,7 +823,7 @@ pub(crate) mod tests {
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let cutoff = crate::store::sqlite::now_millis();
+        let cutoff = crate::store::now_millis();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let young = stored(blobs, b"uploaded just now").await;
         store.record_upload(&young.hash, young.size).await.unwrap();
@@ -880,7 +880,7 @@ pub(crate) mod tests {
         let report = store
             .collect_garbage(
                 &Cutoffs {
-                    uploads: Some(crate::store::sqlite::now_millis() + 1),
+                    uploads: Some(crate::store::now_millis() + 1),
                     ..Cutoffs::default()
                 },
                 false,

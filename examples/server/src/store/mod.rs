@@ -4,13 +4,15 @@
 //! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
+pub mod changes;
+pub mod device_reports;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod gc;
-pub mod health;
 mod model;
 pub mod postgres;
 pub mod rollout;
+mod rows;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -19,15 +21,18 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    AssetHash, BlobRecord, MAX_MESSAGE_LEN, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome,
-    PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter,
-    UpdateInfo, UpdateKind, checked_message, checked_name, iso_millis, parse_asset_hash,
+    AssetHash, BlobRecord, DEFAULT_APP, MAX_MESSAGE_LEN, MAX_NAME_LEN, NewUpdate, PatchColumns,
+    PatchOutcome, PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind, checked_message, checked_name, iso_millis,
+    parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
+pub use rows::now_millis;
 pub use sqlite::SqliteStore;
 
+pub use changes::ChangeListener;
+pub use device_reports::{DeviceHash, DeviceReport, UpdateHealth};
 pub use gc::GcReport;
-pub use health::{DeviceHash, DeviceReport, UpdateHealth};
 
 use crate::blobs::BlobStore;
 use crate::error::Result;
@@ -44,22 +49,6 @@ const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_sour
 /// Keeps one source map of an update (both backends).
 const INSERT_SOURCE_MAP: &str =
     "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
-
-/// A listed source map from its row.
-fn source_map_from_row<R: sqlx::Row>(row: &R) -> Result<StoredSourceMap>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let hex: String = row.try_get("hash")?;
-    Ok(StoredSourceMap {
-        path: row.try_get("path")?,
-        hash: AssetHash::from_hex(&hex)
-            .ok_or_else(|| crate::error::Error::Corrupt(format!("source map hash {hex:?}")))?,
-        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
-    })
-}
 
 const INSERT_PATCH: &str = "INSERT INTO patches \
      (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
