@@ -283,6 +283,19 @@ fn body_cases(admin: &Admin<'_>, id: &str) -> Vec<Case> {
             json!({"hashes": ["zz"]}),
             "hashes[0]",
         ),
+        // Refused by the parser: the member is named all the same.
+        ("/admin/rollback", json!({"to": "not-an-id"}), "to"),
+        (
+            &*format!("/admin/updates/{id}/rollout"),
+            json!({"percent": -1}),
+            "percent",
+        ),
+        (
+            "/admin/publish",
+            json!({"updates": [{"platform": "web", "runtime_version": "1",
+                "launch_asset": {"hash": SOME_HASH, "key": "k", "content_type": "a/b"}}]}),
+            "updates[0].platform",
+        ),
         // PostgreSQL refuses NUL in text: every backend refuses it at the door.
         (
             "/admin/rollback",

@@ -361,7 +361,7 @@ async fn set_rollout(
     body: Result<Json<RolloutBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     message(body.message.as_deref())?;
     own_update(&state, id).await?;
     let store = state.store.as_ref();
@@ -395,6 +395,6 @@ fn optional_body<T: Default>(body: Result<Json<T>, JsonRejection>) -> Result<T, 
     match body {
         Ok(Json(body)) => Ok(body),
         Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
-        Err(e) => Err(ApiError::bad_request(e.body_text())),
+        Err(e) => Err(ApiError::json_body(&e)),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use expo_updates::{ErrorBody, ErrorCode};
@@ -66,6 +67,17 @@ impl ApiError {
         Self::new(status, code, message)
     }
 
+    /// A JSON request body that could not be read or parsed (see
+    /// [`rejected_body`](Self::rejected_body)), naming the member at fault when the parser
+    /// says which (`updates[0].platform`).
+    pub fn json_body(rejection: &JsonRejection) -> Self {
+        let answer = Self::rejected_body(rejection.status(), rejection.body_text());
+        match json_path(rejection) {
+            Some(path) => answer.field(path),
+            None => answer,
+        }
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NOT_FOUND, message)
@@ -123,6 +135,21 @@ impl ApiError {
     pub fn body(&self) -> &ErrorBody {
         &self.body
     }
+}
+
+/// The path of the member a JSON body failed on, from the error inside axum's rejection;
+/// `None` for the body as a whole (a syntax error, a missing top-level member).
+fn json_path(rejection: &JsonRejection) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if let Some(parsed) = error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>()
+        {
+            let path = parsed.path().to_string();
+            return (path != ".").then_some(path);
+        }
+        source = error.source();
+    }
+    None
 }
 
 impl From<Error> for ApiError {

@@ -84,7 +84,7 @@ pub async fn missing(
     State(state): State<AppState>,
     body: Result<Json<MissingRequest>, JsonRejection>,
 ) -> Result<Json<MissingResponse>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     if body.hashes.len() > MAX_HASHES {
         return Err(
             ApiError::bad_request(format!("at most {MAX_HASHES} hashes per request"))
@@ -286,7 +286,7 @@ pub async fn import(
     State(state): State<AppState>,
     body: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     let (mut scope, rollout_percent) = checked(&body)?;
     // The URL names the app (and its token opened it): an update promoted from another
     // server's app lands in this one whatever it was called there.

@@ -38,7 +38,7 @@ pub async fn publish(
     State(state): State<AppState>,
     body: Result<Json<PublishBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     let (scopes, rollout_percent) = checked(&state, &body)?;
     // Read before looking at the blobs: a gc deleting one of them after this point makes
     // the insert fail instead of registering a reference to deleted bytes.
