@@ -178,30 +178,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(rows::INSERT_BLOB)
-                .bind(blob.hash.to_hex())
-                .bind(to_i64(blob.size)?)
-                .bind(&blob.content_type)
-                .bind(blob.gzip_size.map(to_i64).transpose()?)
-                .bind(blob.br_size.map(to_i64).transpose()?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(rows::insert_update!(&mut tx, update, now));
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
@@ -273,7 +250,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await
@@ -448,7 +425,7 @@ impl MetadataStore for PostgresStore {
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
         let row = self.map(
-            sqlx::query(super::SELECT_PATCH)
+            sqlx::query(rows::SELECT_PATCH)
                 .bind(base.to_hex())
                 .bind(target.to_hex())
                 .fetch_optional(&self.pool)
@@ -467,7 +444,7 @@ impl MetadataStore for PostgresStore {
             sqlx::query("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
                 .execute(&mut *tx)
                 .await?;
-            let inserted = sqlx::query(super::INSERT_PATCH)
+            let inserted = sqlx::query(rows::INSERT_PATCH)
                 .bind(record.base.to_hex())
                 .bind(record.target.to_hex())
                 .bind(outcome)
@@ -576,7 +553,7 @@ impl MetadataStore for PostgresStore {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let query = format!(
             "{} WHERE update_id = ANY($1) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = self.map(
             sqlx::query(sqlx::AssertSqlSafe(query))

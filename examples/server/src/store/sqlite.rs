@@ -125,36 +125,13 @@ impl MetadataStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(rows::INSERT_BLOB)
-                .bind(blob.hash.to_hex())
-                .bind(to_i64(blob.size)?)
-                .bind(&blob.content_type)
-                .bind(blob.gzip_size.map(to_i64).transpose()?)
-                .bind(blob.br_size.map(to_i64).transpose()?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(rows::insert_update!(&mut tx, update, now));
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?
@@ -286,7 +263,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
-        let row = sqlx::query(super::SELECT_PATCH)
+        let row = sqlx::query(rows::SELECT_PATCH)
             .bind(base.to_hex())
             .bind(target.to_hex())
             .fetch_optional(&self.pool)
@@ -298,7 +275,7 @@ impl MetadataStore for SqliteStore {
         let (outcome, patch_hash, size, detail) = record.columns()?;
         // One statement: it takes the database's write lock, which a collection holds for
         // its whole transaction, so the existence checks see its outcome.
-        let inserted = sqlx::query(super::INSERT_PATCH)
+        let inserted = sqlx::query(rows::INSERT_PATCH)
             .bind(record.base.to_hex())
             .bind(record.target.to_hex())
             .bind(outcome)
@@ -361,7 +338,7 @@ impl MetadataStore for SqliteStore {
         let ids = Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect());
         let query = format!(
             "{} WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(ids.to_string())
