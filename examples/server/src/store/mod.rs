@@ -4,6 +4,8 @@
 //! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
+#[cfg(test)]
+mod behaviour;
 pub mod changes;
 pub mod device_reports;
 #[cfg(test)]

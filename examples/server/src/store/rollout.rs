@@ -374,11 +374,4 @@ pub(crate) mod tests {
             "the canary's rollout is untouched"
         );
     }
-
-    #[tokio::test]
-    async fn sqlite_revert_racing_a_publish_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        revert_racing_a_publish_changes_nothing(Arc::new(store)).await;
-    }
 }
