@@ -140,6 +140,45 @@ macro_rules! insert_update {
 }
 pub(super) use insert_update;
 
+/// The update a scope serves, by age alone (`$1`..`$4`: app, channel, runtime, platform).
+pub(super) const NEWEST_ID_IN_SCOPE: &str = "SELECT id FROM updates \
+     WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4 \
+     ORDER BY created_at DESC, seq DESC LIMIT 1";
+
+/// Inserts `$update` in the transaction `$tx` only if `$expected` is still the newest update
+/// of its scope, first setting `$expected`'s rollout to 0 % when `$zero_expected`; evaluates
+/// to the inserted update's [`UpdateInfo`], or `None` (the caller then rolls back). Errors
+/// return from the caller, as in [`insert_update!`].
+macro_rules! insert_if_newest {
+    ($tx:expr, $expected:expr, $update:expr, $zero_expected:expr) => {{
+        use sqlx::Row as _;
+        let (tx, expected, update) = ($tx, $expected, $update);
+        let scope = &update.scope;
+        let served: Option<String> = sqlx::query($crate::store::rows::NEWEST_ID_IN_SCOPE)
+            .bind(&scope.app)
+            .bind(&scope.channel)
+            .bind(&scope.runtime_version)
+            .bind(scope.platform.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+        if served == Some(expected.to_string()) {
+            if $zero_expected {
+                sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = $1")
+                    .bind(expected.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let now = $crate::store::rows::now_millis();
+            Some($crate::store::rows::insert_update!(&mut *tx, update, now))
+        } else {
+            None
+        }
+    }};
+}
+pub(super) use insert_if_newest;
+
 /// Registers `$blobs` (unless registered), the updates `$updates` and their source maps
 /// `$source_maps` in the transaction `$tx`, and evaluates to the updates' [`UpdateInfo`]s
 /// (errors return from the caller, as in [`insert_update!`]).

@@ -375,32 +375,11 @@ impl SqliteStore {
         sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        let scope = &update.scope;
-        let served: Option<String> = sqlx::query(
-            "SELECT id FROM updates \
-             WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4 \
-             ORDER BY created_at DESC, seq DESC LIMIT 1",
-        )
-        .bind(&scope.app)
-        .bind(&scope.channel)
-        .bind(&scope.runtime_version)
-        .bind(scope.platform.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
-        if served != Some(expected.to_string()) {
-            // Dropping the transaction rolls the counter back.
-            return Ok(None);
+        let info = rows::insert_if_newest!(&mut tx, expected, update, zero_expected);
+        // Without an insert, dropping the transaction rolls the counter back.
+        if info.is_some() {
+            tx.commit().await?;
         }
-        if zero_expected {
-            sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = ?1")
-                .bind(expected.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let info = rows::insert_update!(&mut tx, update, now_millis());
-        tx.commit().await?;
-        Ok(Some(info))
+        Ok(info)
     }
 }
