@@ -169,15 +169,6 @@ pub(crate) mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn sqlite_reports_count_only_for_served_installs() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::SqliteStore::open(&dir.path().join("db"))
-            .await
-            .unwrap();
-        reports_count_only_for_served_installs(&store).await;
-    }
-
     #[test]
     fn device_hash_ignores_case_and_hides_the_id() {
         let upper = DeviceHash::of_client_id("8C1F5A3E-2B7D-4E0A-9F6C-1D2E3F4A5B6C");

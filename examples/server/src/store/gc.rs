@@ -403,9 +403,9 @@ pub(crate) mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::blobs::{BlobStore, LocalBlobStore, PreparedBlob};
+    use crate::blobs::{BlobStore, PreparedBlob};
     use crate::error::Error;
-    use crate::store::{BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SqliteStore};
+    use crate::store::{BlobRecord, MetadataStore, NewUpdate, Platform, Scope};
 
     async fn stored(blobs: &dyn BlobStore, content: &[u8]) -> BlobRecord {
         let hash = AssetHash::of(content);
@@ -713,14 +713,6 @@ pub(crate) mod tests {
         assert!(served.assets.iter().any(|a| a.hash == shared.hash));
     }
 
-    #[tokio::test]
-    async fn sqlite_gc_delete_failure_strands_no_reference() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        gc_delete_failure_strands_no_reference(&store, std::sync::Arc::new(blobs)).await;
-    }
-
     /// Patch records need both launch assets registered, are recorded once, and go (with
     /// their bytes) when a collection removes either launch asset.
     pub(crate) async fn patches_follow_their_launch_assets(
@@ -798,14 +790,6 @@ pub(crate) mod tests {
         assert_eq!(store.patch(&a.hash, &c.hash).await.unwrap(), None);
         assert!(blobs.stat(&patch_bytes.hash).await.unwrap().is_none());
         assert_eq!(store.patch(&b.hash, &c.hash).await.unwrap(), Some(b_to_c));
-    }
-
-    #[tokio::test]
-    async fn sqlite_patches_follow_their_launch_assets() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        patches_follow_their_launch_assets(&store, &blobs).await;
     }
 
     /// Uploaded blobs that no import registered go (row and bytes) once older than the
@@ -891,22 +875,6 @@ pub(crate) mod tests {
         assert_eq!(report.blobs, vec![(young.hash, young.size)]);
         assert!(blobs.stat(&young.hash).await.unwrap().is_none());
         assert!(blobs.stat(&imported.hash).await.unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn sqlite_unregistered_uploads_are_collected() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        unregistered_uploads_are_collected(&store, &blobs).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_gc_never_loses_a_blob_to_a_concurrent_publish() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        gc_between_stat_and_insert(&store, &blobs).await;
     }
 
     fn row(id: &str, channel: &str, created_at: i64, rollout_percent: i64) -> GcRow {

@@ -4,6 +4,8 @@
 //! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
+#[cfg(test)]
+mod behaviour;
 pub mod changes;
 pub mod device_reports;
 #[cfg(test)]
@@ -36,34 +38,6 @@ pub use gc::GcReport;
 
 use crate::blobs::BlobStore;
 use crate::error::Result;
-
-/// Reads one patch row (both backends: `$N` placeholders work in `SQLite` too).
-const SELECT_PATCH: &str = "SELECT outcome, patch_hash, size, detail FROM patches \
-     WHERE base_hash = $1 AND target_hash = $2";
-
-/// Records a patch row unless the pair is recorded or either launch asset is gone.
-/// Lists the source maps of an update (both backends).
-const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_source_maps s \
-     JOIN blobs b ON b.hash = s.hash WHERE s.update_id = $1 ORDER BY s.path";
-
-/// Keeps one source map of an update (both backends).
-const INSERT_SOURCE_MAP: &str =
-    "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
-
-const INSERT_PATCH: &str = "INSERT INTO patches \
-     (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
-     SELECT $1, $2, $3, $4, $5, $6, $7 \
-     WHERE EXISTS (SELECT 1 FROM blobs WHERE hash = $1) \
-     AND EXISTS (SELECT 1 FROM blobs WHERE hash = $2) \
-     ON CONFLICT (base_hash, target_hash) DO NOTHING";
-
-/// The per-update counts both stores read from `update_health` (`$1`: the update ids'
-/// condition is appended by each backend). A row with no flag set is an install the
-/// update was served to that has not reported yet.
-const HEALTH_COLUMNS: &str = "SELECT update_id, COUNT(*) AS served, \
-     CAST(SUM(CASE WHEN launched = 1 OR failed = 1 THEN 1 ELSE 0 END) AS BIGINT) AS devices, \
-     CAST(SUM(launched) AS BIGINT) AS launched, CAST(SUM(failed) AS BIGINT) AS failed \
-     FROM update_health";
 
 /// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
 /// [`PostgresStore`] (several servers sharing one database).

@@ -178,30 +178,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(rows::INSERT_BLOB)
-                .bind(blob.hash.to_hex())
-                .bind(to_i64(blob.size)?)
-                .bind(&blob.content_type)
-                .bind(blob.gzip_size.map(to_i64).transpose()?)
-                .bind(blob.br_size.map(to_i64).transpose()?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(rows::insert_update!(&mut tx, update, now));
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
@@ -273,7 +250,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await
@@ -448,7 +425,7 @@ impl MetadataStore for PostgresStore {
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
         let row = self.map(
-            sqlx::query(super::SELECT_PATCH)
+            sqlx::query(rows::SELECT_PATCH)
                 .bind(base.to_hex())
                 .bind(target.to_hex())
                 .fetch_optional(&self.pool)
@@ -467,7 +444,7 @@ impl MetadataStore for PostgresStore {
             sqlx::query("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
                 .execute(&mut *tx)
                 .await?;
-            let inserted = sqlx::query(super::INSERT_PATCH)
+            let inserted = sqlx::query(rows::INSERT_PATCH)
                 .bind(record.base.to_hex())
                 .bind(record.target.to_hex())
                 .bind(outcome)
@@ -576,7 +553,7 @@ impl MetadataStore for PostgresStore {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let query = format!(
             "{} WHERE update_id = ANY($1) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = self.map(
             sqlx::query(sqlx::AssertSqlSafe(query))
@@ -616,33 +593,12 @@ impl PostgresStore {
             sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            let scope = &update.scope;
-            let served: Option<String> = sqlx::query(
-                "SELECT id FROM updates \
-                 WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4 \
-                 ORDER BY created_at DESC, seq DESC LIMIT 1",
-            )
-            .bind(&scope.app)
-            .bind(&scope.channel)
-            .bind(&scope.runtime_version)
-            .bind(scope.platform.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get("id"))
-            .transpose()?;
-            if served != Some(expected.to_string()) {
-                // Dropping the transaction rolls the counter back.
-                return Ok(None);
+            let info = rows::insert_if_newest!(&mut tx, expected, update, zero_expected);
+            // Without an insert, dropping the transaction rolls the counter back.
+            if info.is_some() {
+                tx.commit().await?;
             }
-            if zero_expected {
-                sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = $1")
-                    .bind(expected.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let info = rows::insert_update!(&mut tx, update, now_millis());
-            tx.commit().await?;
-            Ok(Some(info))
+            Ok(info)
         }
         .await;
         match result {
@@ -655,56 +611,9 @@ impl PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use sqlx::Connection as _;
-
     use super::*;
 
-    /// A fresh database on the test server; `None` (after a loud SKIPPED) without one.
-    async fn fresh() -> Option<(DatabaseUrl, String, String)> {
-        let Ok(admin) = std::env::var("EXPO_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "EXPO_TEST_DATABASE_URL is unset and CI=true"
-            );
-            eprintln!("SKIPPED: EXPO_TEST_DATABASE_URL is unset, PostgreSQL store not tested");
-            return None;
-        };
-        let name = format!("test_{}", Uuid::new_v4().simple());
-        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}").parse().unwrap();
-        Some((url, admin, name))
-    }
-
-    async fn drop_database(admin: &str, name: &str) {
-        let mut connection = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    }
-
-    fn bundle() -> BlobRecord {
-        BlobRecord {
-            hash: AssetHash::of(b"bundle"),
-            size: 6,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: Some(3),
-        }
-    }
-
-    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
-        crate::store::fixtures::update_launching(scope, bundle)
-    }
+    // The store's behaviour is tested on both backends by `store::behaviour`.
 
     #[test]
     fn urls_hide_their_password() {
@@ -714,187 +623,5 @@ mod tests {
         assert_eq!(url.target(), "db.internal:5433/updates");
         assert!(!format!("{url} {url:?}").contains("s3cret"));
         assert!("mysql://x/y".parse::<DatabaseUrl>().is_err());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn same_guarantees_as_sqlite() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        // Opening again (another server starting) finds the schema up to date.
-        PostgresStore::open(&url).await.unwrap();
-        let scope = Scope::new("default", "main", "1.0.0", Platform::Ios).unwrap();
-        let bundle = bundle();
-        let first = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope, &bundle)],
-            )
-            .await
-            .unwrap();
-        let second = store
-            .insert(&[], vec![new_update(&scope, &bundle)])
-            .await
-            .unwrap();
-        assert!(second[0].created_at > first[0].created_at);
-        assert_eq!(store.change_counter().await.unwrap(), 2);
-        let current = store.current(&scope).await.unwrap().unwrap();
-        assert_eq!(current.info, second[0]);
-        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
-        let older = store
-            .list(&UpdateFilter {
-                before: Some((second[0].created_at, second[0].seq)),
-                ..UpdateFilter::scope(&scope, 10)
-            })
-            .await
-            .unwrap();
-        assert_eq!(older, first);
-        assert_eq!(store.scopes().await.unwrap(), vec![scope.clone()]);
-
-        // A failing insert (duplicate id on its second row) leaves nothing.
-        let good = new_update(&scope, &bundle);
-        let mut bad = new_update(&scope, &bundle);
-        bad.id = good.id;
-        assert!(store.insert(&[], vec![good, bad]).await.is_err());
-        assert_eq!(
-            store
-                .list(&UpdateFilter::scope(&scope, 10))
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(store.change_counter().await.unwrap(), 2);
-        // Assets must reference registered blobs.
-        let mut unknown = bundle.clone();
-        unknown.hash = AssetHash::of(b"unknown");
-        assert!(
-            store
-                .insert(&[], vec![new_update(&scope, &unknown)])
-                .await
-                .is_err()
-        );
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_never_loses_a_blob_to_a_concurrent_publish() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_collects_unregistered_uploads() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::unregistered_uploads_are_collected(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_delete_failure_strands_no_reference() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::gc_delete_failure_strands_no_reference(&store, Arc::new(blobs))
-            .await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn reports_count_only_for_served_installs() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        crate::store::device_reports::tests::reports_count_only_for_served_installs(&store).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn rollout_revert_is_one_transaction() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        crate::store::rollout::tests::revert_racing_a_publish_changes_nothing(Arc::new(store))
-            .await;
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn patches_follow_their_launch_assets() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::patches_follow_their_launch_assets(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_publishers_get_strictly_increasing_created_at() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        // Two servers (two pools) publishing into the same scope at the same time.
-        let a = Arc::new(PostgresStore::open(&url).await.unwrap());
-        let b = Arc::new(PostgresStore::open(&url).await.unwrap());
-        let scope = Scope::new("default", "main", "1.0.0", Platform::Android).unwrap();
-        let bundle = bundle();
-        a.insert(std::slice::from_ref(&bundle), vec![])
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for store in [a.clone(), b.clone()] {
-            for _ in 0..4 {
-                let (store, scope, bundle) = (store.clone(), scope.clone(), bundle.clone());
-                tasks.push(tokio::spawn(async move {
-                    for _ in 0..10 {
-                        store
-                            .insert(&[], vec![new_update(&scope, &bundle)])
-                            .await
-                            .unwrap();
-                    }
-                }));
-            }
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let mut all = a.list(&UpdateFilter::scope(&scope, 1000)).await.unwrap();
-        assert_eq!(all.len(), 80);
-        all.sort_by_key(|u| u.seq);
-        for pair in all.windows(2) {
-            assert!(
-                pair[1].created_at > pair[0].created_at,
-                "createdAt must grow with insertion order: {pair:?}"
-            );
-        }
-        assert_eq!(b.change_counter().await.unwrap(), 81);
-        drop((a, b));
-        drop_database(&admin, &name).await;
     }
 }

@@ -23,6 +23,34 @@ macro_rules! info_columns {
 }
 pub(super) use info_columns;
 
+/// Reads one patch row; see [`patch`].
+pub(super) const SELECT_PATCH: &str = "SELECT outcome, patch_hash, size, detail FROM patches \
+     WHERE base_hash = $1 AND target_hash = $2";
+
+/// Lists the source maps of an update.
+pub(super) const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_source_maps s \
+     JOIN blobs b ON b.hash = s.hash WHERE s.update_id = $1 ORDER BY s.path";
+
+/// Keeps one source map of an update.
+pub(super) const INSERT_SOURCE_MAP: &str =
+    "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
+
+/// Records a patch row unless the pair is recorded or either launch asset is gone.
+pub(super) const INSERT_PATCH: &str = "INSERT INTO patches \
+     (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 \
+     WHERE EXISTS (SELECT 1 FROM blobs WHERE hash = $1) \
+     AND EXISTS (SELECT 1 FROM blobs WHERE hash = $2) \
+     ON CONFLICT (base_hash, target_hash) DO NOTHING";
+
+/// The per-update counts both stores read from `update_health` (`$1`: the update ids'
+/// condition is appended by each backend). A row with no flag set is an install the
+/// update was served to that has not reported yet.
+pub(super) const HEALTH_COLUMNS: &str = "SELECT update_id, COUNT(*) AS served, \
+     CAST(SUM(CASE WHEN launched = 1 OR failed = 1 THEN 1 ELSE 0 END) AS BIGINT) AS devices, \
+     CAST(SUM(launched) AS BIGINT) AS launched, CAST(SUM(failed) AS BIGINT) AS failed \
+     FROM update_health";
+
 /// Reads one blob row (`$1`: its hex hash); see [`blob`].
 pub(super) const SELECT_BLOB: &str =
     "SELECT size, content_type, gzip_size, br_size FROM blobs WHERE hash = $1";
@@ -111,6 +139,84 @@ macro_rules! insert_update {
     }};
 }
 pub(super) use insert_update;
+
+/// The update a scope serves, by age alone (`$1`..`$4`: app, channel, runtime, platform).
+pub(super) const NEWEST_ID_IN_SCOPE: &str = "SELECT id FROM updates \
+     WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4 \
+     ORDER BY created_at DESC, seq DESC LIMIT 1";
+
+/// Inserts `$update` in the transaction `$tx` only if `$expected` is still the newest update
+/// of its scope, first setting `$expected`'s rollout to 0 % when `$zero_expected`; evaluates
+/// to the inserted update's [`UpdateInfo`], or `None` (the caller then rolls back). Errors
+/// return from the caller, as in [`insert_update!`].
+macro_rules! insert_if_newest {
+    ($tx:expr, $expected:expr, $update:expr, $zero_expected:expr) => {{
+        use sqlx::Row as _;
+        let (tx, expected, update) = ($tx, $expected, $update);
+        let scope = &update.scope;
+        let served: Option<String> = sqlx::query($crate::store::rows::NEWEST_ID_IN_SCOPE)
+            .bind(&scope.app)
+            .bind(&scope.channel)
+            .bind(&scope.runtime_version)
+            .bind(scope.platform.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+        if served == Some(expected.to_string()) {
+            if $zero_expected {
+                sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = $1")
+                    .bind(expected.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let now = $crate::store::rows::now_millis();
+            Some($crate::store::rows::insert_update!(&mut *tx, update, now))
+        } else {
+            None
+        }
+    }};
+}
+pub(super) use insert_if_newest;
+
+/// Registers `$blobs` (unless registered), the updates `$updates` and their source maps
+/// `$source_maps` in the transaction `$tx`, and evaluates to the updates' [`UpdateInfo`]s
+/// (errors return from the caller, as in [`insert_update!`]).
+macro_rules! insert_all {
+    ($tx:expr, $blobs:expr, $updates:expr, $source_maps:expr, $now:expr) => {{
+        let (tx, now) = ($tx, $now);
+        for blob in $blobs {
+            sqlx::query($crate::store::rows::INSERT_BLOB)
+                .bind(blob.hash.to_hex())
+                .bind($crate::store::rows::to_i64(blob.size)?)
+                .bind(&blob.content_type)
+                .bind(
+                    blob.gzip_size
+                        .map($crate::store::rows::to_i64)
+                        .transpose()?,
+                )
+                .bind(blob.br_size.map($crate::store::rows::to_i64).transpose()?)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let updates: Vec<$crate::store::NewUpdate> = $updates;
+        let mut inserted = Vec::with_capacity(updates.len());
+        for update in updates {
+            inserted.push($crate::store::rows::insert_update!(&mut *tx, update, now));
+        }
+        for map in $source_maps {
+            sqlx::query($crate::store::rows::INSERT_SOURCE_MAP)
+                .bind(map.update_id.to_string())
+                .bind(&map.path)
+                .bind(map.hash.to_hex())
+                .execute(&mut **tx)
+                .await?;
+        }
+        inserted
+    }};
+}
+pub(super) use insert_all;
 
 /// The checks of an update before it is written.
 pub(super) fn check_new(update: &NewUpdate) -> Result<()> {
@@ -249,7 +355,7 @@ pub(super) fn blob(hash: AssetHash, row: &impl Columns) -> Result<BlobRecord> {
     })
 }
 
-/// The [`PatchRecord`] of a pair from a row of `SELECT_PATCH`.
+/// The [`PatchRecord`] of a pair from a row of [`SELECT_PATCH`].
 pub(super) fn patch(base: AssetHash, target: AssetHash, row: &impl Columns) -> Result<PatchRecord> {
     PatchRecord::from_columns(
         base,
@@ -261,7 +367,7 @@ pub(super) fn patch(base: AssetHash, target: AssetHash, row: &impl Columns) -> R
     )
 }
 
-/// The counts of one update from a row of `HEALTH_COLUMNS`.
+/// The counts of one update from a row of [`HEALTH_COLUMNS`].
 pub(super) fn health(row: &impl Columns) -> Result<(Uuid, UpdateHealth)> {
     UpdateHealth::from_columns(
         &row.text("update_id")?,
@@ -272,7 +378,7 @@ pub(super) fn health(row: &impl Columns) -> Result<(Uuid, UpdateHealth)> {
     )
 }
 
-/// A listed source map from a row of `SELECT_SOURCE_MAPS`.
+/// A listed source map from a row of [`SELECT_SOURCE_MAPS`].
 pub(super) fn source_map(row: &impl Columns) -> Result<StoredSourceMap> {
     let hex = row.text("hash")?;
     Ok(StoredSourceMap {

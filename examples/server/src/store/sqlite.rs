@@ -125,36 +125,13 @@ impl MetadataStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(rows::INSERT_BLOB)
-                .bind(blob.hash.to_hex())
-                .bind(to_i64(blob.size)?)
-                .bind(&blob.content_type)
-                .bind(blob.gzip_size.map(to_i64).transpose()?)
-                .bind(blob.br_size.map(to_i64).transpose()?)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(rows::insert_update!(&mut tx, update, now));
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?
@@ -286,7 +263,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
-        let row = sqlx::query(super::SELECT_PATCH)
+        let row = sqlx::query(rows::SELECT_PATCH)
             .bind(base.to_hex())
             .bind(target.to_hex())
             .fetch_optional(&self.pool)
@@ -298,7 +275,7 @@ impl MetadataStore for SqliteStore {
         let (outcome, patch_hash, size, detail) = record.columns()?;
         // One statement: it takes the database's write lock, which a collection holds for
         // its whole transaction, so the existence checks see its outcome.
-        let inserted = sqlx::query(super::INSERT_PATCH)
+        let inserted = sqlx::query(rows::INSERT_PATCH)
             .bind(record.base.to_hex())
             .bind(record.target.to_hex())
             .bind(outcome)
@@ -361,7 +338,7 @@ impl MetadataStore for SqliteStore {
         let ids = Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect());
         let query = format!(
             "{} WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(ids.to_string())
@@ -398,147 +375,11 @@ impl SqliteStore {
         sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        let scope = &update.scope;
-        let served: Option<String> = sqlx::query(
-            "SELECT id FROM updates \
-             WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4 \
-             ORDER BY created_at DESC, seq DESC LIMIT 1",
-        )
-        .bind(&scope.app)
-        .bind(&scope.channel)
-        .bind(&scope.runtime_version)
-        .bind(scope.platform.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
-        if served != Some(expected.to_string()) {
-            // Dropping the transaction rolls the counter back.
-            return Ok(None);
+        let info = rows::insert_if_newest!(&mut tx, expected, update, zero_expected);
+        // Without an insert, dropping the transaction rolls the counter back.
+        if info.is_some() {
+            tx.commit().await?;
         }
-        if zero_expected {
-            sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = ?1")
-                .bind(expected.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let info = rows::insert_update!(&mut tx, update, now_millis());
-        tx.commit().await?;
-        Ok(Some(info))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(channel: &str) -> Scope {
-        Scope {
-            app: "default".into(),
-            channel: channel.into(),
-            runtime_version: "1.0.0".into(),
-            platform: Platform::Ios,
-        }
-    }
-
-    fn blob(bytes: &[u8]) -> BlobRecord {
-        BlobRecord {
-            hash: AssetHash::of(bytes),
-            size: bytes.len() as u64,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: Some(3),
-        }
-    }
-
-    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
-        NewUpdate {
-            message: Some("hello".into()),
-            ..crate::store::fixtures::update_launching(scope, bundle)
-        }
-    }
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn newest_update_is_current_and_created_at_strictly_grows() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let counter = store.change_counter().await.unwrap();
-        let first = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope("main"), &bundle)],
-            )
-            .await
-            .unwrap();
-        let second = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope("main"), &bundle)],
-            )
-            .await
-            .unwrap();
-        assert!(second[0].created_at > first[0].created_at);
-        assert_eq!(store.change_counter().await.unwrap(), counter + 2);
-        let current = store.current(&scope("main")).await.unwrap().unwrap();
-        assert_eq!(current.info.id, second[0].id);
-        assert_eq!(current.launch_asset.unwrap().hash, bundle.hash);
-        assert!(store.current(&scope("other")).await.unwrap().is_none());
-        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
-
-        let older = store
-            .list(&UpdateFilter {
-                before: Some((second[0].created_at, second[0].seq)),
-                ..UpdateFilter::scope(&scope("main"), 10)
-            })
-            .await
-            .unwrap();
-        assert_eq!(older.len(), 1);
-        assert_eq!(older[0].id, first[0].id);
-        assert_eq!(store.scopes().await.unwrap(), vec![scope("main")]);
-    }
-
-    #[tokio::test]
-    async fn a_failing_insert_leaves_nothing() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let good = new_update(&scope("main"), &bundle);
-        let mut bad = new_update(&scope("main"), &bundle);
-        bad.id = good.id; // duplicate id: the second row fails
-        assert!(
-            store
-                .insert(std::slice::from_ref(&bundle), vec![good, bad])
-                .await
-                .is_err()
-        );
-        assert!(
-            store
-                .list(&UpdateFilter {
-                    limit: 10,
-                    ..UpdateFilter::default()
-                })
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(store.blob(&bundle.hash).await.unwrap().is_none());
-        assert_eq!(store.change_counter().await.unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn assets_must_reference_registered_blobs() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let err = store
-            .insert(&[], vec![new_update(&scope("main"), &bundle)])
-            .await;
-        assert!(err.is_err());
+        Ok(info)
     }
 }
