@@ -174,7 +174,7 @@ impl S3BlobStore {
         attributes.insert(Attribute::ContentType, content_type.to_owned().into());
         attributes.insert(
             Attribute::CacheControl,
-            crate::http::assets::IMMUTABLE.into(),
+            expo_updates::ASSET_CACHE_CONTROL.into(),
         );
         if let Some(encoding) = encoding {
             attributes.insert(Attribute::ContentEncoding, encoding.into());
