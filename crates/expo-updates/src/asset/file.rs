@@ -161,10 +161,19 @@ impl FileSource {
         Self::default()
     }
 
-    /// Adds an asset, found by its hash.
+    /// Adds an asset, found by its hash. The same content in several files
+    /// (an image shared by two exports) is served from the one with the
+    /// most precompressed siblings.
     pub fn add(&mut self, asset: FileAsset) {
-        self.assets
-            .insert(asset.description().hash(), Arc::new(asset));
+        let hash = asset.description().hash();
+        let encodings = |a: &FileAsset| a.description().encodings().len();
+        if self
+            .assets
+            .get(&hash)
+            .is_none_or(|held| encodings(held) < encodings(&asset))
+        {
+            self.assets.insert(hash, Arc::new(asset));
+        }
     }
 
     /// Adds every file of one platform of an export (hashed by

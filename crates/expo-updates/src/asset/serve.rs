@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use expo_accept::ContentCoding;
 use expo_manifest::AssetHash;
-use http::{Method, Response, StatusCode, request::Parts};
+use http::{Response, request::Parts};
 
 use super::body::AssetBody;
 use super::plan::{AssetDescription, asset_error_response};
@@ -104,8 +104,9 @@ mod patch {
     use expo_manifest::UpdateId;
     use expo_patch::PatchRequest;
     use http::header::RANGE;
+    use http::{Method, StatusCode};
 
-    use super::{AssetBody, AssetHash, AssetSource, Method, Parts, Response, StatusCode};
+    use super::{AssetBody, AssetHash, AssetSource, Parts, Response};
 
     /// A stored BSDIFF40 patch to send instead of a launch asset: the
     /// update it applies to and its bytes.
