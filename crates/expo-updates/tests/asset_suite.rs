@@ -80,7 +80,11 @@ async fn assets_in_files() {
         let path = dir.join(format!("{}.{}", asset.name, asset.extension));
         std::fs::write(&path, &asset.bytes).unwrap();
         for (coding, bytes) in variants(&asset) {
-            let suffix = if coding == ContentCoding::Brotli { "br" } else { "gz" };
+            let suffix = if coding == ContentCoding::Brotli {
+                "br"
+            } else {
+                "gz"
+            };
             std::fs::write(format!("{}.{suffix}", path.display()), bytes).unwrap();
         }
         source.add(FileAsset::open(&path, asset.hash(), asset.content_type).unwrap());
@@ -96,7 +100,11 @@ async fn the_suite_catches_wrong_variant_bytes() {
     let assets = asset_suite::assets();
     let mut source = InMemorySource::new();
     for asset in &assets {
-        let wrong = assets.iter().find(|a| a.name != asset.name).unwrap().brotli();
+        let wrong = assets
+            .iter()
+            .find(|a| a.name != asset.name)
+            .unwrap()
+            .brotli();
         source.add_asset(
             InMemoryAsset::new(asset.content_type, asset.bytes.clone())
                 .unwrap()
@@ -183,7 +191,10 @@ async fn patches_are_226_only_when_asked_for_and_held() {
             "another base",
             vec![
                 ("a-im", "bsdiff"),
-                ("expo-current-update-id", "9a1c3bd9-6f56-4e0b-8a0e-0b3e44a3c1f2"),
+                (
+                    "expo-current-update-id",
+                    "9a1c3bd9-6f56-4e0b-8a0e-0b3e44a3c1f2",
+                ),
             ],
         ),
         (

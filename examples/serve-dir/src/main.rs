@@ -56,7 +56,10 @@ fn load(dir: &Path, base_url: &str) -> Result<(InMemorySource, FileSource), Box<
         .collect();
     exports.sort();
     for path in exports {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let runtime_version = RuntimeVersion::new(name)
             .map_err(|e| format!("{}: not a runtime version: {e}", path.display()))?;
         // The public app config (`npx expo config --json --type public`) as
@@ -91,7 +94,11 @@ fn load(dir: &Path, base_url: &str) -> Result<(InMemorySource, FileSource), Box<
         }
     }
     if assets.is_empty() {
-        return Err(format!("no export (a directory with metadata.json) in {}", dir.display()).into());
+        return Err(format!(
+            "no export (a directory with metadata.json) in {}",
+            dir.display()
+        )
+        .into());
     }
     Ok((manifests, assets))
 }

@@ -10,14 +10,19 @@ use base64::Engine as _;
 use sha2::Digest as _;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-fixtures")
+        .join(name)
 }
 
 /// Copies `from` into `to`; with `precompress`, writes `<file>.br` and `<file>.gz`
 /// beside every file, as `brotli -k` and `gzip -k` would.
 fn copy(from: &Path, to: &Path, precompress: bool) {
     std::fs::create_dir_all(to).unwrap();
-    let entries: Vec<_> = std::fs::read_dir(from).unwrap().map(Result::unwrap).collect();
+    let entries: Vec<_> = std::fs::read_dir(from)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for entry in entries {
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
@@ -77,10 +82,14 @@ fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
     match encoding {
         None => out.extend_from_slice(body),
         Some("br") => {
-            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).unwrap();
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Some("gzip") => {
-            flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap();
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Some(other) => panic!("content-encoding {other}"),
     }
@@ -98,8 +107,11 @@ async fn every_asset_of_the_fixtures_in_every_encoding() {
     // 1.0.0: the sample export with precompressed siblings and its app config;
     // 2.0.0: the second sample as `expo export` wrote it (identity only).
     copy(&fixture("sample-export/dist"), &dir.join("1.0.0"), true);
-    std::fs::copy(fixture("sample-export/app-config.json"), dir.join("1.0.0/app-config.json"))
-        .unwrap();
+    std::fs::copy(
+        fixture("sample-export/app-config.json"),
+        dir.join("1.0.0/app-config.json"),
+    )
+    .unwrap();
     copy(&fixture("sample-export-v2/dist"), &dir.join("2.0.0"), false);
     let example = Example::start(&dir);
     let http = reqwest::Client::new();
@@ -178,7 +190,11 @@ async fn every_asset_of_the_fixtures_in_every_encoding() {
     // Two runtimes, two platforms, a bundle and at least one image each, four encodings.
     assert!(downloads >= 2 * 2 * 2 * 4, "{downloads}");
     let unknown = http
-        .get(format!("{}/assets/{}", example.1, base64url_sha256(b"nothing")))
+        .get(format!(
+            "{}/assets/{}",
+            example.1,
+            base64url_sha256(b"nothing")
+        ))
         .send()
         .await
         .unwrap();

@@ -154,7 +154,10 @@ mod tests {
         struct Iter(std::vec::IntoIter<Bytes>);
         impl Stream for Iter {
             type Item = io::Result<Bytes>;
-            fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            fn poll_next(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Self::Item>> {
                 Poll::Ready(self.0.next().map(Ok))
             }
         }

@@ -23,7 +23,7 @@ use crate::error::{ProtocolError, SourceError};
 use crate::source::AssetSource;
 
 /// Bytes read per chunk.
-const CHUNK: u64 = 64 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// An asset in a file, with precompressed siblings when they exist:
 /// `<file>.br` (brotli) and `<file>.gz` (gzip), as `brotli -k` and
@@ -86,7 +86,11 @@ impl StoredAsset for FileAsset {
         &self.description
     }
 
-    async fn read(&self, coding: ContentCoding, range: Range<u64>) -> Result<AssetBody, SourceError> {
+    async fn read(
+        &self,
+        coding: ContentCoding,
+        range: Range<u64>,
+    ) -> Result<AssetBody, SourceError> {
         let path = self
             .files
             .iter()
@@ -127,9 +131,7 @@ impl Stream for FileChunks {
             return Poll::Ready(None);
         }
         if this.buf.is_empty() {
-            // Bounded by CHUNK: the cast cannot truncate.
-            #[allow(clippy::cast_possible_truncation, reason = "at most CHUNK")]
-            let size = this.remaining.min(CHUNK) as usize;
+            let size = usize::try_from(this.remaining).map_or(CHUNK, |r| r.min(CHUNK));
             this.buf = vec![0; size];
         }
         let mut read = ReadBuf::new(&mut this.buf);
@@ -227,7 +229,9 @@ mod tests {
     async fn reads_ranges_of_each_file_in_chunks() {
         let dir = std::env::temp_dir().join(format!("expo-updates-file-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let data: Vec<u8> = (0..(CHUNK as usize * 2 + 17)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 2 + 17))
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let path = dir.join("bundle.js");
         std::fs::write(&path, &data).unwrap();
         std::fs::write(dir.join("bundle.js.br"), b"brotli bytes").unwrap();
@@ -235,17 +239,28 @@ mod tests {
         assert_eq!(asset.description().len_of(ContentCoding::Brotli), Some(12));
         assert_eq!(asset.description().len_of(ContentCoding::Gzip), None);
 
-        let all = collect(asset.read(ContentCoding::Identity, 0..data.len() as u64).await.unwrap());
+        let all = collect(
+            asset
+                .read(ContentCoding::Identity, 0..data.len() as u64)
+                .await
+                .unwrap(),
+        );
         assert_eq!(all.await.unwrap(), data);
-        let part = asset.read(ContentCoding::Identity, 5..CHUNK + 9).await.unwrap();
-        assert_eq!(collect(part).await.unwrap(), &data[5..CHUNK as usize + 9]);
+        let part = asset
+            .read(ContentCoding::Identity, 5..CHUNK as u64 + 9)
+            .await
+            .unwrap();
+        assert_eq!(collect(part).await.unwrap(), &data[5..CHUNK + 9]);
         let br = asset.read(ContentCoding::Brotli, 2..6).await.unwrap();
         assert_eq!(collect(br).await.unwrap(), b"otli");
         assert!(asset.read(ContentCoding::Gzip, 0..1).await.is_err());
 
         // The file shrank after it was described: an error, not a short body.
         std::fs::write(&path, b"short").unwrap();
-        let short = asset.read(ContentCoding::Identity, 0..data.len() as u64).await.unwrap();
+        let short = asset
+            .read(ContentCoding::Identity, 0..data.len() as u64)
+            .await
+            .unwrap();
         assert_eq!(
             collect(short).await.unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof

@@ -60,6 +60,7 @@ impl InMemoryAsset {
                 let body = plan
                     .body_range()
                     .and_then(|range| self.slice(plan.coding(), range))
+                    .or_else(|| plan.error_body().cloned())
                     .unwrap_or_default();
                 plan.into_response(body)
             }
@@ -67,7 +68,6 @@ impl InMemoryAsset {
         }
     }
 }
-
 
 impl InMemoryAsset {
     /// `range` of the stored `coding`, `None` when not stored or out of bounds.
@@ -89,12 +89,15 @@ impl StoredAsset for InMemoryAsset {
         coding: ContentCoding,
         range: Range<u64>,
     ) -> impl Future<Output = Result<AssetBody, SourceError>> + Send {
-        let read = self.slice(coding, range).map(AssetBody::full).ok_or_else(|| {
-            SourceError::new(format!(
-                "asset {} holds no such bytes of its {coding} encoding",
-                self.description.hash()
-            ))
-        });
+        let read = self
+            .slice(coding, range)
+            .map(AssetBody::full)
+            .ok_or_else(|| {
+                SourceError::new(format!(
+                    "asset {} holds no such bytes of its {coding} encoding",
+                    self.description.hash()
+                ))
+            });
         std::future::ready(read)
     }
 }

@@ -129,6 +129,7 @@ impl AssetDescription {
                 headers,
                 coding,
                 body: None,
+                error: None,
             });
         }
         headers.insert(CONTENT_TYPE, self.content_type.clone());
@@ -148,13 +149,24 @@ impl AssetDescription {
                 (StatusCode::PARTIAL_CONTENT, range)
             }
             RangeOutcome::Unsatisfiable => {
+                // A client error like the others: JSON naming the header, never cached.
+                let error = serde_json::json!({"error": {
+                    "code": "range_not_satisfiable",
+                    "header": "range",
+                    "message": format!("the range starts past the end ({len} bytes)"),
+                }});
+                let error = Bytes::from(error.to_string());
                 headers.insert(CONTENT_RANGE, header_value(&format!("bytes */{len}")));
-                headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.remove(CONTENT_ENCODING);
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(error.len()));
                 return Ok(AssetPlan {
                     status: StatusCode::RANGE_NOT_SATISFIABLE,
                     headers,
                     coding,
                     body: None,
+                    error: (!head).then_some(error),
                 });
             }
         };
@@ -164,6 +176,7 @@ impl AssetDescription {
             headers,
             coding,
             body: (!head).then_some(body),
+            error: None,
         })
     }
 
@@ -237,6 +250,8 @@ pub struct AssetPlan {
     headers: HeaderMap,
     coding: ContentCoding,
     body: Option<Range<u64>>,
+    /// The JSON body of a 416.
+    error: Option<Bytes>,
 }
 
 impl AssetPlan {
@@ -256,9 +271,16 @@ impl AssetPlan {
         self.coding
     }
 
-    /// The bytes of that encoding to send, `None` for no body (HEAD, 304, 416).
+    /// The bytes of that encoding to send, `None` for no asset bytes (HEAD,
+    /// 304, 416).
     pub fn body_range(&self) -> Option<Range<u64>> {
         self.body.clone()
+    }
+
+    /// The JSON body of a 416 (`None` otherwise, and for HEAD): send it
+    /// instead of asset bytes.
+    pub fn error_body(&self) -> Option<&Bytes> {
+        self.error.as_ref()
     }
 
     /// The response with `body` (which must hold exactly

@@ -55,8 +55,9 @@ pub async fn respond_with<A: StoredAsset + ?Sized>(
     parts: &Parts,
 ) -> Result<Response<AssetBody>, ProtocolError> {
     let plan = asset.description().plan(parts)?;
-    let body = match plan.body_range() {
-        Some(range) if range.start < range.end => asset.read(plan.coding(), range).await?,
+    let body = match (plan.body_range(), plan.error_body()) {
+        (Some(range), _) if range.start < range.end => asset.read(plan.coding(), range).await?,
+        (_, Some(error)) => AssetBody::full(error.clone()),
         _ => AssetBody::empty(),
     };
     Ok(plan.into_response(body))

@@ -16,12 +16,11 @@ use std::ops::Range;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use expo_updates::{
-    AssetBody, AssetDescription, AssetPatch, AssetSource, ProtocolError, SourceError,
-    StoredAsset,
+    AssetBody, AssetDescription, AssetPatch, AssetSource, ProtocolError, SourceError, StoredAsset,
 };
 
 use super::error::ApiError;
@@ -47,6 +46,9 @@ pub async fn asset(
             Ok(hash) => {
                 let (parts, _) = request.into_parts();
                 match expo_updates::asset_response(&Blobs(&state), &hash, &parts).await {
+                    Ok(response) if response.status() == StatusCode::RANGE_NOT_SATISFIABLE => {
+                        unsatisfiable(&response, &parts.headers)
+                    }
                     Ok(response) => response.map(Body::new),
                     Err(e) => error_response(e, &hash),
                 }
@@ -55,6 +57,31 @@ pub async fn asset(
     };
     untrusted_content(response.headers_mut());
     response
+}
+
+/// A 416 in the server's error shape, with the protocol layer's `content-range`.
+fn unsatisfiable(response: &axum::http::Response<AssetBody>, request: &HeaderMap) -> Response {
+    let range = request
+        .get(header::RANGE)
+        .map(|v| String::from_utf8_lossy(&v.as_bytes()[..v.len().min(100)]).into_owned());
+    let size = response
+        .headers()
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes */"))
+        .unwrap_or("?");
+    let mut answer = ApiError::new(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "range_not_satisfiable",
+        format!("range {range:?} is outside the asset ({size} bytes)"),
+    )
+    .into_response();
+    if let Some(content_range) = response.headers().get(header::CONTENT_RANGE) {
+        answer
+            .headers_mut()
+            .insert(header::CONTENT_RANGE, content_range.clone());
+    }
+    answer
 }
 
 /// The server's answer to what the protocol layer refused.
@@ -78,7 +105,7 @@ fn api_error(error: ProtocolError, hash: &AssetHash) -> ApiError {
         ProtocolError::Source(source) => {
             tracing::error!(asset = %hash, error = %source, "asset request failed");
             ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "internal error (see the server log)",
             )
@@ -179,14 +206,12 @@ impl StoredAsset for Blob<'_> {
         let bytes = in_memory(state, &hash, coding)
             .await
             .map_err(SourceError::new)?;
-        slice(&bytes, &range)
-            .map(AssetBody::full)
-            .ok_or_else(|| {
-                SourceError::new(Error::Corrupt(format!(
-                    "blob {hash} ({coding}) holds {} bytes, not {stored_len}",
-                    bytes.len()
-                )))
-            })
+        slice(&bytes, &range).map(AssetBody::full).ok_or_else(|| {
+            SourceError::new(Error::Corrupt(format!(
+                "blob {hash} ({coding}) holds {} bytes, not {stored_len}",
+                bytes.len()
+            )))
+        })
     }
 }
 
