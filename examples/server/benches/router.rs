@@ -30,13 +30,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use expo_codesign::{Signer, SignerSet};
 use expo_update_server::blobs::stream::StreamBudget;
 use expo_update_server::blobs::{AssetUrls, BlobMemory};
-use expo_update_server::commands::Data;
-use expo_update_server::config::DEFAULT_APP;
+use expo_update_server::data::Data;
+use expo_update_server::device_reports::HealthRecorder;
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::state::AppState;
 use expo_update_server::http::{metrics, router};
 use expo_update_server::sample::{SAMPLE_RUNTIME_VERSION, seed_if_empty};
-use expo_update_server::update_health::HealthRecorder;
+use expo_update_server::store::DEFAULT_APP;
 use expo_updates::Responder;
 use tower::ServiceExt as _;
 

@@ -62,7 +62,7 @@ pub enum Error {
         "blob {0} was removed by a garbage collection (or one that did not finish: run `gc` \
          again); publish again"
     )]
-    BlobRemoved(crate::store::AssetHash),
+    BlobRemoved(expo_manifest::AssetHash),
     /// No update has this id.
     #[error("no update with id {0}")]
     UpdateNotFound(uuid::Uuid),

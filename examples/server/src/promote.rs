@@ -16,9 +16,8 @@ use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
-use crate::blobs::{BlobStore, ContentCoding};
+use crate::blobs::{BlobStore, ContentCoding, MAX_FILE_SIZE};
 use crate::error::{Error, Result};
-use crate::publish::MAX_FILE_SIZE;
 use crate::store::{
     AssetHash, MetadataStore, Platform, Update, UpdateAsset, UpdateInfo, UpdateKind,
 };
@@ -37,7 +36,7 @@ const PROMOTED_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_0d2e_4b7a_4f0e_9a51_3e88
 pub fn promoted_id(source_id: Uuid, app: &str, channel: &str) -> Uuid {
     let mut name = source_id.as_bytes().to_vec();
     // The default app's ids stay what they were before apps had their own URLs.
-    if app != crate::config::DEFAULT_APP {
+    if app != crate::store::DEFAULT_APP {
         name.extend_from_slice(app.as_bytes());
         // Names are visible ASCII: a NUL cannot be part of either.
         name.push(0);

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
+use expo_manifest::AssetHash;
 
 use super::ContentCoding;
-use crate::store::AssetHash;
 
 /// Default total budget: room for a few platforms' launch bundles in every coding.
 pub const DEFAULT_BUDGET: u64 = 32 * 1024 * 1024;

@@ -23,7 +23,7 @@
 //! `platform` is `ios`, `android` or `other`, and `channel` is a channel some update in the
 //! store was published to (at most [`MAX_CHANNELS`] of them, refreshed when updates
 //! change), else `other`: names clients make up never become labels. The device gauges
-//! exist only for updates the store holds (see [`crate::update_health`]); they are totals
+//! exist only for updates the store holds (see [`crate::device_reports`]); they are totals
 //! of the shared store, so aggregate them across servers with `max`.
 //!
 //! `/metrics` is served on the app port unless `--metrics-bind` gives it its own address,
@@ -99,7 +99,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(access: Access) -> Router<S> {
 pub async fn serve_separately(
     bind: SocketAddr,
     access: Access,
-    limits: &super::limits::Limits,
+    limits: &crate::settings::limits::Limits,
 ) -> crate::error::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
         crate::error::Error::Config(format!("cannot listen on {bind} (--metrics-bind): {e}"))
@@ -191,11 +191,6 @@ pub fn record_patch_request(patched: bool) {
         "result" => if patched { "patch" } else { "full" },
     )
     .increment(1);
-}
-
-/// Counts a recorded patch build by its outcome.
-pub fn record_patch_built(outcome: &'static str) {
-    metrics::counter!("expo_patch_builds_total", "outcome" => outcome).increment(1);
 }
 
 /// Middleware recording every request's count, latency and asset bytes.

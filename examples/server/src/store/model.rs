@@ -59,6 +59,10 @@ pub fn parse_asset_hash(s: &str) -> Result<AssetHash> {
         })
 }
 
+/// The app of updates published, served and listed without naming one (the other apps are
+/// served under `/{app}/`).
+pub const DEFAULT_APP: &str = "default";
+
 /// The (app, channel, runtime version, platform) an update is served to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Scope {

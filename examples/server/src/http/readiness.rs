@@ -10,11 +10,8 @@ use serde_json::{Value, json};
 use super::admin::bearer_matches;
 use super::state::AppState;
 
-/// The health check.
-pub async fn health(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> (StatusCode, Json<Value>) {
+/// The readiness check.
+pub async fn check(State(state): State<AppState>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
     let admin = state
         .admin_token_digest
         .is_some_and(|digest| bearer_matches(&headers, &digest));
