@@ -4,6 +4,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
 mod asset;
+#[cfg(feature = "test-suite")]
+pub mod asset_suite;
 mod body;
 pub mod client;
 #[cfg(feature = "conformance")]
@@ -18,9 +20,14 @@ mod response;
 pub mod service;
 mod source;
 
+#[cfg(feature = "patch")]
+pub use asset::AssetPatch;
 pub use asset::{
-    ASSET_CACHE_CONTROL, AssetDescription, AssetPlan, InMemoryAsset, asset_error_response,
+    ASSET_CACHE_CONTROL, ASSET_CACHE_CONTROL_VALUE, AssetBody, AssetDescription, AssetPlan,
+    InMemoryAsset, StoredAsset, asset_error_response, asset_response, respond_with, serve_asset,
 };
+#[cfg(feature = "tokio")]
+pub use asset::{FileAsset, FileAssetError, FileSource};
 pub use body::UpdateBody;
 pub use error::{HeaderValueError, ProtocolError, SourceError};
 pub use error_body::{ErrorBody, ErrorCode, ErrorTarget};
@@ -30,6 +37,6 @@ pub use request::{
     UpdateRequest, check_name,
 };
 pub use response::Responder;
-pub use source::{AssetSource, InMemorySource, Resolved, Target, UpdateSource};
+pub use source::{AssetSource, InMemorySource, Resolved, Target, UpdateSource, export_manifest};
 
 pub use expo_accept::{ContentCoding, ResponseFormat};

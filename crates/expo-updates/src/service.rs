@@ -68,13 +68,14 @@ mod axum_router {
     use expo_manifest::AssetHash;
 
     use super::ManifestService;
-    use crate::asset::asset_error_response;
+    use crate::asset::{AssetBody, asset_error_response, serve_asset};
     use crate::error::ProtocolError;
     use crate::response::Responder;
     use crate::source::{AssetSource, UpdateSource};
 
     /// A router with the manifest endpoint at `/manifest` (GET and POST) and
-    /// assets at `/assets/{hash}` (GET and HEAD), the URLs
+    /// assets at `/assets/{hash}` (GET and HEAD, answered by
+    /// [`serve_asset`](crate::serve_asset)), the URLs
     /// [`InMemorySource::publish_export`](crate::InMemorySource::publish_export)
     /// writes into manifests. Nest it under a prefix or merge it into an
     /// existing application.
@@ -101,15 +102,10 @@ mod axum_router {
         request: Request,
     ) -> http::Response<Body> {
         let (parts, _) = request.into_parts();
-        let found = match hash.parse::<AssetHash>() {
-            Ok(hash) => assets.asset(&hash).await,
-            Err(_) => Ok(None),
+        let response = match hash.parse::<AssetHash>() {
+            Ok(hash) => serve_asset(&*assets, &hash, &parts).await,
+            Err(_) => asset_error_response(&ProtocolError::AssetNotFound).map(AssetBody::full),
         };
-        let response = match found {
-            Ok(Some(asset)) => asset.respond(&parts),
-            Ok(None) => asset_error_response(&ProtocolError::AssetNotFound),
-            Err(err) => asset_error_response(&ProtocolError::Source(err)),
-        };
-        response.map(Body::from)
+        response.map(Body::new)
     }
 }

@@ -5,10 +5,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use expo_manifest::{
-    AssetHash, ExportDir, Extensions, Manifest, Platform, RuntimeVersion, Timestamp, UpdateId,
+    AssetHash, ExportDir, Extensions, Manifest, Platform, PlatformExport, RuntimeVersion,
+    Timestamp, UpdateId,
 };
 
-use crate::asset::InMemoryAsset;
+use crate::asset::{InMemoryAsset, StoredAsset};
 use crate::error::SourceError;
 use crate::prepared::{PreparedDirective, PreparedUpdate};
 use crate::request::UpdateRequest;
@@ -47,22 +48,50 @@ impl<S: UpdateSource> UpdateSource for Arc<S> {
     }
 }
 
-/// Finds an asset by hash: what a server's blob storage implements for the
-/// ready-made asset route.
+/// Finds an asset by hash: what a server's blob storage implements for
+/// [`serve_asset`](crate::serve_asset) and the ready-made asset route.
 pub trait AssetSource: Send + Sync {
+    /// A found asset: its description and a way to read its bytes.
+    type Asset: StoredAsset;
+
     /// The stored asset with this hash, or `None`.
     fn asset(
         &self,
         hash: &AssetHash,
-    ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send;
+    ) -> impl Future<Output = Result<Option<Self::Asset>, SourceError>> + Send;
+
+    /// A stored patch to send instead of the asset `hash` to the client of
+    /// `request` (feature `patch`); `None` (the default) sends the asset.
+    /// Return `None` too when in doubt (a failing lookup, missing patch
+    /// bytes): the full asset is always a correct answer.
+    #[cfg(feature = "patch")]
+    fn patch(
+        &self,
+        hash: &AssetHash,
+        request: &expo_patch::PatchRequest,
+    ) -> impl Future<Output = Option<crate::asset::AssetPatch>> + Send {
+        let _ = (hash, request);
+        std::future::ready(None)
+    }
 }
 
 impl<S: AssetSource> AssetSource for Arc<S> {
+    type Asset = S::Asset;
+
     fn asset(
         &self,
         hash: &AssetHash,
-    ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send {
+    ) -> impl Future<Output = Result<Option<Self::Asset>, SourceError>> + Send {
         (**self).asset(hash)
+    }
+
+    #[cfg(feature = "patch")]
+    fn patch(
+        &self,
+        hash: &AssetHash,
+        request: &expo_patch::PatchRequest,
+    ) -> impl Future<Output = Option<crate::asset::AssetPatch>> + Send {
+        (**self).patch(hash, request)
     }
 }
 
@@ -139,8 +168,6 @@ impl InMemorySource {
         extra: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Arc<PreparedUpdate>, expo_manifest::Error> {
         let files = export.platform(target.platform)?;
-        let base_url = base_url.trim_end_matches('/');
-        let url = |hash: &AssetHash| format!("{base_url}/assets/{hash}");
         for file in files.files() {
             let bytes = std::fs::read(&file.path).map_err(|source| expo_manifest::Error::Io {
                 path: file.path.clone(),
@@ -151,19 +178,13 @@ impl InMemorySource {
                 self.add_asset(asset);
             }
         }
-        let manifest = Manifest {
-            id: UpdateId::new_v4(),
+        let manifest = export_manifest(
+            &files,
+            target.runtime_version.clone(),
+            base_url,
             created_at,
-            runtime_version: target.runtime_version.clone(),
-            launch_asset: files.launch_asset.to_asset(url(&files.launch_asset.hash)),
-            assets: files
-                .assets
-                .iter()
-                .map(|f| f.to_asset(url(&f.hash)))
-                .collect(),
-            metadata: std::collections::BTreeMap::new(),
             extra,
-        };
+        );
         let update = Arc::new(PreparedUpdate::new(&manifest, None::<&Extensions>));
         self.set(target, Resolved::Update(update.clone()));
         Ok(update)
@@ -197,10 +218,40 @@ impl UpdateSource for InMemorySource {
 }
 
 impl AssetSource for InMemorySource {
+    type Asset = Arc<InMemoryAsset>;
+
     fn asset(
         &self,
         hash: &AssetHash,
     ) -> impl Future<Output = Result<Option<Arc<InMemoryAsset>>, SourceError>> + Send {
         std::future::ready(Ok(self.lookup_asset(hash)))
+    }
+}
+
+/// The manifest of one platform of an `expo export` output (a new id, asset
+/// URLs `<base_url>/assets/<hash>`, `created_at` and `extra` as given), for
+/// sources that serve the files where they are (see `FileSource`, feature
+/// `tokio`) instead of reading them into memory.
+pub fn export_manifest(
+    files: &PlatformExport,
+    runtime_version: RuntimeVersion,
+    base_url: &str,
+    created_at: Timestamp,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Manifest {
+    let base_url = base_url.trim_end_matches('/');
+    let url = |hash: &AssetHash| format!("{base_url}/assets/{hash}");
+    Manifest {
+        id: UpdateId::new_v4(),
+        created_at,
+        runtime_version,
+        launch_asset: files.launch_asset.to_asset(url(&files.launch_asset.hash)),
+        assets: files
+            .assets
+            .iter()
+            .map(|f| f.to_asset(url(&f.hash)))
+            .collect(),
+        metadata: std::collections::BTreeMap::new(),
+        extra,
     }
 }

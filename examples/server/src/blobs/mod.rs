@@ -30,8 +30,8 @@ use expo_manifest::AssetHash;
 use crate::error::Result;
 
 /// `cache-control` of blobs wherever they are served (this server, S3, a CDN): their URL
-/// changes with their content.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// changes with their content. The protocol crate's, so every answer says the same.
+pub use expo_updates::ASSET_CACHE_CONTROL as IMMUTABLE;
 
 /// Largest file read into memory: a file of an export (to compress it), a source map, a
 /// blob downloaded from another server.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{any, get};
 use expo_codesign::SignerSet;
 use expo_updates::Responder;
 use tower_http::trace::TraceLayer;
@@ -86,7 +86,7 @@ fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -
         )
         .route(
             &format!("{prefix}/assets/{{hash}}"),
-            get(assets::asset).with_state(state.clone()),
+            any(assets::asset).with_state(state.clone()),
         )
         .nest(
             &format!("{prefix}/admin"),

@@ -1,7 +1,8 @@
 //! Serving launch-asset patches: `226 IM Used` with a BSDIFF40 body to clients that ask
 //! for one (`a-im: bsdiff`, `expo-current-update-id`) and whose current bundle has a stored
 //! patch to the requested one; everybody else gets the normal `200` from
-//! [`super::assets`].
+//! [`super::assets`]. The protocol crate decides when a patch may be sent (`a-im`, no
+//! `Range`) and writes the answer; this module finds the patch.
 //!
 //! The lookups a patch answer needs (the launch asset of the device's update, the patch
 //! of a pair) are cached in a [`PatchIndex`], so a launch-asset request costs no query
@@ -11,12 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
 use expo_patch::PatchRequest;
-use expo_patch::response::patch_headers;
-use tokio_util::io::ReaderStream;
+use expo_updates::{AssetBody, AssetPatch};
 use uuid::Uuid;
 
 use super::cache::ManifestCache;
@@ -109,17 +106,17 @@ impl PatchIndex {
     }
 }
 
-/// The `226 IM Used` answer to a request for asset `hash`, when it asks for a patch and
-/// one is stored; `None` for the normal answer. Never an error: when in doubt (the store
-/// failing, patch bytes gone) the full asset is served.
+/// The patch to answer a request for asset `hash` with (`226 IM Used`, built by
+/// [`expo_updates::asset_response`]), when one is stored; `None` for the normal answer.
+/// Never an error: when in doubt (the store failing, patch bytes gone) the full asset is
+/// served.
 pub async fn patch_answer(
     state: &AppState,
     hash: AssetHash,
-    headers: &HeaderMap,
-) -> Option<Response> {
+    request: PatchRequest,
+) -> Option<AssetPatch> {
     let index = state.patches.as_deref()?;
-    let request = PatchRequest::from_headers(headers)?;
-    let answer = match patch_for(state, index, request, hash, headers).await {
+    let answer = match patch_for(state, index, request, hash).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(asset = %hash, error = %e, "patch lookup failed: serving the full asset");
@@ -135,12 +132,7 @@ async fn patch_for(
     index: &PatchIndex,
     request: PatchRequest,
     hash: AssetHash,
-    headers: &HeaderMap,
-) -> Result<Option<Response>> {
-    // A range is of the full bundle: a client resuming a download gets the rest of it.
-    if headers.contains_key(header::RANGE) {
-        return Ok(None);
-    }
+) -> Result<Option<AssetPatch>> {
     let store = state.store.as_ref();
     if let Some(requested) = request.requested() {
         // The asset must be the launch asset of the update the client asked for.
@@ -162,9 +154,6 @@ async fn patch_for(
     let Some(patch) = index.patch(store, base, hash).await? else {
         return Ok(None);
     };
-    let Ok(length) = usize::try_from(patch.size) else {
-        return Ok(None);
-    };
     let Some(reader) = state
         .blobs
         .open(&patch.hash, ContentCoding::Identity, None)
@@ -179,11 +168,8 @@ async fn patch_for(
         tracing::warn!(patch = %patch.hash, "patch bytes have the wrong size: serving the full asset");
         return Ok(None);
     }
-    let mut response = Response::new(Body::from_stream(ReaderStream::new(reader.reader)));
-    *response.status_mut() = StatusCode::IM_USED;
-    *response.headers_mut() = patch_headers(request.current(), length);
-    super::assets::untrusted_content(response.headers_mut());
-    Ok(Some(response))
+    let body = AssetBody::from_stream(patch.size, state.streams.body(reader));
+    Ok(Some(AssetPatch::new(request.current(), patch.size, body)))
 }
 
 /// Builds the missing patches at startup and after every change of the updates, then

@@ -1,4 +1,5 @@
-//! Asset responses: encoding negotiation, `ETag`, conditional and range requests.
+//! Planning an asset answer: encoding negotiation, `ETag`, conditional and
+//! range requests, decided from the description alone (no bytes read).
 
 use std::ops::Range;
 
@@ -15,6 +16,8 @@ use crate::error::{HeaderValueError, ProtocolError, shorten};
 
 /// What an asset answer carries: assets never change at their URL.
 pub const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// The same, for APIs that take a [`HeaderValue`] (object metadata, CDN rules).
+pub const ASSET_CACHE_CONTROL_VALUE: HeaderValue = HeaderValue::from_static(ASSET_CACHE_CONTROL);
 
 /// What the server stores of an asset: hash, media type, and the encodings
 /// it holds with their lengths in bytes.
@@ -24,8 +27,6 @@ pub struct AssetDescription {
     content_type: HeaderValue,
     /// In the server's order of preference (smallest first).
     encodings: Vec<(ContentCoding, u64)>,
-    /// The `ETag` of each stored encoding, built once.
-    etags: Vec<(ContentCoding, HeaderValue)>,
 }
 
 impl AssetDescription {
@@ -37,12 +38,16 @@ impl AssetDescription {
                 header: "content-type",
                 source: HeaderValueError::NotAHeaderValue(shorten(content_type)),
             })?;
-        Ok(AssetDescription {
+        Ok(Self::with_content_type(hash, content_type))
+    }
+
+    /// Like [`new`](Self::new), with a media type already checked.
+    pub fn with_content_type(hash: AssetHash, content_type: HeaderValue) -> Self {
+        AssetDescription {
             hash,
             content_type,
             encodings: Vec::with_capacity(3),
-            etags: Vec::with_capacity(3),
-        })
+        }
     }
 
     /// Records a stored encoding of `len` bytes (replacing one recorded before).
@@ -51,10 +56,6 @@ impl AssetDescription {
         self.encodings.retain(|(c, _)| *c != coding);
         self.encodings.push((coding, len));
         self.encodings.sort_by_key(|(c, _)| *c);
-        if !self.etags.iter().any(|(c, _)| *c == coding) {
-            let etag = self.etag(coding);
-            self.etags.push((coding, etag));
-        }
         self
     }
 
@@ -73,13 +74,18 @@ impl AssetDescription {
         &self.encodings
     }
 
+    /// The length of one stored encoding, `None` when it is not stored.
+    pub fn len_of(&self, coding: ContentCoding) -> Option<u64> {
+        self.encodings
+            .iter()
+            .find(|(c, _)| *c == coding)
+            .map(|(_, len)| *len)
+    }
+
     /// The strong `ETag` of one encoding: `"<hash>"` for identity,
     /// `"<hash>-br"` / `"<hash>-gzip"` for the others (each encoding is a
     /// different representation).
     pub fn etag(&self, coding: ContentCoding) -> HeaderValue {
-        if let Some((_, etag)) = self.etags.iter().find(|(c, _)| *c == coding) {
-            return etag.clone();
-        }
         let tag = match coding {
             ContentCoding::Identity => format!("\"{}\"", self.hash),
             other => format!("\"{}-{}\"", self.hash, other.as_str()),
@@ -92,10 +98,14 @@ impl AssetDescription {
     ///
     /// GET and HEAD only (405 otherwise). The encoding is the client's
     /// favourite among those stored (`accept-encoding` absent: identity);
-    /// none acceptable is 406. `If-None-Match` matching the chosen encoding's
-    /// `ETag` gives 304. A single satisfiable `Range` on a GET gives 206, an
-    /// unsatisfiable one 416; several ranges, or an `If-Range` that does not
-    /// match, give the whole body.
+    /// none acceptable is 406, an `accept-encoding` that is not visible
+    /// ASCII or over [`expo_accept::MAX_HEADER_LEN`] is 400. `If-None-Match`
+    /// matching the chosen encoding's `ETag` gives 304. A single satisfiable
+    /// `Range` on a GET gives 206 with those bytes *of the chosen encoding*
+    /// (ranges apply to the representation sent, RFC 9110 14.1.2), an
+    /// unsatisfiable one 416; several ranges, a malformed one, or an
+    /// `If-Range` that is not the chosen encoding's `ETag` (strong
+    /// comparison; dates never match) give the whole body.
     pub fn plan(&self, parts: &Parts) -> Result<AssetPlan, ProtocolError> {
         let head = match parts.method {
             Method::GET => false,
@@ -111,7 +121,7 @@ impl AssetDescription {
         let etag = self.etag(coding);
         let mut headers = HeaderMap::with_capacity(9);
         headers.insert(ETAG, etag.clone());
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE_CONTROL));
+        headers.insert(CACHE_CONTROL, ASSET_CACHE_CONTROL_VALUE);
         headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
         if none_match(&parts.headers, &etag) {
             return Ok(AssetPlan {
@@ -119,6 +129,7 @@ impl AssetDescription {
                 headers,
                 coding,
                 body: None,
+                error: None,
             });
         }
         headers.insert(CONTENT_TYPE, self.content_type.clone());
@@ -138,13 +149,24 @@ impl AssetDescription {
                 (StatusCode::PARTIAL_CONTENT, range)
             }
             RangeOutcome::Unsatisfiable => {
+                // A client error like the others: JSON naming the header, never cached.
+                let error = serde_json::json!({"error": {
+                    "code": "range_not_satisfiable",
+                    "header": "range",
+                    "message": format!("the range starts past the end ({len} bytes)"),
+                }});
+                let error = Bytes::from(error.to_string());
                 headers.insert(CONTENT_RANGE, header_value(&format!("bytes */{len}")));
-                headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.remove(CONTENT_ENCODING);
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(error.len()));
                 return Ok(AssetPlan {
                     status: StatusCode::RANGE_NOT_SATISFIABLE,
                     headers,
                     coding,
                     body: None,
+                    error: (!head).then_some(error),
                 });
             }
         };
@@ -154,10 +176,46 @@ impl AssetDescription {
             headers,
             coding,
             body: (!head).then_some(body),
+            error: None,
         })
     }
 
     fn negotiate(&self, headers: &HeaderMap) -> Result<(ContentCoding, u64), ProtocolError> {
+        let invalid = |source: HeaderValueError| ProtocolError::InvalidHeader {
+            header: "accept-encoding",
+            source,
+        };
+        let mut stored = [ContentCoding::Identity; 3];
+        let count = self.encodings.len().min(stored.len());
+        for (slot, (coding, _)) in stored.iter_mut().zip(&self.encodings) {
+            *slot = *coding;
+        }
+        let stored = &stored[..count];
+        let mut values = headers.get_all(ACCEPT_ENCODING).iter();
+        let coding = match (values.next(), values.next()) {
+            // The usual case, one line: negotiated without allocating.
+            (first, None) => {
+                let value = first
+                    .map(HeaderValue::to_str)
+                    .transpose()
+                    .map_err(|_| invalid(HeaderValueError::NotVisibleAscii))?;
+                match expo_accept::negotiate_encoding(value, stored) {
+                    Ok(coding) => coding,
+                    Err(expo_accept::Error::NotAcceptable { .. }) => {
+                        return Err(ProtocolError::EncodingNotAcceptable);
+                    }
+                    Err(other) => return Err(invalid(other.into())),
+                }
+            }
+            _ => Self::joined(headers)?
+                .negotiate(stored)
+                .ok_or(ProtocolError::EncodingNotAcceptable)?,
+        };
+        Ok((coding, self.len_of(coding).unwrap_or(0)))
+    }
+
+    /// Several `accept-encoding` lines, read as one list.
+    fn joined(headers: &HeaderMap) -> Result<AcceptEncoding, ProtocolError> {
         let invalid = |source: HeaderValueError| ProtocolError::InvalidHeader {
             header: "accept-encoding",
             source,
@@ -179,25 +237,7 @@ impl AssetDescription {
             }
             joined.push_str(value);
         }
-        let accept = if headers.contains_key(ACCEPT_ENCODING) {
-            AcceptEncoding::parse(&joined).map_err(|e| invalid(e.into()))?
-        } else {
-            AcceptEncoding::identity_only()
-        };
-        let mut stored = [ContentCoding::Identity; 3];
-        let count = self.encodings.len().min(stored.len());
-        for (slot, (coding, _)) in stored.iter_mut().zip(&self.encodings) {
-            *slot = *coding;
-        }
-        let coding = accept
-            .negotiate(&stored[..count])
-            .ok_or(ProtocolError::EncodingNotAcceptable)?;
-        let len = self
-            .encodings
-            .iter()
-            .find(|(c, _)| *c == coding)
-            .map_or(0, |(_, len)| *len);
-        Ok((coding, len))
+        AcceptEncoding::parse(&joined).map_err(|e| invalid(e.into()))
     }
 }
 
@@ -210,6 +250,8 @@ pub struct AssetPlan {
     headers: HeaderMap,
     coding: ContentCoding,
     body: Option<Range<u64>>,
+    /// The JSON body of a 416.
+    error: Option<Bytes>,
 }
 
 impl AssetPlan {
@@ -229,9 +271,16 @@ impl AssetPlan {
         self.coding
     }
 
-    /// The bytes of that encoding to send, `None` for no body (HEAD, 304, 416).
+    /// The bytes of that encoding to send, `None` for no asset bytes (HEAD,
+    /// 304, 416).
     pub fn body_range(&self) -> Option<Range<u64>> {
         self.body.clone()
+    }
+
+    /// The JSON body of a 416 (`None` otherwise, and for HEAD): send it
+    /// instead of asset bytes.
+    pub fn error_body(&self) -> Option<&Bytes> {
+        self.error.as_ref()
     }
 
     /// The response with `body` (which must hold exactly
@@ -241,65 +290,6 @@ impl AssetPlan {
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;
         response
-    }
-}
-
-/// An asset held in memory with its stored encodings.
-#[derive(Debug, Clone)]
-pub struct InMemoryAsset {
-    description: AssetDescription,
-    variants: Vec<(ContentCoding, Bytes)>,
-}
-
-impl InMemoryAsset {
-    /// An asset from its bytes (hashed here) and media type.
-    pub fn new(content_type: &str, bytes: impl Into<Bytes>) -> Result<Self, ProtocolError> {
-        let bytes = bytes.into();
-        let description = AssetDescription::new(AssetHash::of(&bytes), content_type)?
-            .with_encoding(ContentCoding::Identity, bytes.len() as u64);
-        Ok(InMemoryAsset {
-            description,
-            variants: vec![(ContentCoding::Identity, bytes)],
-        })
-    }
-
-    /// Adds a precompressed variant (`br` or `gzip` bytes of the same asset).
-    #[must_use]
-    pub fn with_variant(mut self, coding: ContentCoding, bytes: impl Into<Bytes>) -> Self {
-        let bytes = bytes.into();
-        self.description = self.description.with_encoding(coding, bytes.len() as u64);
-        self.variants.retain(|(c, _)| *c != coding);
-        self.variants.push((coding, bytes));
-        self
-    }
-
-    /// The content hash.
-    pub fn hash(&self) -> AssetHash {
-        self.description.hash
-    }
-
-    /// The description the plan is made from.
-    pub fn description(&self) -> &AssetDescription {
-        &self.description
-    }
-
-    /// The whole answer to an asset request, errors included (JSON bodies).
-    pub fn respond(&self, parts: &Parts) -> Response<Bytes> {
-        match self.description.plan(parts) {
-            Ok(plan) => {
-                let body = plan
-                    .body_range()
-                    .and_then(|range| {
-                        let bytes = self.variants.iter().find(|(c, _)| *c == plan.coding())?;
-                        let start = usize::try_from(range.start).ok()?;
-                        let end = usize::try_from(range.end).ok()?;
-                        bytes.1.get(start..end).map(|_| bytes.1.slice(start..end))
-                    })
-                    .unwrap_or_default();
-                plan.into_response(body)
-            }
-            Err(err) => asset_error_response(&err),
-        }
     }
 }
 
@@ -408,6 +398,7 @@ fn requested_range(headers: &HeaderMap, len: u64) -> RangeOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::InMemoryAsset;
 
     fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
         let mut builder = http::Request::builder().method(method).uri("/assets/x");
