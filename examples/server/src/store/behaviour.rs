@@ -95,19 +95,16 @@ impl TestStore {
 
     /// Runs `sql` (statements separated by `;`) on the database, outside the store.
     pub(crate) async fn execute(&self, sql: &'static str) {
-        match &self.postgres {
-            Some((url, _, _)) => {
-                let mut connection = sqlx::PgConnection::connect(url.expose()).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
-            }
-            None => {
-                let path = self.dir.path().join("metadata.sqlite");
-                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let mut connection = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .unwrap();
-                sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
-            }
+        if let Some((url, _, _)) = &self.postgres {
+            let mut connection = sqlx::PgConnection::connect(url.expose()).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+        } else {
+            let path = self.dir.path().join("metadata.sqlite");
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut connection = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
         }
     }
 
