@@ -222,7 +222,8 @@ function barChart(id, title, description, s, series) {
   const plotHeight = height - top - bottom;
   const max = Math.max(1, ...series.flatMap((one) => one.values));
   const slot = plotWidth / s.count;
-  const barWidth = Math.max(1, (slot * 0.8) / series.length);
+  // Thin bars even when there are few buckets: a wide block reads as an area, not a count.
+  const barWidth = Math.max(1, Math.min(32, (slot * 0.8) / series.length));
   const y = (value) => top + plotHeight - (value / max) * plotHeight;
   const bars = [];
   series.forEach((one, index) => {
