@@ -772,17 +772,17 @@ async fn the_health_route_charts_counts_and_the_automatic_rollback(backend: &Bac
     assert!(before["auto_rollback"]["rolled_back"].is_null());
 
     // Six installs are served the update; two run it, four fail on it (and ask again).
-    install(&[&server], &runtime, 0..6).await;
-    wait_for_served(&server, &second, 6).await;
+    install(&[server], &runtime, 0..6).await;
+    wait_for_served(server, &second, 6).await;
     for _ in 0..2 {
         for n in 0..2 {
-            ask(&server, &runtime, &Device::running(n, &second)).await;
+            ask(server, &runtime, &Device::running(n, &second)).await;
         }
         for n in 2..6 {
-            ask(&server, &runtime, &Device::failed_on(n, &second)).await;
+            ask(server, &runtime, &Device::failed_on(n, &second)).await;
         }
     }
-    wait_for_health(&server, &second, (6, 2, 4)).await;
+    wait_for_health(server, &second, (6, 2, 4)).await;
     // The automatic rollback serves a copy of the first update.
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
@@ -794,7 +794,7 @@ async fn the_health_route_charts_counts_and_the_automatic_rollback(backend: &Bac
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let rolled_back = &after["auto_rollback"]["rolled_back"];
-    let copy = served_id(&server, &runtime).await;
+    let copy = served_id(server, &runtime).await;
     assert_eq!(rolled_back["rollback_id"], copy.as_str(), "{after}");
     assert!(rolled_back["at"].as_i64().unwrap() > after["created_at"].as_i64().unwrap_or(0));
     assert!(rolled_back["message"].as_str().unwrap().contains("4/6"));
@@ -836,7 +836,7 @@ async fn the_health_route_charts_counts_and_the_automatic_rollback(backend: &Bac
 
     for (path, status) in [
         (
-            format!("/admin/updates/not-an-id/health"),
+            "/admin/updates/not-an-id/health".to_owned(),
             StatusCode::BAD_REQUEST,
         ),
         (
