@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use expo_updates::ErrorBody;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -342,12 +343,13 @@ impl Client {
         if status.is_success() {
             return Ok(response);
         }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let code = body["code"].as_str().unwrap_or_default().to_owned();
-        let mut message = format!(
-            "{status}: {}",
-            body["error"].as_str().unwrap_or("no error message")
-        );
+        // The one error shape (`expo_updates::ErrorBody`); anything else (a proxy's page)
+        // is reported by its status alone.
+        let body = response.bytes().await.unwrap_or_default();
+        let (code, mut message) = match ErrorBody::from_json_slice(&body) {
+            Ok(error) => (error.code().to_string(), format!("{status}: {error}")),
+            Err(_) => (String::new(), format!("{status}: no error message")),
+        };
         if status == reqwest::StatusCode::UNAUTHORIZED {
             message.push_str(" (");
             message.push_str(self.unauthorized_hint);

@@ -879,10 +879,17 @@ async fn the_health_route_charts_counts_and_the_automatic_rollback(backend: &Bac
             .unwrap();
         assert_eq!(response.status(), status, "{path}");
         let body: Value = response.json().await.unwrap();
+        let error = &body["error"];
         assert!(
-            body["error"].is_string() && body["code"].is_string(),
+            error["code"].is_string() && error["message"].is_string(),
             "{path}: {body}"
         );
+        if path.contains("from=10") {
+            assert_eq!(error["parameter"], "to", "{body}");
+        }
+        if path.contains("from=-5") {
+            assert_eq!(error["parameter"], "from", "{body}");
+        }
     }
     let unauthorized = client()
         .get(server.url(&format!("/admin/updates/{second}/health")))

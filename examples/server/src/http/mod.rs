@@ -116,7 +116,7 @@ fn not_found(uri: &axum::http::Uri, apps: &HashSet<Arc<str>>) -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        expo_updates::ErrorCode::METHOD_NOT_ALLOWED,
         "method not allowed on this endpoint",
     )
 }

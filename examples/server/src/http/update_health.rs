@@ -44,7 +44,8 @@ pub(super) async fn show(
     let to = range
         .to
         .unwrap_or_else(|| now_millis().max(from.saturating_add(1)));
-    let buckets = Buckets::covering(from, to)?;
+    let buckets = Buckets::covering(from, to)
+        .map_err(|e| ApiError::in_parameter(e, if from < 0 { "from" } else { "to" }))?;
     let store = state.store.as_ref();
     let totals = store.health(&[id]).await?.remove(&id).unwrap_or_default();
     let series = store.health_series(id, buckets).await?;

@@ -23,9 +23,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    AssetHash, BlobRecord, DEFAULT_APP, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome,
-    PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter,
-    UpdateInfo, UpdateKind, checked_name, iso_millis, parse_asset_hash,
+    AssetHash, BlobRecord, DEFAULT_APP, MAX_MESSAGE_LEN, MAX_NAME_LEN, NewUpdate, PatchColumns,
+    PatchOutcome, PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind, checked_message, checked_name, iso_millis,
+    parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use rows::now_millis;
