@@ -731,6 +731,20 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(fullest, BOUND, "the flood reached the bound");
+    // The charts of every update after the flood: a bounded number of points that add up to
+    // the bounded rows, answered at once.
+    for update in listed(backend, &data) {
+        let id = update["id"].as_str().unwrap();
+        for range in [String::new(), format!("?from=0&to={}", i64::MAX)] {
+            let started = Instant::now();
+            let shown = admin_get(&server, &format!("/admin/updates/{id}/health{range}")).await;
+            assert!(started.elapsed() < Duration::from_secs(5), "{range}");
+            let points = shown["series"]["served"].as_array().unwrap();
+            assert!((1..=96).contains(&points.len()), "{} points", points.len());
+            let sum: u64 = points.iter().map(|n| n.as_u64().unwrap()).sum();
+            assert_eq!(sum, shown["health"]["served"].as_u64().unwrap(), "{range}");
+        }
+    }
 }
 
 on_every_backend!(async the_health_route_charts_counts_and_the_automatic_rollback);
