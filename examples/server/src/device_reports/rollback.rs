@@ -14,15 +14,17 @@
 //! failing update is never served again, and the copy is never rolled back further. A
 //! forger reporting failures can therefore move a scope back by one update, once per
 //! publish, never undo a republish, and never reach older code.
+//!
+//! [`state`] tells the admin page what the policy makes of one update, and whether (and
+//! when) it was rolled back automatically, read from the rows like the judge's own checks.
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::ops;
-use serde::Serialize;
-
 use crate::store::{
     ChangeListener, MetadataStore, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind, iso_millis,
 };
