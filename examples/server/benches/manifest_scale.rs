@@ -209,6 +209,7 @@ fn manifest_latency(c: &mut Criterion) {
                 patches: None,
                 // Requests carry no health headers: nothing is ever queued.
                 health: HealthRecorder::new(1).0,
+                auto_rollback: None,
             };
             let app = router(state, Vec::new(), None);
             for channel in ["channel-0", "channel-1"] {

@@ -122,6 +122,7 @@ fn router_in_process(c: &mut Criterion) {
         streams: Arc::new(StreamBudget::new(64 << 20)),
         // Requests carry no health headers: nothing is queued.
         health: HealthRecorder::new(1).0,
+        auto_rollback: None,
     };
     let app = router(state, Vec::new(), None);
 

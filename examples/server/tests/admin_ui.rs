@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "admin-page-token-0123456789";
 const CHROMIUM: &str = "/usr/bin/chromium";
+const EMBEDDED: &str = "5f0c6e6a-7c3e-4f8e-9a43-0f0bd54c39a1";
 
 fn interop_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
@@ -46,6 +47,57 @@ fn browser_available() -> bool {
     );
     eprintln!("SKIPPED: the admin page browser test needs {what}");
     false
+}
+
+/// Manifest requests as the expo-updates client sends them (Android, `production`).
+async fn ask_manifest(server: &Server, client_id: &str, current: &str, failed: Option<&str>) {
+    let mut request = reqwest::Client::new()
+        .get(server.url("/manifest"))
+        .header("expo-protocol-version", "1")
+        .header("expo-platform", "android")
+        .header("expo-runtime-version", "1.0.0")
+        .header("expo-channel-name", "production")
+        .header(
+            "accept",
+            "multipart/mixed,application/expo+json,application/json",
+        )
+        .header("expo-embedded-update-id", EMBEDDED)
+        .header("eas-client-id", client_id)
+        .header("expo-current-update-id", current);
+    if let Some(failed) = failed {
+        request = request.header("expo-recent-failed-update-ids", format!("\"{failed}\""));
+    }
+    let status = request.send().await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Five installs are served `update`; then three report running it and one failing on it
+/// (it fell back to the embedded update). Waits until the admin API counts them.
+async fn report_health(server: &Server, update: &str) {
+    let client_id = |n: u32| format!("{n:08x}-1111-4000-8000-000000000000");
+    for n in 0..5 {
+        ask_manifest(server, &client_id(n), EMBEDDED, None).await;
+    }
+    wait_for_health(server, update, |h| h["served"] == 5).await;
+    for n in 0..3 {
+        ask_manifest(server, &client_id(n), update, None).await;
+    }
+    ask_manifest(server, &client_id(3), EMBEDDED, Some(update)).await;
+    wait_for_health(server, update, |h| h["launched"] == 3 && h["failed"] == 1).await;
+}
+
+async fn wait_for_health(server: &Server, update: &str, done: impl Fn(&Value) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let shown = server
+            .admin_json(&format!("/admin/updates/{update}"), TOKEN)
+            .await;
+        if done(&shown["health"]) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -190,11 +242,18 @@ fn chromium_signs_in_rolls_back_and_changes_a_rollout() {
             .to_owned()
     };
     let server = Server::start(&data, &["--admin-token", TOKEN, "--sample=false"]);
+    // Real reports on the newest Android update: served to 5 installs, 3 run it, 1 failed.
+    let android = id_of(&second, "android");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(report_health(&server, &android));
 
     let screenshot = std::env::var("ADMIN_UI_SCREENSHOT").ok();
     let mut node = Command::new("node");
     node.current_dir(interop_dir())
         .args(["admin-ui.test.mjs", &server.base, TOKEN])
+        .env("EXPECT_HEALTH", format!("{android}:5:3:1"))
+        .env("EXPECT_NO_REPORTS", id_of(&first, "ios"))
         .env("CHROMIUM", CHROMIUM);
     if let Some(path) = &screenshot {
         node.env("ADMIN_UI_SCREENSHOT", path);
@@ -213,7 +272,6 @@ fn chromium_signs_in_rolls_back_and_changes_a_rollout() {
     assert_eq!(ios.as_array().unwrap().len(), 3);
     assert_eq!(ios[0]["republished_from"], id_of(&first, "ios").as_str());
     // Android's newest update is rolled out to 30%.
-    let android = id_of(&second, "android");
     assert_eq!(report["rolled_out"], android.as_str());
     let shown = run_json(bin(&data).args(["show", &android]));
     assert_eq!(shown["rollout_percent"], 30);

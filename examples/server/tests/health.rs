@@ -731,4 +731,184 @@ async fn a_report_flood_starves_no_operator_and_stays_bounded(backend: &Backend)
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(fullest, BOUND, "the flood reached the bound");
+    // The charts of every update after the flood: a bounded number of points that add up to
+    // the bounded rows, answered at once.
+    for update in listed(backend, &data) {
+        let id = update["id"].as_str().unwrap();
+        for range in [String::new(), format!("?from=0&to={}", i64::MAX)] {
+            let started = Instant::now();
+            let shown = admin_get(&server, &format!("/admin/updates/{id}/health{range}")).await;
+            assert!(started.elapsed() < Duration::from_secs(5), "{range}");
+            let points = shown["series"]["served"].as_array().unwrap();
+            assert!((1..=96).contains(&points.len()), "{} points", points.len());
+            let sum: u64 = points.iter().map(|n| n.as_u64().unwrap()).sum();
+            assert_eq!(sum, shown["health"]["served"].as_u64().unwrap(), "{range}");
+        }
+    }
+}
+
+on_every_backend!(async the_health_route_charts_counts_and_the_automatic_rollback);
+
+/// `GET /admin/updates/{id}/health`: the totals, the counts over time (each install once per
+/// event, in at most 96 buckets, even for a range of every millisecond there is) and the
+/// automatic rollback that happened; bad ids and ranges are JSON 4xx.
+async fn the_health_route_charts_counts_and_the_automatic_rollback(backend: &Backend) {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let (runtime, first, second) = publish_two(backend, work.path(), &data);
+    let server = backend.server(
+        &data,
+        &[
+            "--admin-token",
+            TOKEN,
+            "--sample=false",
+            "--auto-rollback-threshold",
+            "0.5",
+            "--auto-rollback-min-devices",
+            "4",
+        ],
+    );
+    let server = &server;
+    let health = |id: &str, query: &str| {
+        let path = format!("/admin/updates/{id}/health{query}");
+        async move { admin_get(server, &path).await }
+    };
+    // Before any report: zeros, the policy, judged, nothing rolled back.
+    let before = health(&second, "").await;
+    let series = &before["series"];
+    let count = series["count"].as_u64().unwrap();
+    assert!((1..=96).contains(&count), "{before}");
+    assert!(series["served"].as_array().unwrap().iter().all(|n| n == 0));
+    assert_eq!(before["auto_rollback"]["enabled"], true);
+    assert_eq!(before["auto_rollback"]["threshold"], 0.5);
+    assert_eq!(before["auto_rollback"]["min_devices"], 4);
+    assert_eq!(before["auto_rollback"]["judged"], true);
+    assert!(before["auto_rollback"]["rolled_back"].is_null());
+
+    // Six installs are served the update; two run it, four fail on it (and ask again).
+    install(&[server], &runtime, 0..6).await;
+    wait_for_served(server, &second, 6).await;
+    for _ in 0..2 {
+        for n in 0..2 {
+            ask(server, &runtime, &Device::running(n, &second)).await;
+        }
+        for n in 2..6 {
+            ask(server, &runtime, &Device::failed_on(n, &second)).await;
+        }
+    }
+    wait_for_health(server, &second, (6, 2, 4)).await;
+    // The automatic rollback serves a copy of the first update.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let shown = health(&second, "").await;
+        if !shown["auto_rollback"]["rolled_back"].is_null() {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "no automatic rollback: {shown}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let rolled_back = &after["auto_rollback"]["rolled_back"];
+    let copy = served_id(server, &runtime).await;
+    assert_eq!(rolled_back["rollback_id"], copy.as_str(), "{after}");
+    assert!(rolled_back["at"].as_i64().unwrap() > after["created_at"].as_i64().unwrap_or(0));
+    // The counts in the message are those of the batch that made it fire (at least 4
+    // devices, half of them failed), which depends on how the reports were batched.
+    let message = rolled_back["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("automatic rollback: ")
+            && message.ends_with(&format!("devices failed on {second}")),
+        "{message}"
+    );
+    assert_eq!(after["health"]["failed"], 4);
+    let sum = |name: &str| -> u64 {
+        after["series"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!((sum("served"), sum("launched"), sum("failed")), (6, 2, 4));
+    // The copy is never judged; the first update was never rolled back.
+    let copy_state = health(&copy, "").await;
+    assert_eq!(copy_state["auto_rollback"]["judged"], false);
+    assert!(copy_state["auto_rollback"]["rolled_back"].is_null());
+    assert!(health(&first, "").await["auto_rollback"]["rolled_back"].is_null());
+
+    // Every millisecond there is, in a bounded number of points, answered at once.
+    let started = Instant::now();
+    let huge = health(&second, &format!("?from=0&to={}", i64::MAX)).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let count = huge["series"]["count"].as_u64().unwrap();
+    assert!((1..=96).contains(&count), "{count}");
+    assert_eq!(
+        huge["series"]["served"].as_array().unwrap().len(),
+        usize::try_from(count).unwrap()
+    );
+    // A range before the update: all zeros.
+    let empty = health(&second, "?from=0&to=1000").await;
+    assert!(
+        empty["series"]["served"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n == 0)
+    );
+
+    for (path, status) in [
+        (
+            "/admin/updates/not-an-id/health".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/updates/{}/health", uuid::Uuid::new_v4()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/admin/updates/{second}/health?from=10&to=5"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/updates/{second}/health?from=-5"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/updates/{second}/health?from=soon"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/updates/{second}/health?to=99999999999999999999"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/updates/{second}/health?buckets=5000"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let response = client()
+            .get(server.url(&path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        let body: Value = response.json().await.unwrap();
+        let error = &body["error"];
+        assert!(
+            error["code"].is_string() && error["message"].is_string(),
+            "{path}: {body}"
+        );
+        if path.contains("from=10") {
+            assert_eq!(error["parameter"], "to", "{body}");
+        }
+        if path.contains("from=-5") {
+            assert_eq!(error["parameter"], "from", "{body}");
+        }
+    }
+    let unauthorized = client()
+        .get(server.url(&format!("/admin/updates/{second}/health")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
 }

@@ -14,14 +14,20 @@
 //! failing update is never served again, and the copy is never rolled back further. A
 //! forger reporting failures can therefore move a scope back by one update, once per
 //! publish, never undo a republish, and never reach older code.
+//!
+//! [`state`] tells the admin page what the policy makes of one update, and whether (and
+//! when) it was rolled back automatically, read from the rows like the judge's own checks.
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::ops;
-use crate::store::{ChangeListener, MetadataStore, UpdateHealth, UpdateKind};
+use crate::store::{
+    ChangeListener, MetadataStore, UpdateFilter, UpdateHealth, UpdateInfo, UpdateKind, iso_millis,
+};
 
 /// Updates remembered as settled before the memory is cleared (and rebuilt from the store).
 const MAX_SETTLED: usize = 100_000;
@@ -71,6 +77,119 @@ impl AutoRollback {
     pub fn fires(&self, health: &UpdateHealth) -> bool {
         health.devices >= self.min_devices && health.failure_rate() >= self.threshold
     }
+}
+
+/// How every automatic rollback's message starts: the row it inserts is recognised by it.
+const MESSAGE_PREFIX: &str = "automatic rollback: ";
+
+/// Updates of a scope looked through (newest first) for the automatic rollback of one.
+const MAX_LOOKED_THROUGH: u32 = 10_000;
+
+/// The message of the row an automatic rollback of `id` inserts.
+fn message(counts: &UpdateHealth, id: Uuid) -> String {
+    format!(
+        "{MESSAGE_PREFIX}{}/{} devices failed on {id}",
+        counts.failed, counts.devices
+    )
+}
+
+/// Whether `row` is the copy an automatic rollback of `id` inserted.
+fn is_rollback_of(row: &UpdateInfo, id: Uuid) -> bool {
+    row.republished_from.is_some()
+        && row.message.as_deref().is_some_and(|message| {
+            message.starts_with(MESSAGE_PREFIX) && message.ends_with(&format!(" failed on {id}"))
+        })
+}
+
+/// What the automatic rollback thinks of one update, for the admin page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollbackState {
+    /// The policy is on for this server.
+    pub enabled: bool,
+    /// Share of reporting devices that must fail (when on).
+    pub threshold: Option<f64>,
+    /// Devices that must have reported (when on).
+    pub min_devices: Option<u64>,
+    /// The update is an operator's own publish, the only kind ever judged (copies and
+    /// rollbacks to the embedded update never are).
+    pub judged: bool,
+    /// Its counts meet the policy now.
+    pub fires: bool,
+    /// The automatic rollback of this update, if one happened.
+    pub rolled_back: Option<AutomaticRollback>,
+}
+
+/// An automatic rollback that happened: the row it inserted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutomaticRollback {
+    /// The copy it inserted (served instead of the failing update).
+    pub rollback_id: Uuid,
+    /// When, milliseconds since the Unix epoch.
+    pub at: i64,
+    /// The same time, ISO 8601.
+    pub at_iso: String,
+    /// The row's message (the counts that made it fire).
+    pub message: Option<String>,
+}
+
+/// The automatic rollback state of `update` with counts `counts` under `policy` (`None`:
+/// off). Whether it was rolled back automatically is read from the rows (the copy inserted
+/// right after it, with the judge's message), so it is known whatever server acted and
+/// also after the policy was turned off.
+pub async fn state(
+    store: &dyn MetadataStore,
+    policy: Option<&AutoRollback>,
+    update: &UpdateInfo,
+    counts: &UpdateHealth,
+) -> Result<RollbackState> {
+    let judged = update.republished_from.is_none() && update.kind == UpdateKind::Update;
+    let rolled_back = if judged {
+        rollback_of(store, update).await?
+    } else {
+        None
+    };
+    Ok(RollbackState {
+        enabled: policy.is_some(),
+        threshold: policy.map(AutoRollback::threshold),
+        min_devices: policy.map(AutoRollback::min_devices),
+        judged,
+        fires: judged && policy.is_some_and(|p| p.fires(counts)),
+        rolled_back,
+    })
+}
+
+/// The row inserted right after `update` in its scope, if it is its automatic rollback
+/// (only the newest update is rolled back, so its rollback is the next row). Looks through
+/// at most [`MAX_LOOKED_THROUGH`] newer updates.
+async fn rollback_of(
+    store: &dyn MetadataStore,
+    update: &UpdateInfo,
+) -> Result<Option<AutomaticRollback>> {
+    let mut filter = UpdateFilter::scope(&update.scope, 500);
+    let mut newer: Option<UpdateInfo> = None;
+    let mut looked = 0;
+    while looked < MAX_LOOKED_THROUGH {
+        let page = store.list(&filter).await?;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        filter.before = Some((last.created_at, last.seq));
+        looked += u32::try_from(page.len()).unwrap_or(u32::MAX);
+        for row in page {
+            if row.id == update.id {
+                return Ok(newer.filter(|n| is_rollback_of(n, update.id)).map(|n| {
+                    AutomaticRollback {
+                        rollback_id: n.id,
+                        at: n.created_at,
+                        at_iso: iso_millis(n.created_at),
+                        message: n.message,
+                    }
+                }));
+            }
+            newer = Some(row);
+        }
+    }
+    Ok(None)
 }
 
 /// Applies a policy, remembering the updates that no longer need judging.
@@ -129,10 +248,7 @@ impl Judge {
             self.settled.insert(id);
             return Ok(());
         }
-        let message = format!(
-            "automatic rollback: {}/{} devices failed on {id}",
-            counts.failed, counts.devices
-        );
+        let message = message(counts, id);
         match ops::rollback_if_served(store, id, message).await {
             Ok(Some(rollback)) => {
                 self.settled.insert(id);

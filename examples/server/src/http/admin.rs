@@ -6,6 +6,8 @@
 //!
 //! - `GET  /admin/updates?app=&channel=&runtime_version=&platform=&limit=` (with `health`)
 //! - `GET  /admin/updates/{id}` (with `health`: devices that launched it and failed on it)
+//! - `GET  /admin/updates/{id}/health?from=&to=`: those counts over time and the automatic
+//!   rollback state, see [`super::update_health`]
 //! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
 //! - `POST /admin/rollback` `{"to": "<id>"}`, or
 //!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
@@ -37,7 +39,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, codes};
 use super::state::AppState;
-use super::{admin_ui, import, publish, source_maps};
+use super::{admin_ui, import, publish, source_maps, update_health};
 use crate::ops;
 use crate::output::{info_json, update_json, with_health};
 use crate::store::{Platform, UpdateFilter, checked_message, checked_name, rollout};
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/updates", get(list))
         .route("/updates/{id}", get(show))
+        .route("/updates/{id}/health", get(update_health::show))
         .route("/updates/{id}/republish", post(republish))
         .route("/updates/{id}/rollout", post(set_rollout))
         .route("/rollback", post(rollback))

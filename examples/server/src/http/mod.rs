@@ -18,6 +18,7 @@ pub mod served;
 pub mod signing;
 pub mod source_maps;
 pub mod state;
+pub mod update_health;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -177,6 +178,7 @@ pub async fn serve(
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
         health,
+        auto_rollback: serve.auto_rollback,
     };
     let apps = app_states(settings, &serve, &state, &app_signers);
     cache::refresh_channel_labels(data.store.as_ref()).await;

@@ -9,7 +9,7 @@ use super::cache::ManifestCache;
 use super::patched::PatchIndex;
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{AssetUrls, BlobMemory, BlobStore, PublicUrl};
-use crate::device_reports::HealthRecorder;
+use crate::device_reports::{AutoRollback, HealthRecorder};
 use crate::store::MetadataStore;
 
 /// Shared state of the HTTP server, one per app (the stores and caches are shared; the
@@ -49,4 +49,6 @@ pub struct AppState {
     pub admin_token_digest: Option<[u8; 32]>,
     /// Queues what manifest requests report about update health.
     pub health: HealthRecorder,
+    /// The automatic rollback policy (`None`: off), shown by the admin API.
+    pub auto_rollback: Option<AutoRollback>,
 }

@@ -93,6 +93,21 @@ impl TestStore {
         }
     }
 
+    /// Runs `sql` (statements separated by `;`) on the database, outside the store.
+    pub(crate) async fn execute(&self, sql: &'static str) {
+        if let Some((url, _, _)) = &self.postgres {
+            let mut connection = sqlx::PgConnection::connect(url.expose()).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+        } else {
+            let path = self.dir.path().join("metadata.sqlite");
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut connection = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+        }
+    }
+
     /// Drops the `PostgreSQL` database (the `SQLite` file goes with the directory).
     pub(crate) async fn finish(self) {
         let Self {
@@ -145,6 +160,8 @@ behaviours! {
     concurrent_publishers_get_strictly_increasing_created_at =>
         super::concurrent_publishers_get_strictly_increasing_created_at,
     device_reports_count_only_for_served_installs => super::device_reports,
+    health_series_count_first_events_per_bucket => super::health_series,
+    health_times_are_backfilled_by_their_migration => super::health_times_backfill,
     gc_never_loses_a_blob_to_a_concurrent_publish => super::gc_between_stat_and_insert,
     gc_delete_failure_strands_no_reference => super::gc_delete_failure,
     gc_collects_unregistered_uploads => super::gc_uploads,
@@ -581,6 +598,61 @@ async fn concurrent_publishers_get_strictly_increasing_created_at(test: &TestSto
 
 async fn device_reports(test: &TestStore) {
     super::device_reports::tests::reports_count_only_for_served_installs(test.store.as_ref()).await;
+}
+
+async fn health_series(test: &TestStore) {
+    super::device_reports::tests::series_count_first_events_per_bucket(test.store.as_ref()).await;
+}
+
+/// Rows written before migration 0008 (no event times) get their last change as the time
+/// of each event that happened, and none for the others. The table is put back in its
+/// earlier shape (the three columns dropped, the migration unrecorded), then a store opened
+/// on the database migrates it again.
+async fn health_times_backfill(test: &TestStore) {
+    use super::{Buckets, DeviceHash, DeviceReport};
+    let store = test.store.as_ref();
+    let android = scope("main", Platform::Android);
+    let update = publish_js(store, &android, b"old rows", 100).await;
+    let row = |device: &str, served, launched, failed| DeviceReport {
+        update_id: update.id,
+        device: DeviceHash::of_client_id(device),
+        served,
+        launched,
+        failed,
+    };
+    let (start, minute) = (1_600_000_000_000_i64, 60_000_i64);
+    let rows = [
+        row("served only", true, false, false),
+        row("launched", true, false, false),
+        row("failed", true, false, false),
+    ];
+    store.record_health_at(&rows, start).await.unwrap();
+    store
+        .record_health_at(&[row("launched", false, true, false)], start + minute)
+        .await
+        .unwrap();
+    store
+        .record_health_at(&[row("failed", false, false, true)], start + 2 * minute)
+        .await
+        .unwrap();
+    test.execute(
+        "ALTER TABLE update_health DROP COLUMN served_at; \
+         ALTER TABLE update_health DROP COLUMN launched_at; \
+         ALTER TABLE update_health DROP COLUMN failed_at; \
+         DELETE FROM _sqlx_migrations WHERE version = 8",
+    )
+    .await;
+    let migrated = test.reopen().await;
+    let buckets = Buckets {
+        start,
+        width: minute,
+        count: 3,
+    };
+    let series = migrated.health_series(update.id, buckets).await.unwrap();
+    // Served: at each row's last change (the approximation); events only where flagged.
+    assert_eq!(series.served, [1, 1, 1]);
+    assert_eq!(series.launched, [0, 1, 0]);
+    assert_eq!(series.failed, [0, 0, 1]);
 }
 
 async fn gc_between_stat_and_insert(test: &TestStore) {

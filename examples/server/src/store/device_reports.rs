@@ -102,6 +102,118 @@ impl UpdateHealth {
     }
 }
 
+/// Most points a health series has, whatever the time range asked for.
+pub const MAX_BUCKETS: u32 = 96;
+
+/// Bucket widths a series picks from (milliseconds): the smallest one that covers the range
+/// in at most [`MAX_BUCKETS`] points, so the axis reads in round units.
+const ROUND_WIDTHS: [i64; 12] = [
+    60_000,          // 1 minute
+    5 * 60_000,      // 5 minutes
+    15 * 60_000,     // 15 minutes
+    3_600_000,       // 1 hour
+    3 * 3_600_000,   // 3 hours
+    6 * 3_600_000,   // 6 hours
+    12 * 3_600_000,  // 12 hours
+    86_400_000,      // 1 day
+    2 * 86_400_000,  // 2 days
+    7 * 86_400_000,  // 1 week
+    14 * 86_400_000, // 2 weeks
+    30 * 86_400_000, // 30 days
+];
+
+/// The time buckets of a series: `count` buckets of `width` milliseconds from `start`; an
+/// event at `t` falls in bucket `(t - start) / width`, events outside are not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Buckets {
+    /// Start of the first bucket (inclusive), milliseconds since the Unix epoch.
+    pub start: i64,
+    /// Width of every bucket, milliseconds (at least 1).
+    pub width: i64,
+    /// Number of buckets, 1 to [`MAX_BUCKETS`].
+    pub count: u32,
+}
+
+impl Buckets {
+    /// At most [`MAX_BUCKETS`] buckets covering `from..to` (milliseconds, `from < to`), the
+    /// first starting at `from`: a round width when one fits, else the range split evenly.
+    /// Any range, however large, gives a bounded number of buckets.
+    pub fn covering(from: i64, to: i64) -> crate::error::Result<Self> {
+        if from < 0 || from >= to {
+            return Err(crate::error::Error::Invalid(format!(
+                "a time range starts at 0 or later and ends after it starts, not {from} .. {to}"
+            )));
+        }
+        // i128: `to - from` of any two i64 values fits.
+        let range = i128::from(to) - i128::from(from);
+        let max = i128::from(MAX_BUCKETS);
+        let width = ROUND_WIDTHS
+            .iter()
+            .map(|&w| i128::from(w))
+            .find(|&w| (range + w - 1) / w <= max)
+            .unwrap_or((range + max - 1) / max);
+        let count = (range + width - 1) / width;
+        Ok(Self {
+            start: from,
+            width: i64::try_from(width).unwrap_or(i64::MAX),
+            count: u32::try_from(count).unwrap_or(MAX_BUCKETS),
+        })
+    }
+
+    /// End of the last bucket (exclusive), saturated at the largest timestamp.
+    pub fn end(&self) -> i64 {
+        self.start
+            .saturating_add(self.width.saturating_mul(i64::from(self.count)))
+    }
+}
+
+/// Distinct installs per time bucket for one update: served it, first reported running it,
+/// first reported failing on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthSeries {
+    /// The buckets the counts are of.
+    #[serde(flatten)]
+    pub buckets: Buckets,
+    /// Installs the server answered with the update, per bucket.
+    pub served: Vec<u64>,
+    /// Installs that first reported running it, per bucket.
+    pub launched: Vec<u64>,
+    /// Installs that first reported failing on it, per bucket.
+    pub failed: Vec<u64>,
+}
+
+impl HealthSeries {
+    /// All-zero counts over `buckets`.
+    pub fn empty(buckets: Buckets) -> Self {
+        let zeros = vec![0; usize::try_from(buckets.count).unwrap_or(0)];
+        Self {
+            buckets,
+            served: zeros.clone(),
+            launched: zeros.clone(),
+            failed: zeros,
+        }
+    }
+
+    /// Adds `count` events of `kind` (`served`, `launched` or `failed`) to bucket `bucket`;
+    /// a bucket outside the series is ignored.
+    pub(super) fn add(&mut self, kind: &str, bucket: i64, count: i64) -> crate::error::Result<()> {
+        let counts = match kind {
+            "served" => &mut self.served,
+            "launched" => &mut self.launched,
+            "failed" => &mut self.failed,
+            other => {
+                return Err(crate::error::Error::Corrupt(format!(
+                    "health series kind {other:?}"
+                )));
+            }
+        };
+        if let Some(slot) = usize::try_from(bucket).ok().and_then(|b| counts.get_mut(b)) {
+            *slot += super::rows::to_u64(count)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -167,6 +279,93 @@ pub(crate) mod tests {
                 failed: 1
             }
         );
+    }
+
+    /// Each install counts once per event, in the bucket of the first time it happened:
+    /// an event at a bucket's start is in it, one a millisecond before the next bucket
+    /// too, one at the next bucket's start is not; events outside the range are not
+    /// counted; a flag reported again keeps its first time.
+    pub(crate) async fn series_count_first_events_per_bucket(store: &dyn MetadataStore) {
+        let scope = Scope::new("default", "main", "1", Platform::Android).unwrap();
+        let a = crate::store::fixtures::publish_js(store, &scope, b"a", 100).await;
+        let hour = 3_600_000;
+        let start = 1_700_000_000_000;
+        let buckets = Buckets {
+            start,
+            width: hour,
+            count: 3,
+        };
+        let row = |device: &str, served, launched, failed| DeviceReport {
+            update_id: a.id,
+            device: DeviceHash::of_client_id(device),
+            served,
+            launched,
+            failed,
+        };
+        let at = |t: i64, rows: Vec<DeviceReport>| async move {
+            store.record_health_at(&rows, t).await.unwrap();
+        };
+        at(start - 1, vec![row("early", true, false, false)]).await;
+        at(start, vec![row("a", true, false, false)]).await;
+        at(start + hour - 1, vec![row("b", true, false, false)]).await;
+        at(start + hour, vec![row("c", true, false, false)]).await;
+        at(start + 3 * hour, vec![row("late", true, false, false)]).await;
+        // Reports: a launches in bucket 1, b fails in bucket 2 and then launches; a's
+        // launch reported again later keeps its first time.
+        at(start + hour + 5, vec![row("a", false, true, false)]).await;
+        at(
+            start + 2 * hour,
+            vec![
+                row("b", false, false, true),
+                row("early", false, true, true),
+            ],
+        )
+        .await;
+        at(
+            start + 2 * hour + 1,
+            vec![row("b", false, true, true), row("a", false, true, false)],
+        )
+        .await;
+        let series = store.health_series(a.id, buckets).await.unwrap();
+        assert_eq!(series.buckets, buckets);
+        assert_eq!(series.served, [2, 1, 0], "a and b, then c");
+        assert_eq!(series.launched, [0, 1, 2], "a, then b and early");
+        assert_eq!(series.failed, [0, 0, 2], "b and early");
+        // The totals count every row, in range or not.
+        assert_eq!(
+            store.health(&[a.id]).await.unwrap()[&a.id],
+            UpdateHealth {
+                served: 5,
+                devices: 3,
+                launched: 3,
+                failed: 2
+            }
+        );
+        let unknown = store
+            .health_series(uuid::Uuid::new_v4(), buckets)
+            .await
+            .unwrap();
+        assert_eq!(unknown, HealthSeries::empty(buckets));
+    }
+
+    #[test]
+    fn buckets_are_round_and_bounded_for_any_range() {
+        let hour = 3_600_000;
+        let day = Buckets::covering(0, 24 * hour).unwrap();
+        assert_eq!((day.width, day.count), (15 * 60_000, 96));
+        let short = Buckets::covering(1000, 1001).unwrap();
+        assert_eq!((short.start, short.width, short.count), (1000, 60_000, 1));
+        let month = Buckets::covering(5, 5 + 30 * 24 * hour + 1).unwrap();
+        assert_eq!((month.width, month.count), (12 * hour, 61));
+        assert!(month.end() > 5 + 30 * 24 * hour);
+        // Far past the round widths: split evenly, still at most MAX_BUCKETS, and the end
+        // saturates instead of overflowing.
+        let huge = Buckets::covering(0, i64::MAX).unwrap();
+        assert!(huge.count <= MAX_BUCKETS && huge.count > 0, "{huge:?}");
+        assert_eq!(huge.end(), i64::MAX);
+        for (from, to) in [(10, 10), (10, 9), (-1, 5), (i64::MIN, 0)] {
+            assert!(Buckets::covering(from, to).is_err(), "{from}..{to}");
+        }
     }
 
     #[test]

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::gc::Cutoffs;
 use super::{
-    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Scope,
-    SourceMap, SqliteStore, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth,
-    UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, Buckets, DeviceReport, GcReport, HealthSeries, MetadataStore, NewUpdate,
+    PatchRecord, Scope, SourceMap, SqliteStore, StoredSourceMap, Update, UpdateAsset, UpdateFilter,
+    UpdateHealth, UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::Result;
@@ -197,8 +197,11 @@ impl<S: MetadataStore + ?Sized, A: Around> MetadataStore for Wrapped<S, A> {
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
         self.inner.record_patch(record).await
     }
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
-        self.inner.record_health(reports).await
+    async fn record_health_at(&self, reports: &[DeviceReport], now: i64) -> Result<Vec<Uuid>> {
+        self.inner.record_health_at(reports, now).await
+    }
+    async fn health_series(&self, id: Uuid, buckets: Buckets) -> Result<HealthSeries> {
+        self.inner.health_series(id, buckets).await
     }
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {
         self.inner.health(ids).await

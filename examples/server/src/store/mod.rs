@@ -33,7 +33,7 @@ pub use rows::now_millis;
 pub use sqlite::SqliteStore;
 
 pub use changes::ChangeListener;
-pub use device_reports::{DeviceHash, DeviceReport, UpdateHealth};
+pub use device_reports::{Buckets, DeviceHash, DeviceReport, HealthSeries, UpdateHealth};
 pub use gc::GcReport;
 
 use crate::blobs::BlobStore;
@@ -138,8 +138,19 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     /// transaction; a flag once set stays set, and a row is written only when it is new or
     /// a flag turns on. Only a report marked `served` creates a row; the others change
     /// existing rows only. Reports on updates that do not exist are skipped. Returns the
-    /// updates whose rows changed, sorted.
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>>;
+    /// updates whose rows changed, sorted. Each event is stamped now (`served_at`,
+    /// `launched_at`, `failed_at`: the first time it happened).
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
+        self.record_health_at(reports, now_millis()).await
+    }
+
+    /// [`MetadataStore::record_health`] with the events stamped `now` (milliseconds since
+    /// the Unix epoch).
+    async fn record_health_at(&self, reports: &[DeviceReport], now: i64) -> Result<Vec<Uuid>>;
+
+    /// How many installs were served update `id`, first reported running it and first
+    /// reported failing on it, per bucket of `buckets` (zeros for an unknown update).
+    async fn health_series(&self, id: Uuid, buckets: Buckets) -> Result<HealthSeries>;
 
     /// The device counts of these updates; updates without a row are absent.
     async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>>;

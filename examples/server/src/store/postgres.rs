@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use super::rows::{self, now_millis, to_i64};
 use super::{
-    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth, UpdateInfo,
+    AssetHash, BlobRecord, Buckets, DeviceReport, GcReport, HealthSeries, MetadataStore, NewUpdate,
+    PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth,
+    UpdateInfo,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -462,7 +463,7 @@ impl MetadataStore for PostgresStore {
         self.map(result)
     }
 
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
+    async fn record_health_at(&self, reports: &[DeviceReport], now: i64) -> Result<Vec<Uuid>> {
         if reports.is_empty() {
             return Ok(Vec::new());
         }
@@ -489,7 +490,6 @@ impl MetadataStore for PostgresStore {
                     .collect::<Vec<_>>(),
             )
         };
-        let now = now_millis();
         let mut tx = self.map(self.pool.begin().await)?;
         let mut changed = std::collections::BTreeSet::new();
         // Only the server's own record of an answer creates a row; a device's report
@@ -499,7 +499,11 @@ impl MetadataStore for PostgresStore {
                 false,
                 "UPDATE update_health h SET \
                  launched = GREATEST(h.launched, r.launched), \
-                 failed = GREATEST(h.failed, r.failed), changed_at = $5 \
+                 failed = GREATEST(h.failed, r.failed), changed_at = $5, \
+                 launched_at = CASE WHEN h.launched = 0 AND r.launched = 1 THEN $5 \
+                 ELSE h.launched_at END, \
+                 failed_at = CASE WHEN h.failed = 0 AND r.failed = 1 THEN $5 \
+                 ELSE h.failed_at END \
                  FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
                       AS r (update_id, device, launched, failed) \
                  WHERE h.update_id = r.update_id AND h.device = r.device \
@@ -508,15 +512,19 @@ impl MetadataStore for PostgresStore {
             ),
             (
                 true,
-                "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
-                 SELECT r.update_id, r.device, r.launched, r.failed, $5 \
+                "INSERT INTO update_health (update_id, device, launched, failed, changed_at, \
+                 served_at, launched_at, failed_at) \
+                 SELECT r.update_id, r.device, r.launched, r.failed, $5, $5, \
+                 CASE WHEN r.launched = 1 THEN $5 END, CASE WHEN r.failed = 1 THEN $5 END \
                  FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
                       AS r (update_id, device, launched, failed) \
                  WHERE EXISTS (SELECT 1 FROM updates u WHERE u.id = r.update_id) \
                  ON CONFLICT (update_id, device) DO UPDATE SET \
                  launched = GREATEST(update_health.launched, EXCLUDED.launched), \
                  failed = GREATEST(update_health.failed, EXCLUDED.failed), \
-                 changed_at = EXCLUDED.changed_at \
+                 changed_at = EXCLUDED.changed_at, \
+                 launched_at = COALESCE(update_health.launched_at, EXCLUDED.launched_at), \
+                 failed_at = COALESCE(update_health.failed_at, EXCLUDED.failed_at) \
                  WHERE EXCLUDED.launched > update_health.launched \
                  OR EXCLUDED.failed > update_health.failed \
                  RETURNING update_id",
@@ -562,6 +570,19 @@ impl MetadataStore for PostgresStore {
                 .await,
         )?;
         rows.iter().map(rows::health).collect()
+    }
+
+    async fn health_series(&self, id: Uuid, buckets: Buckets) -> Result<HealthSeries> {
+        let rows = self.map(
+            sqlx::query(rows::HEALTH_SERIES)
+                .bind(id.to_string())
+                .bind(buckets.start)
+                .bind(buckets.width)
+                .bind(buckets.end())
+                .fetch_all(&self.pool)
+                .await,
+        )?;
+        rows::health_series(buckets, &rows)
     }
 
     async fn insert_if_served(

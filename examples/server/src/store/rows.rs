@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AssetHash, BlobRecord, NewUpdate, PatchRecord, Platform, Scope, StoredSourceMap, Update,
-    UpdateAsset, UpdateHealth, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, Buckets, HealthSeries, NewUpdate, PatchRecord, Platform, Scope,
+    StoredSourceMap, Update, UpdateAsset, UpdateHealth, UpdateInfo, UpdateKind,
 };
 use crate::error::{Error, Result};
 
@@ -50,6 +50,19 @@ pub(super) const HEALTH_COLUMNS: &str = "SELECT update_id, COUNT(*) AS served, \
      CAST(SUM(CASE WHEN launched = 1 OR failed = 1 THEN 1 ELSE 0 END) AS BIGINT) AS devices, \
      CAST(SUM(launched) AS BIGINT) AS launched, CAST(SUM(failed) AS BIGINT) AS failed \
      FROM update_health";
+
+/// Events per bucket of one update (`$1` its id, `$2` the first bucket's start, `$3` the
+/// width, `$4` the end): rows `kind`, `bucket`, `n`, for the buckets with events. A grouped
+/// scan of the update's rows (bounded per update), three times.
+pub(super) const HEALTH_SERIES: &str = "\
+     SELECT CAST('served' AS TEXT) AS kind, (served_at - $2) / $3 AS bucket, COUNT(*) AS n \
+     FROM update_health WHERE update_id = $1 AND served_at >= $2 AND served_at < $4 GROUP BY 2 \
+     UNION ALL \
+     SELECT CAST('launched' AS TEXT), (launched_at - $2) / $3, COUNT(*) \
+     FROM update_health WHERE update_id = $1 AND launched_at >= $2 AND launched_at < $4 GROUP BY 2 \
+     UNION ALL \
+     SELECT CAST('failed' AS TEXT), (failed_at - $2) / $3, COUNT(*) \
+     FROM update_health WHERE update_id = $1 AND failed_at >= $2 AND failed_at < $4 GROUP BY 2";
 
 /// Reads one blob row (`$1`: its hex hash); see [`blob`].
 pub(super) const SELECT_BLOB: &str =
@@ -376,6 +389,15 @@ pub(super) fn health(row: &impl Columns) -> Result<(Uuid, UpdateHealth)> {
         row.int("launched")?,
         row.int("failed")?,
     )
+}
+
+/// The series over `buckets` from the rows of [`HEALTH_SERIES`].
+pub(super) fn health_series(buckets: Buckets, rows: &[impl Columns]) -> Result<HealthSeries> {
+    let mut series = HealthSeries::empty(buckets);
+    for row in rows {
+        series.add(&row.text("kind")?, row.int("bucket")?, row.int("n")?)?;
+    }
+    Ok(series)
 }
 
 /// A listed source map from a row of [`SELECT_SOURCE_MAPS`].

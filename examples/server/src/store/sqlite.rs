@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use super::rows::{self, now_millis, to_i64};
 use super::{
-    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth, UpdateInfo,
+    AssetHash, BlobRecord, Buckets, DeviceReport, GcReport, HealthSeries, MetadataStore, NewUpdate,
+    PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth,
+    UpdateInfo,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -289,28 +290,36 @@ impl MetadataStore for SqliteStore {
         Ok(inserted == 1)
     }
 
-    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
+    async fn record_health_at(&self, reports: &[DeviceReport], now: i64) -> Result<Vec<Uuid>> {
         if reports.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_millis();
         let mut tx = self.pool.begin().await?;
         let mut changed = std::collections::BTreeSet::new();
         for report in reports {
             // Only the server's own record of an answer creates a row; a device's report
             // changes the row of an install that was served the update, or nothing.
             let statement = if report.served {
-                "INSERT INTO update_health (update_id, device, launched, failed, changed_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
+                "INSERT INTO update_health (update_id, device, launched, failed, changed_at, \
+                 served_at, launched_at, failed_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?5, CASE WHEN ?3 = 1 THEN ?5 END, \
+                 CASE WHEN ?4 = 1 THEN ?5 END \
+                 WHERE EXISTS (SELECT 1 FROM updates WHERE id = ?1) \
                  ON CONFLICT (update_id, device) DO UPDATE SET \
                  launched = MAX(update_health.launched, excluded.launched), \
                  failed = MAX(update_health.failed, excluded.failed), \
-                 changed_at = excluded.changed_at \
+                 changed_at = excluded.changed_at, \
+                 launched_at = COALESCE(update_health.launched_at, excluded.launched_at), \
+                 failed_at = COALESCE(update_health.failed_at, excluded.failed_at) \
                  WHERE excluded.launched > update_health.launched \
                  OR excluded.failed > update_health.failed"
             } else {
+                // The right-hand sides read the row as it was: a time is set when its flag
+                // turns on, and kept after.
                 "UPDATE update_health SET launched = MAX(launched, ?3), \
-                 failed = MAX(failed, ?4), changed_at = ?5 \
+                 failed = MAX(failed, ?4), changed_at = ?5, \
+                 launched_at = CASE WHEN launched = 0 AND ?3 = 1 THEN ?5 ELSE launched_at END, \
+                 failed_at = CASE WHEN failed = 0 AND ?4 = 1 THEN ?5 ELSE failed_at END \
                  WHERE update_id = ?1 AND device = ?2 AND (launched < ?3 OR failed < ?4)"
             };
             let written = sqlx::query(statement)
@@ -345,6 +354,17 @@ impl MetadataStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::health).collect()
+    }
+
+    async fn health_series(&self, id: Uuid, buckets: Buckets) -> Result<HealthSeries> {
+        let rows = sqlx::query(rows::HEALTH_SERIES)
+            .bind(id.to_string())
+            .bind(buckets.start)
+            .bind(buckets.width)
+            .bind(buckets.end())
+            .fetch_all(&self.pool)
+            .await?;
+        rows::health_series(buckets, &rows)
     }
 
     async fn insert_if_served(

@@ -150,7 +150,8 @@ function renderScope(updates) {
   const table = element('table', { 'aria-labelledby': titleId }, [
     element('thead', {}, [header]), element('tbody', {}, rows),
   ]);
-  return element('section', { class: 'scope', 'aria-labelledby': titleId }, [head, table]);
+  return element('section', { class: 'scope', 'aria-labelledby': titleId },
+    [head, table, element('div', { class: 'health-panel' })]);
 }
 
 function renderRow(u, served) {
@@ -167,6 +168,10 @@ function renderRow(u, served) {
     type: 'button', text: 'Republish', 'aria-label': `Republish ${u.id}`,
     dataset: { action: 'republish', id: u.id },
   });
+  const health = element('button', {
+    type: 'button', text: 'Health', 'aria-label': `Health of ${u.id}`,
+    dataset: { action: 'health', id: u.id },
+  });
   const kind = element('td', { text: kindLabel(u) });
   if (served) kind.append(' ', element('span', { class: 'badge', text: served }));
   return element('tr', { dataset: { id: u.id } }, [
@@ -175,8 +180,158 @@ function renderRow(u, served) {
     kind,
     element('td', { text: `${u.rollout_percent}%` }),
     element('td', { text: u.message ?? '' }),
-    element('td', { class: 'actions' }, u.kind === 'update' ? [rollout, ' ', republish] : [rollout]),
+    element('td', { class: 'actions' },
+      u.kind === 'update' ? [rollout, ' ', republish, ' ', health] : [rollout]),
   ]);
+}
+
+// Update health: the counts of one update over time, as SVG bar charts drawn here (no
+// library: the CSP allows this file only), each with a title, a description and a
+// visually hidden table of the same numbers.
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const CHART = { width: 640, height: 200, left: 44, right: 12, top: 12, bottom: 36 };
+
+function svg(tag, attributes = {}, children = []) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === 'text') node.textContent = value;
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// "2026-12-02 23:00" (UTC), the start of a bucket.
+function timeLabel(millis) {
+  return new Date(millis).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function widthLabel(millis) {
+  const units = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
+  for (const [size, name] of units) {
+    if (millis % size === 0) {
+      const n = millis / size;
+      return n === 1 ? `1 ${name}` : `${n} ${name}s`;
+    }
+  }
+  return `${millis} ms`;
+}
+
+// One bar chart of `series` ([{ name, label, values }]) over the buckets of `s`.
+function barChart(id, title, description, s, series) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const plotWidth = width - left - right;
+  const plotHeight = height - top - bottom;
+  const max = Math.max(1, ...series.flatMap((one) => one.values));
+  const slot = plotWidth / s.count;
+  // Thin bars even when there are few buckets: a wide block reads as an area, not a count.
+  const barWidth = Math.max(1, Math.min(32, (slot * 0.8) / series.length));
+  const y = (value) => top + plotHeight - (value / max) * plotHeight;
+  const bars = [];
+  series.forEach((one, index) => {
+    one.values.forEach((value, bucket) => {
+      const x = left + bucket * slot + slot * 0.1 + index * barWidth;
+      bars.push(svg('rect', {
+        class: `bar ${one.name}`, x: x.toFixed(2), y: y(value).toFixed(2),
+        width: barWidth.toFixed(2), height: (top + plotHeight - y(value)).toFixed(2),
+        'data-series': one.name, 'data-bucket': bucket, 'data-value': value,
+      }, [svg('title', { text: `${timeLabel(s.start + bucket * s.width)}: ${value} ${one.label}` })]));
+    });
+  });
+  const end = s.start + s.count * s.width;
+  const axes = [
+    svg('line', { class: 'axis', x1: left, y1: top + plotHeight, x2: width - right, y2: top + plotHeight }),
+    svg('line', { class: 'axis', x1: left, y1: top, x2: left, y2: top + plotHeight }),
+    svg('text', { class: 'tick', x: left - 6, y: top + plotHeight, 'text-anchor': 'end', text: '0' }),
+    svg('text', { class: 'tick', x: left - 6, y: top + 10, 'text-anchor': 'end', text: String(max) }),
+    svg('text', { class: 'tick', x: left, y: height - bottom + 16, text: timeLabel(s.start) }),
+    svg('text', {
+      class: 'tick', x: width - right, y: height - bottom + 16, 'text-anchor': 'end',
+      text: `${timeLabel(end)} UTC`,
+    }),
+    svg('text', {
+      class: 'tick', x: left + plotWidth / 2, y: height - 4, 'text-anchor': 'middle',
+      text: `one bar per ${widthLabel(s.width)}`,
+    }),
+  ];
+  const chart = svg('svg', {
+    class: 'chart', role: 'img', viewBox: `0 0 ${width} ${height}`,
+    'aria-labelledby': `${id}-title ${id}-desc`, 'data-chart': id.split('-')[0],
+  }, [
+    svg('title', { id: `${id}-title`, text: title }),
+    svg('desc', { id: `${id}-desc`, text: description }),
+    ...axes, ...bars,
+  ]);
+  const legend = element('ul', { class: 'legend' }, series.map((one) => element('li', {}, [
+    element('span', { class: `swatch ${one.name}`, 'aria-hidden': 'true' }), one.label,
+  ])));
+  const header = element('tr', {}, ['Bucket start (UTC)', ...series.map((one) => one.label)]
+    .map((text) => element('th', { scope: 'col', text })));
+  const rows = Array.from({ length: s.count }, (_, bucket) => element('tr', {}, [
+    element('th', { scope: 'row', text: timeLabel(s.start + bucket * s.width) }),
+    ...series.map((one) => element('td', { text: String(one.values[bucket]) })),
+  ]));
+  const table = element('table', { class: 'visually-hidden' }, [
+    element('caption', { text: title }), element('thead', {}, [header]), element('tbody', {}, rows),
+  ]);
+  return element('figure', { class: 'chart-figure' }, [
+    element('figcaption', { text: title }), chart, legend, table,
+  ]);
+}
+
+function sum(values) {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function rollbackText(state) {
+  if (state.rolled_back) {
+    const r = state.rolled_back;
+    return `Rolled back automatically at ${r.at_iso} (now serving ${r.rollback_id}): ${r.message ?? ''}`;
+  }
+  if (!state.enabled) return 'Automatic rollback is off on this server.';
+  const policy = `at ${Math.round(state.threshold * 100)}% failed of at least ${state.min_devices} devices`;
+  if (!state.judged) return `Not judged by the automatic rollback (${policy}): a copy or a rollback is never rolled back.`;
+  if (state.fires) return `Automatic rollback (${policy}): the counts meet the policy.`;
+  return `Automatic rollback is on (${policy}); not rolled back.`;
+}
+
+function renderHealth(data) {
+  const s = data.series;
+  const h = data.health;
+  const titleId = `health-${data.id}`;
+  const rate = `${(h.failure_rate * 100).toFixed(1)}%`;
+  const children = [
+    element('h4', { id: titleId, text: `Health of ${data.id}` }),
+    element('p', {
+      class: 'totals',
+      text: `Served to ${h.served} installs; ${h.launched} launched it, ${h.failed} failed on it `
+        + `(${rate} of ${h.devices} reporting).`,
+    }),
+    element('p', { class: 'auto-rollback', text: rollbackText(data.auto_rollback) }),
+  ];
+  const events = sum(s.served) + sum(s.launched) + sum(s.failed);
+  if (h.served === 0 && h.devices === 0 && events === 0) {
+    children.push(element('p', { class: 'empty', text: 'No reports yet: no install was served this update or reported on it.' }));
+  } else {
+    const range = `from ${timeLabel(s.start)} to ${timeLabel(s.start + s.count * s.width)} UTC, `
+      + `${s.count} bars of ${widthLabel(s.width)}`;
+    children.push(barChart(`launches-${data.id}`, 'Launches and failures over time',
+      `Installs that first reported running the update and failing on it, ${range}: `
+        + `${sum(s.launched)} launches, ${sum(s.failed)} failures.`,
+      s, [{ name: 'launched', label: 'launched', values: s.launched },
+        { name: 'failed', label: 'failed', values: s.failed }]));
+    children.push(barChart(`downloads-${data.id}`, 'Downloads over time',
+      `Installs the server sent the update's manifest to, ${range}: ${sum(s.served)} downloads.`,
+      s, [{ name: 'served', label: 'downloads', values: s.served }]));
+  }
+  return element('section', { class: 'health', 'aria-labelledby': titleId, dataset: { id: data.id } }, children);
+}
+
+async function showHealth(button) {
+  const data = await call('GET', `updates/${button.dataset.id}/health`);
+  const panel = button.closest('section.scope').querySelector('.health-panel');
+  panel.replaceChildren(renderHealth(data));
+  say(`Health of ${data.id} shown.`);
 }
 
 async function onAction(button) {
@@ -188,6 +343,8 @@ async function onAction(button) {
     const created = await call('POST', 'rollback', { ...scope, embedded: action === 'embedded' });
     await refresh();
     say(`Rolled back ${scopeLabel(scope)}: now serving ${created.map((u) => u.id).join(', ')}.`);
+  } else if (action === 'health') {
+    await showHealth(button);
   } else if (action === 'republish') {
     if (!window.confirm(`Serve a copy of ${button.dataset.id} again?`)) return;
     const created = await call('POST', `updates/${button.dataset.id}/republish`, {});
