@@ -33,7 +33,7 @@ use expo_update_server::blobs::{AssetUrls, BlobMemory};
 use expo_update_server::commands::Data;
 use expo_update_server::config::DEFAULT_APP;
 use expo_update_server::http::cache::ManifestCache;
-use expo_update_server::http::state::AppState;
+use expo_update_server::http::state::{AppShared, AppState};
 use expo_update_server::http::{metrics, router};
 use expo_update_server::sample::{SAMPLE_RUNTIME_VERSION, seed_if_empty};
 use expo_update_server::update_health::HealthRecorder;
@@ -104,7 +104,7 @@ fn router_in_process(c: &mut Criterion) {
     let signers = SignerSet::new(signer);
     // The server's recorder, so metric updates cost what they cost in production.
     assert!(metrics::install());
-    let state = AppState {
+    let state = AppState::new(AppShared {
         app: Arc::from(DEFAULT_APP),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
@@ -122,7 +122,7 @@ fn router_in_process(c: &mut Criterion) {
         streams: Arc::new(StreamBudget::new(64 << 20)),
         // Requests carry no health headers: nothing is queued.
         health: HealthRecorder::new(1).0,
-    };
+    });
     let app = router(state, Vec::new(), None);
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_ui;
+pub mod answers;
 pub mod assets;
 pub mod cache;
 pub mod error;
@@ -33,7 +34,7 @@ use tower_http::trace::TraceLayer;
 
 use self::cache::ManifestCache;
 use self::error::ApiError;
-use self::state::AppState;
+use self::state::{AppShared, AppState};
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
 use crate::commands::Data;
@@ -67,7 +68,7 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
     router
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(axum::middleware::from_fn(metrics::track))
+        .route_layer(metrics::TrackLayer)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -157,7 +158,7 @@ pub async fn serve(
             "automatic rollback is on"
         );
     }
-    let state = AppState {
+    let state = AppState::new(AppShared {
         app: Arc::from(DEFAULT_APP),
         responder: Arc::new(responder(signers.as_ref())),
         store: Arc::clone(&data.store),
@@ -177,7 +178,7 @@ pub async fn serve(
         default_channel: settings.default_channel.clone(),
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
         health,
-    };
+    });
     let apps = app_states(settings, &serve, &state, &app_signers);
     cache::refresh_channel_labels(data.store.as_ref()).await;
     let watcher = tokio::spawn(cache::watch_changes(
@@ -296,15 +297,15 @@ fn app_states(
     let mut apps = Vec::with_capacity(settings.apps.len());
     for (name, app) in &settings.apps {
         let signers = app_signers.get(name).cloned().flatten();
-        apps.push(AppState {
+        apps.push(AppState::new(AppShared {
             app: Arc::from(name.as_str()),
             responder: Arc::new(responder(signers.as_ref())),
             signers: signers.map(Arc::new),
             public_url: serve.public_url.with_segment(name),
             default_channel: settings.channel_of(name).to_owned(),
             admin_token_digest: app.admin_token.as_deref().map(admin::token_digest),
-            ..state.clone()
-        });
+            ..AppShared::clone(state)
+        }));
         tracing::info!(
             app = %name,
             signing = apps.last().is_some_and(|a| a.signers.is_some()),
