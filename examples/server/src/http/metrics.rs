@@ -40,10 +40,14 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower::{Layer, Service};
+
+/// The request headers labels are read from (parsed once, not per request).
+static EXPO_PLATFORM: HeaderName = HeaderName::from_static("expo-platform");
+static EXPO_CHANNEL_NAME: HeaderName = HeaderName::from_static("expo-channel-name");
 
 /// Channel label values at most (the store's channels, in name order); others are `other`.
 pub const MAX_CHANNELS: usize = 100;
@@ -231,9 +235,9 @@ where
             || handles::route("unmatched"),
             |path| handles::route(path.as_str()),
         );
-        let get = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let platform = platform_label(get("expo-platform"));
-        let channel = handles::with(|handles| handles.channel(get("expo-channel-name")));
+        let get = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let platform = platform_label(get(&EXPO_PLATFORM));
+        let channel = handles::with(|handles| handles.channel(get(&EXPO_CHANNEL_NAME)));
         let asset_get =
             route.is_asset() && request.method() == axum::http::Method::GET;
         let labels = Labels {

@@ -69,7 +69,6 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(metrics::TrackLayer)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -89,9 +88,13 @@ fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -
             &format!("{prefix}/assets/{{hash}}"),
             get(assets::asset).with_state(state.clone()),
         )
+        // Only the admin API reads request bodies: the limit is set where it applies,
+        // not on every manifest and asset request.
         .nest(
             &format!("{prefix}/admin"),
-            admin::router(state.clone()).with_state(state),
+            admin::router(state.clone())
+                .layer(DefaultBodyLimit::max(MAX_BODY))
+                .with_state(state),
         )
 }
 
