@@ -55,11 +55,7 @@ const COUNTED: usize = 1000;
 
 /// The allocations one `request` costs, on average over [`COUNTED`] (its copy and the
 /// body collection included).
-fn allocations(
-    runtime: &tokio::runtime::Runtime,
-    app: &Router,
-    request: &Request<()>,
-) -> f64 {
+fn allocations(runtime: &tokio::runtime::Runtime, app: &Router, request: &Request<()>) -> f64 {
     let region = Region::new(GLOBAL);
     for _ in 0..COUNTED {
         runtime.block_on(send(app, copy(request)));
@@ -167,7 +163,8 @@ fn router_in_process(c: &mut Criterion) {
     let app = router(state, Vec::new(), None);
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
-    let (status, _, body) = runtime.block_on(send(&app, copy(&manifest_request("application/expo+json"))));
+    let (status, _, body) =
+        runtime.block_on(send(&app, copy(&manifest_request("application/expo+json"))));
     assert_eq!(status, StatusCode::OK);
     let manifest: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let url = manifest["launchAsset"]["url"].as_str().unwrap();
@@ -183,8 +180,14 @@ fn router_in_process(c: &mut Criterion) {
     assert_eq!(status, StatusCode::NOT_MODIFIED);
 
     for (name, request) in [
-        ("manifest/multipart_signed", manifest_request("multipart/mixed")),
-        ("manifest/json_signed", manifest_request("application/expo+json")),
+        (
+            "manifest/multipart_signed",
+            manifest_request("multipart/mixed"),
+        ),
+        (
+            "manifest/json_signed",
+            manifest_request("application/expo+json"),
+        ),
         ("asset/br_memory", asset_request(&path, None)),
         ("asset/not_modified", asset_request(&path, Some(&etag))),
     ] {

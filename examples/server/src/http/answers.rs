@@ -163,3 +163,124 @@ fn render(
         body: body.into_bytes(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use expo_codesign::{Signer, SignerSet};
+    use expo_updates::{PreparedDirective, PreparedUpdate};
+
+    use super::*;
+
+    const KEY: &str =
+        include_str!("../../../../crates/expo-codesign/tests/fixtures/expo-private-key.pem");
+    const ID: &str = "0754dad0-d200-d634-113c-ef1f26106028";
+
+    fn responder() -> Responder {
+        let (signer, _) = Signer::from_pem("main", KEY, None).unwrap();
+        Responder::new().with_signers(SignerSet::new(signer))
+    }
+
+    fn update() -> Resolved {
+        let json = format!(
+            r#"{{"id":"{ID}","createdAt":"2024-01-31T12:34:56.789Z","runtimeVersion":"1",
+            "launchAsset":{{"hash":"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU","key":"bundle",
+            "contentType":"application/javascript","url":"https://u.example/a"}},
+            "assets":[],"metadata":{{}},"extra":{{}}}}"#
+        );
+        let manifest = expo_manifest::Manifest::from_json_slice(json.as_bytes()).unwrap();
+        Resolved::Update(Arc::new(PreparedUpdate::new(&manifest, None)))
+    }
+
+    fn request(headers: &[(&str, &str)]) -> UpdateRequest {
+        let mut builder = axum::http::Request::get("/manifest")
+            .header("expo-platform", "ios")
+            .header("expo-runtime-version", "1");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let (parts, ()) = builder.body(()).unwrap().into_parts();
+        UpdateRequest::from_parts(&parts).unwrap()
+    }
+
+    async fn bytes(response: Response<Body>) -> (StatusCode, HeaderMap, Bytes) {
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (parts.status, parts.headers, body)
+    }
+
+    /// Every kind of request, the ones that differ only in what the answer depends on.
+    fn kinds() -> Vec<Vec<(&'static str, &'static str)>> {
+        let signed = (
+            "expo-expect-signature",
+            r#"sig, keyid="main", alg="rsa-v1_5-sha256""#,
+        );
+        let other_key = (
+            "expo-expect-signature",
+            r#"sig, keyid="nope", alg="rsa-v1_5-sha256""#,
+        );
+        let v1 = ("expo-protocol-version", "1");
+        let multipart = ("accept", "multipart/mixed");
+        let json = ("accept", "application/expo+json");
+        let runs = ("expo-current-update-id", ID);
+        let embedded = ("expo-embedded-update-id", ID);
+        vec![
+            vec![v1, multipart, runs],
+            vec![v1, multipart],
+            vec![v1, multipart, signed],
+            vec![v1, multipart, signed, runs],
+            vec![v1, multipart, other_key],
+            vec![multipart, runs],
+            vec![v1, json, runs],
+            vec![v1, json, signed],
+            vec![v1, ("accept", "application/json")],
+            vec![v1, multipart, runs, embedded],
+        ]
+    }
+
+    #[tokio::test]
+    async fn kept_answers_are_the_responders_byte_for_byte_whatever_came_first() {
+        let responder = responder();
+        for resolved in [
+            Some(update()),
+            Some(Resolved::Directive(Arc::new(
+                PreparedDirective::roll_back_to_embedded(
+                    expo_manifest::Timestamp::from_millis(1_700_000_000_000).unwrap(),
+                ),
+            ))),
+            None,
+        ] {
+            // Forwards and backwards: a kind asked first must not become another's answer.
+            for order in [kinds(), kinds().into_iter().rev().collect()] {
+                let answers = Answers::new(resolved.clone());
+                for _ in 0..2 {
+                    for headers in &order {
+                        let request = request(headers);
+                        let expected = match responder.respond(&request, resolved.clone()) {
+                            Ok(response) => bytes(response.map(Body::new)).await,
+                            Err(error) => {
+                                assert!(answers.answer(&responder, &request).is_err());
+                                assert_eq!(error.status(), StatusCode::NOT_ACCEPTABLE);
+                                continue;
+                            }
+                        };
+                        let kept = bytes(answers.answer(&responder, &request).unwrap()).await;
+                        assert_eq!(kept, expected, "{headers:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signature_asked_of_a_server_without_keys_is_refused_every_time() {
+        let answers = Answers::new(Some(update()));
+        let request = request(&[("expo-expect-signature", "sig")]);
+        for _ in 0..2 {
+            let error = answers.answer(&Responder::new(), &request).unwrap_err();
+            assert!(matches!(error, ProtocolError::CodeSigningNotConfigured));
+        }
+        assert!(answers.kept.read().unwrap().is_empty());
+    }
+}

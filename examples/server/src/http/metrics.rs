@@ -238,8 +238,7 @@ where
         let get = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
         let platform = platform_label(get(&EXPO_PLATFORM));
         let channel = handles::with(|handles| handles.channel(get(&EXPO_CHANNEL_NAME)));
-        let asset_get =
-            route.is_asset() && request.method() == axum::http::Method::GET;
+        let asset_get = route.is_asset() && request.method() == axum::http::Method::GET;
         let labels = Labels {
             route,
             method: request.method().clone(),
@@ -304,7 +303,9 @@ fn record(labels: Labels, response: &Response, seconds: f64) {
         None
     };
     handles::with(|handles| {
-        handles.duration(&labels.route, &labels.method).record(seconds);
+        handles
+            .duration(&labels.route, &labels.method)
+            .record(seconds);
         if let Some((length, encoding)) = asset_bytes {
             handles.fixed().asset_bytes(encoding).increment(length);
         }

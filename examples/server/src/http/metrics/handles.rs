@@ -111,9 +111,10 @@ impl Fixed {
     /// `expo_manifest_cache_total{result}`.
     pub(super) fn cache(&mut self, hit: bool) -> Counter {
         let result = if hit { "hit" } else { "miss" };
-        kept(&mut self.cache[usize::from(hit)], || {
-            metrics::counter!("expo_manifest_cache_total", "result" => result)
-        })
+        kept(
+            &mut self.cache[usize::from(hit)],
+            || metrics::counter!("expo_manifest_cache_total", "result" => result),
+        )
     }
 
     /// `expo_asset_bytes_total{encoding}`.
@@ -124,9 +125,10 @@ impl Fixed {
             "identity" => 2,
             _ => 3,
         };
-        kept(&mut self.asset_bytes[slot], || {
-            metrics::counter!("expo_asset_bytes_total", "encoding" => encoding)
-        })
+        kept(
+            &mut self.asset_bytes[slot],
+            || metrics::counter!("expo_asset_bytes_total", "encoding" => encoding),
+        )
     }
 }
 
@@ -197,17 +199,13 @@ impl Handles {
 
     /// `expo_http_request_duration_seconds{route, method}`.
     pub(super) fn duration(&mut self, route: &Route, method: &Method) -> Histogram {
-        kept_in(
-            &mut self.durations,
-            (route.clone(), method.clone()),
-            || {
-                metrics::histogram!(
-                    "expo_http_request_duration_seconds",
-                    "route" => route.as_str().to_owned(),
-                    "method" => method.as_str().to_owned(),
-                )
-            },
-        )
+        kept_in(&mut self.durations, (route.clone(), method.clone()), || {
+            metrics::histogram!(
+                "expo_http_request_duration_seconds",
+                "route" => route.as_str().to_owned(),
+                "method" => method.as_str().to_owned(),
+            )
+        })
     }
 
     /// `expo_http_requests_total{route, method, status, platform, channel}`.
