@@ -27,7 +27,6 @@ use std::alloc::System;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -37,6 +36,7 @@ use expo_update_server::blobs::{AssetUrls, BlobMemory};
 use expo_update_server::commands::Data;
 use expo_update_server::config::DEFAULT_APP;
 use expo_update_server::http::cache::ManifestCache;
+use expo_update_server::http::listener::{Traced, traced};
 use expo_update_server::http::state::{AppShared, AppState};
 use expo_update_server::http::{metrics, router};
 use expo_update_server::sample::{SAMPLE_RUNTIME_VERSION, seed_if_empty};
@@ -55,7 +55,7 @@ const COUNTED: usize = 1000;
 
 /// The allocations one `request` costs, on average over [`COUNTED`] (its copy and the
 /// body collection included).
-fn allocations(runtime: &tokio::runtime::Runtime, app: &Router, request: &Request<()>) -> f64 {
+fn allocations(runtime: &tokio::runtime::Runtime, app: &Traced, request: &Request<()>) -> f64 {
     let region = Region::new(GLOBAL);
     for _ in 0..COUNTED {
         runtime.block_on(send(app, copy(request)));
@@ -109,12 +109,14 @@ fn copy(template: &Request<()>) -> Request<Body> {
 
 /// Sends `request` and collects the whole body, as a connection would.
 async fn send(
-    app: &Router,
+    app: &Traced,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let body = axum::body::to_bytes(Body::new(body), usize::MAX)
+        .await
+        .unwrap();
     (parts.status, parts.headers, body)
 }
 
@@ -160,7 +162,8 @@ fn router_in_process(c: &mut Criterion) {
         // as the flusher does.
         health,
     });
-    let app = router(state, Vec::new(), None);
+    // What a connection calls: the router inside the request log.
+    let app = traced(router(state, Vec::new(), None));
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
     let (status, _, body) =

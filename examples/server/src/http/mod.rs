@@ -30,7 +30,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use expo_codesign::SignerSet;
 use expo_updates::Responder;
-use tower_http::trace::TraceLayer;
 
 use self::cache::ManifestCache;
 use self::error::ApiError;
@@ -69,7 +68,7 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(metrics::TrackLayer)
-        .layer(TraceLayer::new_for_http())
+        // The request log (`TraceLayer`) wraps the whole router: `listener::traced`.
         .with_state(state)
 }
 
