@@ -51,7 +51,7 @@ use tower::ServiceExt as _;
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// Requests sent to count allocations.
-const COUNTED: usize = 1000;
+const COUNTED: u32 = 1000;
 
 /// The allocations one `request` costs, on average over [`COUNTED`] (its copy and the
 /// body collection included).
@@ -60,7 +60,8 @@ fn allocations(runtime: &tokio::runtime::Runtime, app: &Traced, request: &Reques
     for _ in 0..COUNTED {
         runtime.block_on(send(app, copy(request)));
     }
-    region.change().allocations as f64 / COUNTED as f64
+    let allocations = u32::try_from(region.change().allocations).unwrap_or(u32::MAX);
+    f64::from(allocations) / f64::from(COUNTED)
 }
 
 /// The asset memory of a default `serve` (`--asset-memory-mb 32`, at most 8 MiB an item).

@@ -152,7 +152,7 @@ pub fn record_manifest_served(update_id: uuid::Uuid, platform: &str, channel: &s
     let platform = platform_label(Some(platform));
     handles::with(|handles| {
         let channel = handles.channel(Some(channel));
-        handles.served(update_id, platform, channel).increment(1);
+        handles.served(update_id, platform, &channel).increment(1);
     });
 }
 

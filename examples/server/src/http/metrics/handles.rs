@@ -66,12 +66,12 @@ impl Route {
 /// The route label value of a matched route pattern.
 pub(super) fn route(pattern: &str) -> Route {
     with(|handles| {
-        if let Some((route, ())) = handles.routes.get_key_value(pattern) {
+        if let Some(route) = handles.routes.get(pattern) {
             return Route(Arc::clone(route));
         }
         let route: Arc<str> = Arc::from(pattern);
         // Route patterns are the router's, a bounded set: kept for good.
-        handles.routes.insert(Arc::clone(&route), ());
+        handles.routes.insert(Arc::clone(&route));
         Route(route)
     })
 }
@@ -82,7 +82,7 @@ pub(super) struct Handles {
     /// The channels as of [`Handles::generation`].
     channels: Option<Arc<HashSet<Arc<str>>>>,
     generation: u64,
-    routes: HashMap<Arc<str>, ()>,
+    routes: HashSet<Arc<str>>,
     durations: HashMap<(Route, Method), Histogram>,
     requests: HashMap<RequestKey, Counter>,
     served: HashMap<(Uuid, &'static str, Channel), Counter>,
@@ -181,10 +181,8 @@ impl Handles {
         };
         let generation = GENERATION.load(Ordering::Acquire);
         if self.generation != generation || self.channels.is_none() {
-            self.channels = CHANNELS
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+            self.channels
+                .clone_from(&CHANNELS.read().unwrap_or_else(PoisonError::into_inner));
             self.generation = generation;
         }
         match self.channels.as_ref().and_then(|known| known.get(channel)) {
@@ -246,7 +244,7 @@ impl Handles {
         &mut self,
         update_id: Uuid,
         platform: &'static str,
-        channel: Channel,
+        channel: &Channel,
     ) -> Counter {
         kept_in(
             &mut self.served,
