@@ -303,15 +303,12 @@ impl InMemoryAsset {
     }
 }
 
-/// A JSON error answer to an asset request (404 for an unknown hash).
+/// A JSON error answer ([`ErrorBody`](crate::ErrorBody)) to an asset request
+/// (404 for an unknown hash), not to be stored.
 pub fn asset_error_response(error: &ProtocolError) -> Response<Bytes> {
-    let mut response = Response::new(error.to_json_bytes());
-    *response.status_mut() = error.status();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = error.body().into_response(error.status());
     if let Some((name, value)) = error.extra_header() {
-        headers.insert(name, value);
+        response.headers_mut().insert(name, value);
     }
     response
 }

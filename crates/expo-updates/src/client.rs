@@ -234,10 +234,8 @@ pub fn check_manifest_response(
         }
         StatusCode::OK => {}
         status => {
-            let detail = serde_json::from_slice::<serde_json::Value>(response.body())
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                .map_or_else(String::new, |m| format!(": {m}"));
+            let detail = crate::ErrorBody::from_json_slice(response.body())
+                .map_or_else(|_| String::new(), |error| format!(": {error}"));
             report.push(Severity::Error, format!("status {status}{detail}"));
             return report;
         }

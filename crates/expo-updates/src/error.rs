@@ -5,11 +5,13 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::error_body::{ErrorBody, ErrorCode};
+
 /// Why a request cannot be answered with an update, a directive or an asset.
 ///
 /// Every variant renders as a JSON error response (see
-/// [`Responder::error_response`](crate::Responder::error_response)) whose body
-/// names the code, the header at fault and the problem:
+/// [`Responder::error_response`](crate::Responder::error_response)) whose
+/// [`ErrorBody`] names the code, the header at fault and the problem:
 /// `{"error":{"code":"missing_header","header":"expo-platform","message":"..."}}`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -99,20 +101,22 @@ impl ProtocolError {
     }
 
     /// The machine-readable `code` of the JSON body.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ProtocolError::MethodNotAllowed { .. } => "method_not_allowed",
-            ProtocolError::MissingHeader { .. } => "missing_header",
-            ProtocolError::InvalidHeader { .. } => "invalid_header",
-            ProtocolError::UnsupportedPlatform { .. } => "unsupported_platform",
-            ProtocolError::UnsupportedProtocolVersion { .. } => "unsupported_protocol_version",
-            ProtocolError::NotAcceptable => "not_acceptable",
-            ProtocolError::DirectiveNotAcceptable { .. } => "directive_not_acceptable",
-            ProtocolError::EncodingNotAcceptable => "encoding_not_acceptable",
-            ProtocolError::CodeSigningNotConfigured => "code_signing_not_configured",
-            ProtocolError::AssetNotFound => "not_found",
-            ProtocolError::Signing(_) => "signing_failed",
-            ProtocolError::Source(_) => "internal_error",
+            ProtocolError::MethodNotAllowed { .. } => ErrorCode::METHOD_NOT_ALLOWED,
+            ProtocolError::MissingHeader { .. } => ErrorCode::MISSING_HEADER,
+            ProtocolError::InvalidHeader { .. } => ErrorCode::INVALID_HEADER,
+            ProtocolError::UnsupportedPlatform { .. } => ErrorCode::UNSUPPORTED_PLATFORM,
+            ProtocolError::UnsupportedProtocolVersion { .. } => {
+                ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+            }
+            ProtocolError::NotAcceptable => ErrorCode::NOT_ACCEPTABLE,
+            ProtocolError::DirectiveNotAcceptable { .. } => ErrorCode::DIRECTIVE_NOT_ACCEPTABLE,
+            ProtocolError::EncodingNotAcceptable => ErrorCode::ENCODING_NOT_ACCEPTABLE,
+            ProtocolError::CodeSigningNotConfigured => ErrorCode::CODE_SIGNING_NOT_CONFIGURED,
+            ProtocolError::AssetNotFound => ErrorCode::NOT_FOUND,
+            ProtocolError::Signing(_) => ErrorCode::SIGNING_FAILED,
+            ProtocolError::Source(_) => ErrorCode::INTERNAL_ERROR,
         }
     }
 
@@ -136,23 +140,25 @@ impl ProtocolError {
         }
     }
 
-    /// The JSON body: code, header (when one is at fault) and message.
+    /// The [`ErrorBody`]: code, header (when one is at fault) and message.
     /// Internal errors say only that something failed, never why.
-    pub fn to_json_bytes(&self) -> Bytes {
+    pub fn body(&self) -> ErrorBody {
         let message = match self {
             ProtocolError::Signing(_) | ProtocolError::Source(_) => {
                 "the server could not answer this request".to_owned()
             }
             other => other.to_string(),
         };
-        let mut error = serde_json::Map::new();
-        error.insert("code".into(), self.code().into());
-        if let Some(header) = self.header() {
-            error.insert("header".into(), header.into());
+        let body = ErrorBody::new(self.code(), message);
+        match self.header() {
+            Some(header) => body.with_header(header),
+            None => body,
         }
-        error.insert("message".into(), message.into());
-        let body = serde_json::json!({ "error": error });
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// The JSON bytes of [`body`](Self::body).
+    pub fn to_json_bytes(&self) -> Bytes {
+        self.body().to_json_bytes()
     }
 
     /// The headers particular to this error (`allow` on a 405).
@@ -181,6 +187,10 @@ pub enum HeaderValueError {
     /// The value is empty.
     #[error("empty")]
     Empty,
+    /// The value holds a character other than printable ASCII (`' '` to
+    /// `'~'`), a tab for example, where only those are accepted (names, ids).
+    #[error("contains {0:?}: only printable ASCII is accepted")]
+    Character(char),
     /// The value is longer than accepted.
     #[error("{len} bytes long; at most {max} are accepted")]
     TooLong {

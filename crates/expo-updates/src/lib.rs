@@ -9,6 +9,7 @@ pub mod client;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+mod error_body;
 pub mod headers;
 mod prepared;
 mod request;
@@ -22,9 +23,11 @@ pub use asset::{
 };
 pub use body::UpdateBody;
 pub use error::{HeaderValueError, ProtocolError, SourceError};
+pub use error_body::{ErrorBody, ErrorCode, ErrorTarget};
 pub use prepared::{PreparedDirective, PreparedUpdate};
 pub use request::{
-    MAX_CHANNEL_LEN, MAX_CLIENT_ID_LEN, MAX_FATAL_ERROR_LEN, ProtocolVersion, UpdateRequest,
+    MAX_CHANNEL_LEN, MAX_CLIENT_ID_LEN, MAX_FATAL_ERROR_LEN, MAX_NAME_LEN, ProtocolVersion,
+    UpdateRequest, check_name,
 };
 pub use response::Responder;
 pub use source::{AssetSource, InMemorySource, Resolved, Target, UpdateSource};

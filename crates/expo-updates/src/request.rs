@@ -12,8 +12,10 @@ use http::{HeaderMap, HeaderName, Method, request::Parts};
 use crate::error::{HeaderValueError, ProtocolError, shorten};
 use crate::headers as h;
 
+/// Longest name accepted by [`check_name`] (and so longest `expo-channel-name`).
+pub const MAX_NAME_LEN: usize = 255;
 /// Longest `expo-channel-name` accepted.
-pub const MAX_CHANNEL_LEN: usize = 255;
+pub const MAX_CHANNEL_LEN: usize = MAX_NAME_LEN;
 /// Longest `eas-client-id` accepted.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// How much of `expo-fatal-error` is kept; the rest is cut off.
@@ -148,7 +150,7 @@ impl UpdateRequest {
         .map(parse_expect_signature)
         .transpose()?;
         let channel = text(headers, &h::EXPO_CHANNEL_NAME, h::names::EXPO_CHANNEL_NAME)?
-            .map(|v| bounded(h::names::EXPO_CHANNEL_NAME, v, MAX_CHANNEL_LEN))
+            .map(|v| named(h::names::EXPO_CHANNEL_NAME, v))
             .transpose()?;
         let client_id = text(headers, &h::EAS_CLIENT_ID, h::names::EAS_CLIENT_ID)?
             .map(|v| {
@@ -328,20 +330,53 @@ fn required<'a>(
     }
 }
 
-fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, ProtocolError> {
+/// Checks a name that scopes updates: 1 to [`MAX_NAME_LEN`] bytes of printable
+/// ASCII (`' '` to `'~'`), the rule of [`RuntimeVersion`].
+///
+/// `expo-channel-name` is read with it, so a server whose storage checks its
+/// channel (and app) names with the same function accepts every channel a
+/// request can carry: a refused name is the client's 400, never the storage's
+/// failure.
+///
+/// ```
+/// use expo_updates::{HeaderValueError, check_name};
+///
+/// assert!(check_name("production").is_ok());
+/// assert!(matches!(check_name("a\tb"), Err(HeaderValueError::Character('\t'))));
+/// assert!(matches!(check_name(""), Err(HeaderValueError::Empty)));
+/// ```
+pub fn check_name(value: &str) -> Result<(), HeaderValueError> {
+    check_printable(value, MAX_NAME_LEN)
+}
+
+/// A header holding a name: refused unless [`check_name`] accepts it.
+fn named(header: &'static str, value: &str) -> Result<String, ProtocolError> {
+    check_name(value)
+        .map(|()| value.to_owned())
+        .map_err(|e| invalid(header, e))
+}
+
+/// 1 to `max` bytes of printable ASCII.
+fn check_printable(value: &str, max: usize) -> Result<(), HeaderValueError> {
     if value.is_empty() {
-        return Err(invalid(header, HeaderValueError::Empty));
+        return Err(HeaderValueError::Empty);
     }
     if value.len() > max {
-        return Err(invalid(
-            header,
-            HeaderValueError::TooLong {
-                len: value.len(),
-                max,
-            },
-        ));
+        return Err(HeaderValueError::TooLong {
+            len: value.len(),
+            max,
+        });
     }
-    Ok(value.to_owned())
+    match value.chars().find(|c| !(' '..='~').contains(c)) {
+        Some(c) => Err(HeaderValueError::Character(c)),
+        None => Ok(()),
+    }
+}
+
+fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, ProtocolError> {
+    check_printable(value, max)
+        .map(|()| value.to_owned())
+        .map_err(|e| invalid(header, e))
 }
 
 fn update_id(
@@ -550,6 +585,48 @@ mod tests {
             let err = with(&[(name, value)]).unwrap_err();
             assert_eq!(err.header(), Some(name), "{name}");
             assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn names_and_ids_with_other_than_printable_ascii_are_refused() {
+        let long = "c".repeat(MAX_NAME_LEN + 1);
+        let long_id = "c".repeat(MAX_CLIENT_ID_LEN + 1);
+        for (name, value) in [
+            ("expo-channel-name", "a\tb"),
+            ("expo-channel-name", long.as_str()),
+            ("eas-client-id", "a\tb"),
+            ("eas-client-id", long_id.as_str()),
+            ("expo-runtime-version", "1\t2"),
+        ] {
+            let mut all: Vec<(&str, &str)> =
+                BASE.iter().filter(|(n, _)| *n != name).copied().collect();
+            all.push((name, value));
+            let err = UpdateRequest::from_parts(&parts(&all)).unwrap_err();
+            assert_eq!(err.header(), Some(name), "{name}: {value:?}");
+            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{name}");
+        }
+        // Spaces are printable; the edges are trimmed like every header value.
+        let r = with(&[("expo-channel-name", " my channel ")]).unwrap();
+        assert_eq!(r.channel(), Some("my channel"));
+    }
+
+    #[test]
+    fn check_name_is_the_runtime_version_rule() {
+        for value in [
+            "",
+            "a\tb",
+            "é",
+            "a\u{7f}",
+            &"x".repeat(MAX_NAME_LEN + 1),
+            "ok",
+            " ~",
+        ] {
+            assert_eq!(
+                check_name(value).is_ok(),
+                RuntimeVersion::new(value).is_ok(),
+                "{value:?}"
+            );
         }
     }
 

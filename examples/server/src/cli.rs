@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::blobs::urls::HumanDuration;
-use crate::config::{KeyPath, LogFormat};
+use crate::settings::{KeyPath, LogFormat};
 
 /// A self-hosted Expo Updates server: publish `expo export` output, serve it to apps,
 /// roll back, republish.
@@ -319,7 +319,7 @@ pub struct ServeArgs {
 
     /// Timeouts, caps, `/metrics` and forwarded hosts: what one client may hold.
     #[command(flatten)]
-    pub limits: crate::http::limits::LimitArgs,
+    pub limits: crate::settings::limits::LimitArgs,
 }
 
 /// `check`.

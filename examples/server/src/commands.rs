@@ -1,6 +1,5 @@
 //! Running each command on the data directory.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -11,58 +10,20 @@ use crate::cli::{
     CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
     ShowArgs, SourcemapsArgs,
 };
-use crate::config::{DEFAULT_APP, Loaded, Settings};
+use crate::config::Loaded;
+use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::output::{info_json, json_text, update_json, update_text, updates_table, with_health};
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
 use crate::remote_publish::{self, RemoteOptions};
 use crate::runtime::RuntimeFlags;
+use crate::settings::Settings;
 use crate::store::{
-    DatabaseUrl, MetadataStore, Platform, PostgresStore, SqliteStore, UpdateFilter, UpdateInfo,
-    checked_name, gc::Cutoffs, rollout,
+    DEFAULT_APP, MetadataStore, Platform, UpdateFilter, UpdateInfo, checked_name, gc::Cutoffs,
+    rollout,
 };
 use crate::{http, logging, ops};
-
-/// The metadata store and blob store of a data directory.
-#[derive(Debug, Clone)]
-pub struct Data {
-    /// Update metadata.
-    pub store: Arc<dyn MetadataStore>,
-    /// Blob bytes.
-    pub blobs: Arc<dyn BlobStore>,
-}
-
-impl Data {
-    /// Opens (creating if needed) `dir/metadata.sqlite` and `dir/blobs/`.
-    pub async fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let store = SqliteStore::open(&dir.join("metadata.sqlite")).await?;
-        let blobs = LocalBlobStore::open(dir.join("blobs"))?;
-        Ok(Self {
-            store: Arc::new(store),
-            blobs: Arc::new(blobs),
-        })
-    }
-
-    /// Opens the stores `settings` name: `PostgreSQL` when a database URL is set, else
-    /// `SQLite` in the data directory; blobs in the data directory.
-    pub async fn from_settings(settings: &Settings) -> Result<Self> {
-        let dir = &settings.data_dir;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let store: Arc<dyn MetadataStore> = match &settings.database_url {
-            Some(url) => Arc::new(PostgresStore::open(&url.parse::<DatabaseUrl>()?).await?),
-            None => Arc::new(SqliteStore::open(&dir.join("metadata.sqlite")).await?),
-        };
-        let blobs: Arc<dyn BlobStore> = match &settings.storage {
-            Some(url) if url != "local" => {
-                Arc::new(S3BlobStore::from_env(url.parse::<S3Location>()?)?)
-            }
-            _ => Arc::new(LocalBlobStore::open(dir.join("blobs"))?),
-        };
-        Ok(Self { store, blobs })
-    }
-}
 
 fn platforms(arg: PlatformArg) -> Option<Vec<Platform>> {
     match arg {
@@ -81,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let app = cli
         .app
         .as_deref()
-        .map(crate::config::checked_app_name)
+        .map(crate::settings::checked_app_name)
         .transpose()?;
     match cli.command {
         Command::Serve(args) => {
@@ -162,7 +123,7 @@ async fn check_app(store: &dyn MetadataStore, app: Option<&str>, id: uuid::Uuid)
 
 async fn run_gc(settings: &Settings, app: Option<&str>, args: &GcArgs) -> Result<()> {
     let data = Data::from_settings(settings).await?;
-    let now = crate::store::sqlite::now_millis();
+    let now = crate::store::now_millis();
     let cutoff = |age: std::time::Duration| {
         now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
     };

@@ -1,4 +1,5 @@
-//! Settings: the TOML file, merged under flags and environment variables.
+//! The configuration file, merged under flags and environment variables into the
+//! [`crate::settings`] commands run with.
 //!
 //! ```toml
 //! data-dir = "/var/lib/expo-updates"      # relative paths are relative to this file
@@ -22,32 +23,30 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
 use crate::blobs::AssetUrls;
 use crate::blobs::urls::HumanDuration;
 use crate::cli::{AssetUrlMode, Cli, ServeArgs};
+use crate::device_reports::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
 use crate::error::{Error, Result};
-use crate::http::limits::{LimitArgs, Limits};
 use crate::patches::{MAX_BASES, PatchSettings};
-use crate::update_health::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
+use crate::settings::limits::{LimitArgs, Limits};
+use crate::settings::{
+    AppSettings, DEFAULT_KEYID, KeyPath, LogFormat, ServeSettings, Settings, SigningKeyConfig,
+    checked_app_name, read_limited,
+};
+use crate::store::DEFAULT_APP;
 
 /// Default listening address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "expo-updates-data";
-/// Default app name.
-pub const DEFAULT_APP: &str = "default";
 /// Default channel name.
 pub const DEFAULT_CHANNEL: &str = "default";
-/// Default keyid of a signing key given without one (what `expo-updates codesigning:configure`
-/// writes into app configs).
-pub const DEFAULT_KEYID: &str = "main";
 /// Default lifetime of presigned asset URLs.
 pub const DEFAULT_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_hours(1);
 /// Longest lifetime S3 allows a presigned URL.
@@ -56,55 +55,6 @@ pub const MAX_PRESIGN_EXPIRY: std::time::Duration = std::time::Duration::from_ho
 pub const DEFAULT_AUTO_ROLLBACK_MIN_DEVICES: u64 = 50;
 /// Longest time device reports wait in memory.
 pub const MAX_HEALTH_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_hours(1);
-/// Largest configuration file read.
-const MAX_CONFIG_SIZE: u64 = 1 << 20;
-
-/// How logs are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// `[KEYID=]PATH`: a key or certificate file and the keyid it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyPath {
-    /// The keyid.
-    pub keyid: String,
-    /// The PEM file.
-    pub path: PathBuf,
-}
-
-impl FromStr for KeyPath {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (keyid, path) = match s.split_once('=') {
-            Some((keyid, path)) => (keyid.trim(), path),
-            None => (DEFAULT_KEYID, s),
-        };
-        if keyid.is_empty() {
-            return Err(format!("empty keyid in {s:?} (expected [KEYID=]PATH)"));
-        }
-        if path.is_empty() {
-            return Err(format!("empty path in {s:?} (expected [KEYID=]PATH)"));
-        }
-        Ok(Self {
-            keyid: keyid.to_owned(),
-            path: PathBuf::from(path),
-        })
-    }
-}
-
-impl fmt::Display for KeyPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.keyid, self.path.display())
-    }
-}
 
 /// The configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -152,7 +102,7 @@ struct FileServe {
     auto_rollback_min_devices: Option<u64>,
     health_flush_interval: Option<HumanDuration>,
     health_max_devices: Option<u64>,
-    // Limits (see `http::limits`).
+    // Limits (see `settings::limits`).
     header_read_timeout: Option<HumanDuration>,
     idle_timeout: Option<HumanDuration>,
     body_timeout: Option<HumanDuration>,
@@ -192,219 +142,6 @@ struct FileSigningKey {
     keyid: Option<String>,
     key: PathBuf,
     certificate: Option<PathBuf>,
-}
-
-/// Settings every command uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Database and blobs.
-    pub data_dir: PathBuf,
-    /// `PostgreSQL` URL of the metadata; `SQLite` in the data directory when `None`.
-    pub database_url: Option<String>,
-    /// `s3://bucket/prefix` of the blobs; the data directory when `None`.
-    pub storage: Option<String>,
-    /// Channel when none is named.
-    pub default_channel: String,
-    /// Log format.
-    pub log_format: LogFormat,
-    /// How old the default app's updates get before `gc` deletes them (`gc-older-than`).
-    pub gc_older_than: Option<std::time::Duration>,
-    /// The other apps (`[apps.NAME]`), by name.
-    pub apps: BTreeMap<String, AppSettings>,
-}
-
-impl Settings {
-    /// The settings of `app`: `None` when it is neither the default app nor configured.
-    pub fn app(&self, app: &str) -> Option<AppView<'_>> {
-        if app == DEFAULT_APP {
-            return Some(AppView {
-                default_channel: &self.default_channel,
-                gc_older_than: self.gc_older_than,
-            });
-        }
-        self.apps.get(app).map(|settings| AppView {
-            default_channel: settings
-                .default_channel
-                .as_deref()
-                .unwrap_or(&self.default_channel),
-            gc_older_than: settings.gc_older_than,
-        })
-    }
-
-    /// The default channel of `app` (the global one for apps that set none, or that are not
-    /// configured: commands may work on the store for any app).
-    pub fn channel_of(&self, app: &str) -> &str {
-        self.app(app)
-            .map_or(self.default_channel.as_str(), |view| view.default_channel)
-    }
-}
-
-/// What commands read of one app's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppView<'a> {
-    /// Channel when none is named.
-    pub default_channel: &'a str,
-    /// Retention of `gc`.
-    pub gc_older_than: Option<std::time::Duration>,
-}
-
-/// One `[apps.NAME]` table: an app served under `/NAME/...` with its own keys and token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AppSettings {
-    /// Its admin bearer token (at least 16 characters); `None` disables its admin API.
-    pub admin_token: Option<String>,
-    /// Channel of its requests without `expo-channel-name` [default: the global one].
-    pub default_channel: Option<String>,
-    /// How old its updates get before `gc` deletes them.
-    pub gc_older_than: Option<std::time::Duration>,
-    /// Its signing keys, the default first; none: unsigned.
-    pub signing_keys: Vec<SigningKeyConfig>,
-}
-
-/// Names an app cannot have: the first path segment of the server's own routes.
-pub const RESERVED_APP_NAMES: [&str; 5] = ["admin", "assets", "health", "manifest", "metrics"];
-
-/// `name` if it can be an app name: a valid name (as channels) that is one URL path segment
-/// as it is (no `/`, `?`, `#`, `%` or space), and not a route of the server.
-pub fn checked_app_name(name: &str) -> Result<String> {
-    let name = crate::store::checked_name("app", name)?;
-    if name
-        .bytes()
-        .any(|b| matches!(b, b'/' | b'?' | b'#' | b'%' | b' ' | b'\\'))
-        || name == "."
-        || name == ".."
-    {
-        return Err(Error::Invalid(format!(
-            "app {name:?} must be usable as a URL path segment (no / ? # % \\ or space)"
-        )));
-    }
-    if RESERVED_APP_NAMES.contains(&name.as_str()) {
-        return Err(Error::Invalid(format!(
-            "app {name:?} is a route of the server: pick another name"
-        )));
-    }
-    Ok(name)
-}
-
-/// A signing key to load at startup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigningKeyConfig {
-    /// Its keyid.
-    pub keyid: String,
-    /// PEM private key.
-    pub key: PathBuf,
-    /// PEM certificate (chain), checked against the key.
-    pub certificate: Option<PathBuf>,
-}
-
-/// Settings of `serve`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeSettings {
-    /// Listening address.
-    pub bind: SocketAddr,
-    /// Base of asset URLs, without a trailing slash.
-    pub public_url: PublicUrl,
-    /// Honour `x-forwarded-proto` / `x-forwarded-host`.
-    pub trust_proxy: bool,
-    /// The /admin bearer token.
-    pub admin_token: Option<String>,
-    /// Signing keys, the default first.
-    pub signing_keys: Vec<SigningKeyConfig>,
-    /// Publish the sample update into an empty database.
-    pub sample: bool,
-    /// Where asset URLs in manifests point.
-    pub asset_urls: AssetUrls,
-    /// Bytes of asset memory (see [`crate::blobs::BlobMemory`]).
-    pub asset_memory: u64,
-    /// Launch-asset patches.
-    pub patches: PatchSettings,
-    /// When to roll back a failing update; `None` when off.
-    pub auto_rollback: Option<AutoRollback>,
-    /// How often device reports are written to the store.
-    pub health_flush_interval: std::time::Duration,
-    /// Rows kept per update for its device counts.
-    pub health_max_devices: u64,
-    /// Timeouts, caps, `/metrics` and forwarded hosts.
-    pub limits: Limits,
-}
-
-/// An absolute `http` or `https` base URL, without a trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl {
-    url: String,
-    scheme: String,
-    authority: String,
-    path: String,
-}
-
-impl PublicUrl {
-    /// The URL.
-    pub fn as_str(&self) -> &str {
-        &self.url
-    }
-
-    /// `http` or `https`.
-    pub fn scheme(&self) -> &str {
-        &self.scheme
-    }
-
-    /// Host and optional port.
-    pub fn authority(&self) -> &str {
-        &self.authority
-    }
-
-    /// The path prefix (empty, or starting with `/`, without a trailing slash).
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-}
-
-impl FromStr for PublicUrl {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let invalid = |why: &str| Error::Config(format!("public URL {s:?}: {why}"));
-        let uri: http::Uri = s.parse().map_err(|_| invalid("not a URL"))?;
-        let scheme = match uri.scheme_str() {
-            Some(scheme @ ("http" | "https")) => scheme.to_owned(),
-            _ => return Err(invalid("must start with http:// or https://")),
-        };
-        let authority = uri.authority().ok_or_else(|| invalid("has no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(invalid("must not hold credentials"));
-        }
-        if uri.query().is_some() {
-            return Err(invalid("must not have a query"));
-        }
-        let path = uri.path().trim_end_matches('/').to_owned();
-        let authority = authority.as_str().to_owned();
-        Ok(Self {
-            url: format!("{scheme}://{authority}{path}"),
-            scheme,
-            authority,
-            path,
-        })
-    }
-}
-
-impl PublicUrl {
-    /// This URL with one more path segment (`segment` must be a valid path segment, as
-    /// [`checked_app_name`] ensures).
-    #[must_use]
-    pub fn with_segment(&self, segment: &str) -> Self {
-        Self {
-            url: format!("{}/{segment}", self.url),
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
-            path: format!("{}/{segment}", self.path),
-        }
-    }
-}
-
-impl fmt::Display for PublicUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url)
-    }
 }
 
 /// The configuration file (if any) with the paths in it made relative to its folder.
@@ -574,7 +311,7 @@ impl Loaded {
             health_max_devices: args
                 .health_max_devices
                 .or(file.health_max_devices)
-                .unwrap_or(crate::update_health::DEFAULT_MAX_DEVICES_PER_UPDATE)
+                .unwrap_or(crate::device_reports::DEFAULT_MAX_DEVICES_PER_UPDATE)
                 .max(1),
             asset_urls,
             patches,
@@ -710,23 +447,12 @@ fn pair_keys_and_certs(keys: &[KeyPath], certs: &[KeyPath]) -> Result<Vec<Signin
         .collect())
 }
 
-/// Reads a small text file (configuration, PEM, JSON) with a size limit.
-pub fn read_limited(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.len() > MAX_CONFIG_SIZE {
-        return Err(Error::Config(format!(
-            "{}: larger than {MAX_CONFIG_SIZE} bytes",
-            path.display()
-        )));
-    }
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
 
     use super::*;
+    use crate::blobs::PublicUrl;
     use crate::cli::Command;
 
     fn serve_args(cli: &Cli) -> &ServeArgs {

@@ -56,13 +56,25 @@ pub enum Error {
     /// A request or command argument is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// An app, channel or runtime version name breaks the one rule of names
+    /// ([`expo_updates::check_name`], which the protocol layer applies to
+    /// `expo-channel-name` too).
+    #[error("{what} {shown:?}: {source}")]
+    InvalidName {
+        /// Which name: `app`, `channel`, `runtime version`, `default channel`.
+        what: &'static str,
+        /// The value, shortened.
+        shown: String,
+        /// What is wrong with it.
+        source: expo_updates::HeaderValueError,
+    },
     /// A blob this publish found stored was deleted (or is being deleted) by a garbage
     /// collection before the publish committed; the publish uploads it again.
     #[error(
         "blob {0} was removed by a garbage collection (or one that did not finish: run `gc` \
          again); publish again"
     )]
-    BlobRemoved(crate::store::AssetHash),
+    BlobRemoved(expo_manifest::AssetHash),
     /// No update has this id.
     #[error("no update with id {0}")]
     UpdateNotFound(uuid::Uuid),

@@ -17,19 +17,22 @@
 //!
 //! # Modules
 //!
-//! - [`store`]: update metadata behind the [`store::MetadataStore`] trait (`SQLite`,
-//!   `PostgreSQL`).
-//! - [`blobs`]: content-addressed bytes behind the [`blobs::BlobStore`] trait (local disk,
-//!   S3), and where asset URLs point ([`blobs::AssetUrls`]).
-//! - [`publish`], [`ops`]: publishing an export; republish and rollback.
-//! - [`promote`]: copying an update to another server over its admin API.
-//! - [`remote_publish`], [`runtime`]: publishing to a running server with its admin token;
-//!   the runtime version of each platform.
-//! - [`patches`]: building bsdiff patches of launch assets in the background.
-//! - [`http`]: the server (assets, admin API, health, manifest cache).
-//! - [`update_health`]: launch and failure counts per update from the devices' headers,
-//!   and the automatic rollback.
-//! - [`cli`], [`config`], [`commands`]: the command line and its settings.
+//! Layered bottom-up: a module uses only modules of its own layer or below, never one
+//! above (DESIGN.md has the full map).
+//!
+//! 1. Shared types: [`error`] (hashes and platforms come from `expo_manifest`).
+//! 2. Storage: [`blobs`], content-addressed bytes behind the [`blobs::BlobStore`] trait
+//!    (local disk, S3) and where asset URLs point; [`store`], update metadata behind the
+//!    [`store::MetadataStore`] trait (`SQLite`, `PostgreSQL`).
+//! 3. Operations: [`publish`] (with [`compress`], [`app_config`], [`runtime`],
+//!    [`source_maps`], [`project`]), [`ops`] (republish, rollbacks), [`promote`],
+//!    [`remote_publish`], [`patches`], [`device_reports`] (launch and failure counts, the
+//!    automatic rollback), [`sample`], [`check`], [`output`].
+//! 4. Settings: [`settings`] (what commands and the server run with), [`data`] (the stores
+//!    they name).
+//! 5. Front ends, side by side: [`http`] (the server) and [`cli`] (the flags), with
+//!    [`config`] (the file under the flags).
+//! 6. [`commands`] and [`logging`]: one runner per command.
 //!
 //! # Example
 //!
@@ -55,6 +58,8 @@ pub mod cli;
 pub mod commands;
 pub mod compress;
 pub mod config;
+pub mod data;
+pub mod device_reports;
 pub mod error;
 pub mod http;
 pub mod logging;
@@ -67,6 +72,6 @@ pub mod publish;
 pub mod remote_publish;
 pub mod runtime;
 pub mod sample;
+pub mod settings;
 pub mod source_maps;
 pub mod store;
-pub mod update_health;

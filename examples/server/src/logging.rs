@@ -2,7 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use crate::settings::LogFormat;
 
 /// Installs the global subscriber. `RUST_LOG` overrides the default filter (`info`).
 pub fn init(format: LogFormat) {

@@ -168,7 +168,8 @@ impl Patcher {
             if let Some(record) = self.build(base_hash, target_hash).await?
                 && self.store.record_patch(&record).await?
             {
-                crate::http::metrics::record_patch_built(record.outcome.as_str());
+                metrics::counter!("expo_patch_builds_total", "outcome" => record.outcome.as_str())
+                    .increment(1);
                 tracing::info!(
                     base = %base_hash,
                     target = %target_hash,

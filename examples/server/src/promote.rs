@@ -10,15 +10,15 @@
 
 use std::collections::BTreeSet;
 
+use expo_updates::ErrorBody;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
-use crate::blobs::{BlobStore, ContentCoding};
+use crate::blobs::{BlobStore, ContentCoding, MAX_FILE_SIZE};
 use crate::error::{Error, Result};
-use crate::publish::MAX_FILE_SIZE;
 use crate::store::{
     AssetHash, MetadataStore, Platform, Update, UpdateAsset, UpdateInfo, UpdateKind,
 };
@@ -37,7 +37,7 @@ const PROMOTED_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_0d2e_4b7a_4f0e_9a51_3e88
 pub fn promoted_id(source_id: Uuid, app: &str, channel: &str) -> Uuid {
     let mut name = source_id.as_bytes().to_vec();
     // The default app's ids stay what they were before apps had their own URLs.
-    if app != crate::config::DEFAULT_APP {
+    if app != crate::store::DEFAULT_APP {
         name.extend_from_slice(app.as_bytes());
         // Names are visible ASCII: a NUL cannot be part of either.
         name.push(0);
@@ -343,12 +343,13 @@ impl Client {
         if status.is_success() {
             return Ok(response);
         }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let code = body["code"].as_str().unwrap_or_default().to_owned();
-        let mut message = format!(
-            "{status}: {}",
-            body["error"].as_str().unwrap_or("no error message")
-        );
+        // The one error shape (`expo_updates::ErrorBody`); anything else (a proxy's page)
+        // is reported by its status alone.
+        let body = response.bytes().await.unwrap_or_default();
+        let (code, mut message) = match ErrorBody::from_json_slice(&body) {
+            Ok(error) => (error.code().to_string(), format!("{status}: {error}")),
+            Err(_) => (String::new(), format!("{status}: no error message")),
+        };
         if status == reqwest::StatusCode::UNAUTHORIZED {
             message.push_str(" (");
             message.push_str(self.unauthorized_hint);

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::app_config::AppConfig;
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, MAX_FILE_SIZE};
 use crate::compress;
 use crate::error::{Error, Result};
 use crate::runtime::{self, RuntimeFlags};
@@ -27,9 +27,6 @@ use crate::store::{
     AssetHash, BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SourceMap, UpdateAsset,
     UpdateInfo, UpdateKind,
 };
-
-/// Largest file of an export read into memory (to compress it).
-pub const MAX_FILE_SIZE: u64 = 512 << 20;
 
 /// What to publish where.
 #[derive(Debug, Clone)]

@@ -11,10 +11,9 @@ use include_dir::{Dir, include_dir};
 use serde_json::Value;
 
 use crate::blobs::BlobStore;
-use crate::config::DEFAULT_APP;
 use crate::error::{Error, Result};
 use crate::publish::{PublishRequest, publish};
-use crate::store::{MetadataStore, UpdateFilter, UpdateInfo};
+use crate::store::{DEFAULT_APP, MetadataStore, UpdateFilter, UpdateInfo};
 
 /// The runtime version the sample is published under.
 pub const SAMPLE_RUNTIME_VERSION: &str = "0.0.0-sample";

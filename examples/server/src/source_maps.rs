@@ -13,10 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
-use crate::blobs::{BlobStore, ContentCoding};
+use crate::blobs::{BlobStore, ContentCoding, MAX_FILE_SIZE};
 use crate::error::{Error, Result};
 use crate::promote::Client;
-use crate::publish::MAX_FILE_SIZE;
 use crate::store::{AssetHash, MAX_NAME_LEN, MetadataStore, StoredSourceMap};
 
 /// Most source maps one update keeps (a bundle has one; some tools write a few).

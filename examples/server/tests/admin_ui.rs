@@ -132,7 +132,7 @@ async fn scopes_and_rollout_routes() {
         let response = rollout(bad.clone()).await.unwrap();
         assert!(response.status().is_client_error(), "{bad}");
         let body: Value = response.json().await.unwrap();
-        assert!(body["error"].is_string(), "{bad}: {body}");
+        assert!(body["error"]["message"].is_string(), "{bad}: {body}");
     }
     let response = rollout(json!({ "percent": 40 })).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -142,7 +142,7 @@ async fn scopes_and_rollout_routes() {
     let response = rollout(json!({ "revert": true })).await.unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "conflict", "{body}");
+    assert_eq!(body["error"]["code"], "conflict", "{body}");
     let unknown = client
         .post(server.url(&format!("/admin/updates/{}/rollout", uuid::Uuid::new_v4())))
         .bearer_auth(TOKEN)

@@ -227,12 +227,18 @@ async fn two_apps_with_their_own_keys_tokens_and_paths(backend: &Backend) {
     for path in ["/nope/manifest", "/nope/assets/abc", "/nope/admin/updates"] {
         let (status, body) = send(&server, Method::GET, path, SHOP_TOKEN, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-        assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("nope"),
+            "{body}"
+        );
     }
     let (status, body) = send(&server, Method::GET, "/shop/admin/nope", SHOP_TOKEN, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(
-        body["error"].as_str().unwrap().contains("no such endpoint"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such endpoint"),
         "{body}"
     );
     for path in ["/health", "/metrics", "/admin/ui", "/shop/admin/ui"] {
@@ -277,7 +283,7 @@ async fn two_apps_with_their_own_keys_tokens_and_paths(backend: &Backend) {
             let path = format!("{prefix}/{route}");
             let (status, answer) = send(&server, method.clone(), &path, token, body).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
-            assert_eq!(answer["code"], "unauthorized", "{method} {path}");
+            assert_eq!(answer["error"]["code"], "unauthorized", "{method} {path}");
         }
     }
     // With its own token, an app does not see another app's updates either.
@@ -301,7 +307,7 @@ async fn two_apps_with_their_own_keys_tokens_and_paths(backend: &Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    assert_eq!(answer["code"], "wrong_app");
+    assert_eq!(answer["error"]["code"], "wrong_app");
     let (status, answer) = send(
         &server,
         Method::POST,

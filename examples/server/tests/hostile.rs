@@ -378,7 +378,7 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(shed.headers()["retry-after"], "1");
     let body: Value = shed.json().await.unwrap();
-    assert_eq!(body["code"], "overloaded", "{body}");
+    assert_eq!(body["error"]["code"], "overloaded", "{body}");
     drop(stuck);
     // Once they are gone, requests are served again.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -426,7 +426,7 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     assert!(answer.contains("\r\nretry-after: 1\r\n"), "{answer}");
     let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    assert_eq!(body["code"], "overloaded", "{body}");
+    assert_eq!(body["error"]["code"], "overloaded", "{body}");
     drop(idle);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = client()

@@ -75,8 +75,12 @@ async fn json_error(response: reqwest::Response, status: StatusCode, code: &str)
             .starts_with("application/json")
     );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
     body
 }
 
@@ -201,7 +205,12 @@ async fn promote_between_servers(backend: &Backend) {
         .await
         .unwrap();
     let body = json_error(response, StatusCode::CONFLICT, "missing_blobs").await;
-    assert!(body["error"].as_str().unwrap().contains(&ios_bundle));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&ios_bundle)
+    );
     let response = client()
         .post(server.url("/admin/import"))
         .bearer_auth(TOKEN)

@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use expo_manifest::AssetHash;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::stream::UnbufferedFile;
 use super::{BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob};
 use crate::error::{Error, Result};
-use crate::store::AssetHash;
 
 /// Temporary files older than this are left over from a killed process.
 const STALE_TEMP_AGE: Duration = Duration::from_hours(1);

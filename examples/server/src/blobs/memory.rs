@@ -16,10 +16,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use expo_manifest::AssetHash;
 use tokio::sync::OnceCell;
 
 use super::ContentCoding;
-use crate::store::AssetHash;
 
 /// Default total budget: room for a few platforms' launch bundles in every coding.
 pub const DEFAULT_BUDGET: u64 = 32 * 1024 * 1024;

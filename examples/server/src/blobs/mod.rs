@@ -21,12 +21,21 @@ use tokio::io::AsyncRead;
 pub use local::LocalBlobStore;
 pub use memory::BlobMemory;
 pub use s3::{S3BlobStore, S3Location};
-pub use urls::AssetUrls;
+pub use urls::{AssetUrls, PublicUrl};
 
 pub use expo_accept::ContentCoding;
 
+use expo_manifest::AssetHash;
+
 use crate::error::Result;
-use crate::store::AssetHash;
+
+/// `cache-control` of blobs wherever they are served (this server, S3, a CDN): their URL
+/// changes with their content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Largest file read into memory: a file of an export (to compress it), a source map, a
+/// blob downloaded from another server.
+pub const MAX_FILE_SIZE: u64 = 512 << 20;
 
 /// A blob ready to store: identity bytes and the variants worth keeping.
 #[derive(Debug, Clone)]

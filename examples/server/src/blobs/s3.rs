@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use expo_manifest::AssetHash;
 use futures_util::TryStreamExt as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as KeyPath;
@@ -30,7 +31,6 @@ use object_store::{
 
 use super::{BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob};
 use crate::error::{Error, Result};
-use crate::store::AssetHash;
 
 /// Uploads (and HEADs) in flight at once during a publish.
 pub const UPLOAD_CONCURRENCY: usize = 16;
@@ -172,10 +172,7 @@ impl S3BlobStore {
     ) -> Result<()> {
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::ContentType, content_type.to_owned().into());
-        attributes.insert(
-            Attribute::CacheControl,
-            crate::http::assets::IMMUTABLE.into(),
-        );
+        attributes.insert(Attribute::CacheControl, super::IMMUTABLE.into());
         if let Some(encoding) = encoding {
             attributes.insert(Attribute::ContentEncoding, encoding.into());
         }

@@ -4,10 +4,89 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use expo_manifest::AssetHash;
+
 use super::BlobStore;
-use crate::config::PublicUrl;
 use crate::error::{Error, Result};
-use crate::store::AssetHash;
+
+/// An absolute `http` or `https` base URL, without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    url: String,
+    scheme: String,
+    authority: String,
+    path: String,
+}
+
+impl PublicUrl {
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// Host and optional port.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The path prefix (empty, or starting with `/`, without a trailing slash).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl FromStr for PublicUrl {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let invalid = |why: &str| Error::Config(format!("public URL {s:?}: {why}"));
+        let uri: http::Uri = s.parse().map_err(|_| invalid("not a URL"))?;
+        let scheme = match uri.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme.to_owned(),
+            _ => return Err(invalid("must start with http:// or https://")),
+        };
+        let authority = uri.authority().ok_or_else(|| invalid("has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(invalid("must not hold credentials"));
+        }
+        if uri.query().is_some() {
+            return Err(invalid("must not have a query"));
+        }
+        let path = uri.path().trim_end_matches('/').to_owned();
+        let authority = authority.as_str().to_owned();
+        Ok(Self {
+            url: format!("{scheme}://{authority}{path}"),
+            scheme,
+            authority,
+            path,
+        })
+    }
+}
+
+impl PublicUrl {
+    /// This URL with one more path segment (`segment` must be a valid path segment, as
+    /// [`checked_app_name`](crate::settings::checked_app_name) ensures).
+    #[must_use]
+    pub fn with_segment(&self, segment: &str) -> Self {
+        Self {
+            url: format!("{}/{segment}", self.url),
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            path: format!("{}/{segment}", self.path),
+        }
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
 
 /// How asset URLs in manifests are built.
 ///

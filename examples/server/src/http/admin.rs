@@ -28,18 +28,19 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post, put};
+use expo_updates::ErrorCode;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, codes};
 use super::state::AppState;
 use super::{admin_ui, import, publish, source_maps};
 use crate::ops;
 use crate::output::{info_json, update_json, with_health};
-use crate::store::{Platform, UpdateFilter, checked_name, rollout};
+use crate::store::{Platform, UpdateFilter, checked_message, checked_name, rollout};
 
 /// Most updates one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -99,7 +100,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
     let Some(expected) = state.admin_token_digest else {
         return ApiError::new(
             StatusCode::FORBIDDEN,
-            "admin_disabled",
+            codes::ADMIN_DISABLED,
             "the admin API is disabled: start the server with --admin-token",
         )
         .into_response();
@@ -115,7 +116,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
 pub fn unauthorized() -> Response {
     let mut response = ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        ErrorCode::UNAUTHORIZED,
         "missing or wrong bearer token",
     )
     .into_response();
@@ -125,11 +126,23 @@ pub fn unauthorized() -> Response {
     response
 }
 
-fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, ApiError> {
+fn platform_filter(platform: Option<&str>) -> Result<Option<Vec<Platform>>, crate::error::Error> {
     match platform {
         None | Some("all") => Ok(None),
-        Some(name) => Ok(Some(vec![name.parse().map_err(crate::error::Error::from)?])),
+        Some(name) => Ok(Some(vec![name.parse()?])),
     }
+}
+
+/// The `message` member of a body, refused as the store refuses it.
+fn message(message: Option<&str>) -> Result<(), ApiError> {
+    message
+        .map_or(Ok(()), checked_message)
+        .map_err(|e| ApiError::in_field(e, "message"))
+}
+
+/// A name sent as `what` (a query parameter or body member): refused with the store's rule.
+fn name(what: &'static str, value: Option<String>) -> Result<Option<String>, crate::error::Error> {
+    value.map(|v| checked_name(what, &v)).transpose()
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,15 +162,19 @@ async fn list(
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = query.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1 to {MAX_LIMIT}"
-        )));
+        return Err(
+            ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")).parameter("limit"),
+        );
     }
     let filter = UpdateFilter {
-        app: Some(this_app(&state, query.app)?),
-        channel: query.channel,
-        runtime_version: query.runtime_version,
-        platform: platform_filter(query.platform.as_deref())?.and_then(|p| p.first().copied()),
+        app: Some(this_app(&state, query.app).map_err(|e| e.parameter("app"))?),
+        channel: name("channel", query.channel)
+            .map_err(|e| ApiError::in_parameter(e, "channel"))?,
+        runtime_version: name("runtime version", query.runtime_version)
+            .map_err(|e| ApiError::in_parameter(e, "runtime_version"))?,
+        platform: platform_filter(query.platform.as_deref())
+            .map_err(|e| ApiError::in_parameter(e, "platform"))?
+            .and_then(|p| p.first().copied()),
         before: None,
         limit,
     };
@@ -176,7 +193,7 @@ fn this_app(state: &AppState, named: Option<String>) -> Result<String, ApiError>
     match named {
         Some(app) if *app != *state.app => Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "wrong_app",
+            codes::WRONG_APP,
             format!(
                 "this is the admin API of app {:?}: use /{app}/admin for app {app:?}",
                 &*state.app
@@ -200,8 +217,11 @@ pub(super) async fn own_update(
 }
 
 pub(super) fn update_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    Uuid::parse_str(&id).map_err(|_| ApiError::bad_request(format!("not an update id: {id:?}")))
+    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()).parameter("id"))?;
+    Uuid::parse_str(&id).map_err(|_| {
+        let shown: String = id.chars().take(80).collect();
+        ApiError::bad_request(format!("not an update id: {shown:?}")).parameter("id")
+    })
 }
 
 async fn show(
@@ -233,14 +253,10 @@ async fn republish(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
     let body = optional_body(body)?;
+    let channel = name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+    message(body.message.as_deref())?;
     own_update(&state, id).await?;
-    let update = ops::republish(
-        state.store.as_ref(),
-        id,
-        body.channel.as_deref(),
-        body.message,
-    )
-    .await?;
+    let update = ops::republish(state.store.as_ref(), id, channel.as_deref(), body.message).await?;
     state.cache.invalidate();
     Ok((
         StatusCode::CREATED,
@@ -266,30 +282,35 @@ async fn rollback(
     body: Result<Json<RollbackBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = optional_body(body)?;
+    message(body.message.as_deref())?;
     let store = state.store.as_ref();
     let updates = if let Some(to) = body.to {
         if body.embedded || body.channel.is_some() || body.runtime_version.is_some() {
             return Err(ApiError::bad_request(
                 "\"to\" names the update: it goes without embedded, channel or runtime_version",
-            ));
+            )
+            .field("to"));
         }
         if body.app.is_some() {
-            return Err(ApiError::bad_request(
-                "\"to\" names the update: it goes without app",
-            ));
+            return Err(
+                ApiError::bad_request("\"to\" names the update: it goes without app").field("to"),
+            );
         }
         own_update(&state, to).await?;
         vec![ops::rollback_to(store, to, body.message).await?]
     } else {
-        let runtime = body
-            .runtime_version
-            .ok_or_else(|| ApiError::bad_request("runtime_version is required without \"to\""))?;
-        let app = this_app(&state, body.app)?;
-        let channel = checked_name(
-            "channel",
-            body.channel.as_deref().unwrap_or(&state.default_channel),
-        )?;
-        let platforms = platform_filter(body.platform.as_deref())?;
+        let runtime = name("runtime version", body.runtime_version)
+            .map_err(|e| ApiError::in_field(e, "runtime_version"))?
+            .ok_or_else(|| {
+                ApiError::bad_request("runtime_version is required without \"to\"")
+                    .field("runtime_version")
+            })?;
+        let app = this_app(&state, body.app).map_err(|e| e.field("app"))?;
+        let channel = name("channel", body.channel)
+            .map_err(|e| ApiError::in_field(e, "channel"))?
+            .unwrap_or_else(|| state.default_channel.clone());
+        let platforms = platform_filter(body.platform.as_deref())
+            .map_err(|e| ApiError::in_field(e, "platform"))?;
         if body.embedded {
             ops::rollback_to_embedded(
                 store,
@@ -340,12 +361,15 @@ async fn set_rollout(
     body: Result<Json<RolloutBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = update_id(path)?;
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
+    message(body.message.as_deref())?;
     own_update(&state, id).await?;
     let store = state.store.as_ref();
     let answer = match (body.percent, body.revert) {
         (Some(percent), false) => {
-            let update = rollout::set_percent(store, id, percent).await?;
+            let update = rollout::set_percent(store, id, percent)
+                .await
+                .map_err(|e| ApiError::in_field(e, "percent"))?;
             (StatusCode::OK, Json(info_json(&update)))
         }
         (None, true) => {
@@ -358,7 +382,8 @@ async fn set_rollout(
         _ => {
             return Err(ApiError::bad_request(
                 "send either {\"percent\": 0..100} or {\"revert\": true}",
-            ));
+            )
+            .field("percent"));
         }
     };
     state.cache.invalidate();
@@ -370,6 +395,6 @@ fn optional_body<T: Default>(body: Result<Json<T>, JsonRejection>) -> Result<T, 
     match body {
         Ok(Json(body)) => Ok(body),
         Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
-        Err(e) => Err(ApiError::bad_request(e.body_text())),
+        Err(e) => Err(ApiError::json_body(&e)),
     }
 }

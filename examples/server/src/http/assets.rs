@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use expo_accept::negotiate_encoding;
+use expo_updates::ErrorCode;
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -25,8 +26,7 @@ use crate::blobs::{ByteRange, ContentCoding};
 use crate::error::Error;
 use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
 
-/// `cache-control` of assets: their URL changes with their content.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub use crate::blobs::IMMUTABLE;
 /// `content-security-policy` of assets: nothing loads, nothing runs.
 pub const ASSET_CSP: &str = "default-src 'none'; sandbox";
 /// Longest `range` or `if-none-match` value read.
@@ -38,8 +38,8 @@ pub async fn asset(
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let hash = parse_asset_hash(&hash)?;
+    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()).parameter("hash"))?;
+    let hash = parse_asset_hash(&hash).map_err(|e| ApiError::from(e).parameter("hash"))?;
     if let Some(patch) = super::patched::patch_answer(&state, hash, &headers).await {
         return Ok(patch);
     }
@@ -56,12 +56,13 @@ pub async fn asset(
             RangeRequest::Unsatisfiable => {
                 let mut response = ApiError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
-                    "range_not_satisfiable",
+                    ErrorCode::RANGE_NOT_SATISFIABLE,
                     format!(
                         "range {value:?} is outside the asset ({} bytes)",
                         record.size
                     ),
                 )
+                .header("range")
                 .into_response();
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", record.size)) {
                     response.headers_mut().insert(header::CONTENT_RANGE, value);
@@ -85,10 +86,13 @@ pub async fn asset(
         .map_err(|e| match e {
             expo_accept::Error::NotAcceptable { .. } => ApiError::new(
                 StatusCode::NOT_ACCEPTABLE,
-                "not_acceptable",
+                ErrorCode::ENCODING_NOT_ACCEPTABLE,
                 "accept-encoding refuses every stored encoding of this asset",
-            ),
-            other => ApiError::bad_request(format!("accept-encoding: {other}")),
+            )
+            .header("accept-encoding"),
+            other => {
+                ApiError::bad_request(format!("accept-encoding: {other}")).header("accept-encoding")
+            }
         })?
     };
     let etag = etag(&hash, encoding);

@@ -22,7 +22,8 @@ use crate::error::Result;
 use uuid::Uuid;
 
 use crate::store::{
-    AssetHash, BlobRecord, MetadataStore, Scope, Update, UpdateFilter, UpdateInfo, rollout,
+    AssetHash, BlobRecord, ChangeListener, MetadataStore, Scope, Update, UpdateFilter, UpdateInfo,
+    rollout,
 };
 
 /// At most this many blob records are cached (only blobs that exist are).
@@ -328,6 +329,13 @@ impl ManifestCache {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// What this process changes (an automatic rollback) is served at once.
+impl ChangeListener for ManifestCache {
+    fn on_change(&self) {
+        self.invalidate();
     }
 }
 

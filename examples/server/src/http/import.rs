@@ -23,7 +23,7 @@ use axum::response::{IntoResponse as _, Response};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 
-use super::error::ApiError;
+use super::error::{ApiError, codes};
 use super::state::AppState;
 use crate::compress;
 use crate::error::Error;
@@ -32,7 +32,8 @@ use crate::promote::{
     ImportRequest, ImportStatus, MAX_HASHES, MissingRequest, MissingResponse, promoted_id,
 };
 use crate::store::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Scope, UpdateKind, parse_asset_hash,
+    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Scope, UpdateKind, checked_message,
+    checked_name, parse_asset_hash,
 };
 
 /// Largest blob upload: the largest file `publish` accepts.
@@ -83,16 +84,20 @@ pub async fn missing(
     State(state): State<AppState>,
     body: Result<Json<MissingRequest>, JsonRejection>,
 ) -> Result<Json<MissingResponse>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     if body.hashes.len() > MAX_HASHES {
-        return Err(ApiError::bad_request(format!(
-            "at most {MAX_HASHES} hashes per request"
-        )));
+        return Err(
+            ApiError::bad_request(format!("at most {MAX_HASHES} hashes per request"))
+                .field("hashes"),
+        );
     }
     let hashes = body
         .hashes
         .iter()
-        .map(|h| parse_asset_hash(h))
+        .enumerate()
+        .map(|(i, h)| {
+            parse_asset_hash(h).map_err(|e| ApiError::in_field(e, format!("hashes[{i}]")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let missing = absent(&state, hashes).await?;
     Ok(Json(MissingResponse {
@@ -139,8 +144,8 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), Refusal> {
-    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let hash = parse_asset_hash(&hash)?;
+    let Path(hash) = path.map_err(|e| ApiError::bad_request(e.body_text()).parameter("hash"))?;
+    let hash = parse_asset_hash(&hash).map_err(|e| ApiError::in_parameter(e, "hash"))?;
     let content_type = content_type(headers)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -160,7 +165,7 @@ async fn receive(
     let Ok(reserved) = UPLOAD_MEMORY.try_acquire_many(need) else {
         return Err(Refusal::Busy(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+            codes::BUSY,
             format!("other uploads are being compressed; retry in {UPLOAD_RETRY_AFTER} s"),
         )));
     };
@@ -168,7 +173,7 @@ async fn receive(
     if spooled.hash != hash {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "hash_mismatch",
+            codes::HASH_MISMATCH,
             format!(
                 "the body's SHA-256 is {}, not {}",
                 spooled.hash.to_hex(),
@@ -272,6 +277,7 @@ fn content_type(headers: &HeaderMap) -> Result<String, ApiError> {
             ApiError::bad_request(format!(
                 "content-type must be 1 to {MAX_NAME_LEN} visible ASCII characters"
             ))
+            .header("content-type")
         })
 }
 
@@ -280,7 +286,7 @@ pub async fn import(
     State(state): State<AppState>,
     body: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     let (mut scope, rollout_percent) = checked(&body)?;
     // The URL names the app (and its token opened it): an update promoted from another
     // server's app lands in this one whatever it was called there.
@@ -310,7 +316,7 @@ pub async fn import(
     if !missing.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "missing_blobs",
+            codes::MISSING_BLOBS,
             format!(
                 "upload these blobs first (PUT /admin/blobs/{{hash}}): {}",
                 missing.join(", ")
@@ -344,7 +350,7 @@ pub async fn import(
         }
         Err(Error::BlobRemoved(hash)) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "blob_removed",
+            codes::BLOB_REMOVED,
             format!(
                 "blob {} was removed by a concurrent gc: upload it again",
                 hash.to_hex()
@@ -362,6 +368,13 @@ pub async fn import(
 
 /// The scope and rollout of a valid import request.
 fn checked(body: &ImportRequest) -> Result<(Scope, u8), ApiError> {
+    for (what, field, value) in [
+        ("app", "app", &body.app),
+        ("channel", "channel", &body.channel),
+        ("runtime version", "runtime_version", &body.runtime_version),
+    ] {
+        checked_name(what, value).map_err(|e| ApiError::in_field(e, field))?;
+    }
     let scope = Scope::new(
         &body.app,
         &body.channel,
@@ -372,40 +385,42 @@ fn checked(body: &ImportRequest) -> Result<(Scope, u8), ApiError> {
     if !(1..=100).contains(&rollout_percent) {
         return Err(ApiError::bad_request(format!(
             "rollout_percent {rollout_percent} must be 1 to 100"
-        )));
+        ))
+        .field("rollout_percent"));
     }
     match (body.kind, &body.launch_asset) {
         (UpdateKind::Update, None) => {
-            return Err(ApiError::bad_request("an update needs a launch_asset"));
+            return Err(
+                ApiError::bad_request("an update needs a launch_asset").field("launch_asset")
+            );
         }
         (UpdateKind::RollbackToEmbedded, Some(_)) => {
             return Err(ApiError::bad_request(
                 "a rollback to embedded has no launch_asset nor assets",
-            ));
+            )
+            .field("launch_asset"));
         }
         _ if body.kind == UpdateKind::RollbackToEmbedded && !body.assets.is_empty() => {
             return Err(ApiError::bad_request(
                 "a rollback to embedded has no launch_asset nor assets",
-            ));
+            )
+            .field("assets"));
         }
         _ => {}
     }
-    for asset in body.launch_asset.iter().chain(&body.assets) {
-        let fields = [
-            Some(&asset.key),
-            Some(&asset.content_type),
-            asset.file_extension.as_ref(),
-        ];
-        if fields
-            .iter()
-            .flatten()
-            .any(|f| f.is_empty() || f.len() > MAX_NAME_LEN)
-        {
-            return Err(ApiError::bad_request(format!(
-                "asset {}: key, content_type and file_extension must be 1 to {MAX_NAME_LEN} characters",
-                asset.hash
-            )));
-        }
+    for (j, asset) in body.launch_asset.iter().chain(&body.assets).enumerate() {
+        asset.checked().map_err(|failed| {
+            let (member, e) = *failed;
+            let field = match (j, body.launch_asset.is_some()) {
+                (0, true) => format!("launch_asset.{member}"),
+                (j, true) => format!("assets[{}].{member}", j - 1),
+                (j, false) => format!("assets[{j}].{member}"),
+            };
+            ApiError::in_field(e, field)
+        })?;
+    }
+    if let Some(message) = &body.message {
+        checked_message(message).map_err(|e| ApiError::in_field(e, "message"))?;
     }
     Ok((scope, rollout_percent))
 }

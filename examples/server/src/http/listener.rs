@@ -23,6 +23,7 @@ use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse as _;
+use expo_updates::{ErrorBody, ErrorCode};
 use futures_util::task::AtomicWaker;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
@@ -37,7 +38,7 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{Trace, TraceLayer};
 
 use super::error::ApiError;
-use super::limits::Limits;
+use crate::settings::limits::Limits;
 
 /// How long accepting pauses after an error such as running out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -50,13 +51,20 @@ pub const RETRY_AFTER_SECS: u32 = 1;
 
 /// The answer to a connection over `--max-connections`, written before its request is read.
 fn over_capacity_answer() -> Vec<u8> {
-    let body = r#"{"error":"too many connections: retry in a second","code":"overloaded"}"#;
-    format!(
+    let body = ErrorBody::new(
+        ErrorCode::OVERLOADED,
+        "too many connections: retry in a second",
+    )
+    .to_json_bytes();
+    let mut answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         retry-after: {RETRY_AFTER_SECS}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+         cache-control: no-store\r\nretry-after: {RETRY_AFTER_SECS}\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n",
         body.len()
     )
-    .into_bytes()
+    .into_bytes();
+    answer.extend_from_slice(&body);
+    answer
 }
 
 /// `router` with the request log of `tower_http` (a span per request and events at DEBUG,
@@ -209,7 +217,7 @@ impl Connection {
 fn overloaded() -> Response<Body> {
     let mut response = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
+        ErrorCode::OVERLOADED,
         "too many requests at once: retry in a second",
     )
     .into_response();

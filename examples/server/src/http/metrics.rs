@@ -23,7 +23,7 @@
 //! `platform` is `ios`, `android` or `other`, and `channel` is a channel some update in the
 //! store was published to (at most [`MAX_CHANNELS`] of them, refreshed when updates
 //! change), else `other`: names clients make up never become labels. The device gauges
-//! exist only for updates the store holds (see [`crate::update_health`]); they are totals
+//! exist only for updates the store holds (see [`crate::device_reports`]); they are totals
 //! of the shared store, so aggregate them across servers with `max`.
 //!
 //! `/metrics` is served on the app port unless `--metrics-bind` gives it its own address,
@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower::{Layer, Service};
@@ -106,7 +106,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(access: Access) -> Router<S> {
 pub async fn serve_separately(
     bind: SocketAddr,
     access: Access,
-    limits: &super::limits::Limits,
+    limits: &crate::settings::limits::Limits,
 ) -> crate::error::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
         crate::error::Error::Config(format!("cannot listen on {bind} (--metrics-bind): {e}"))
@@ -141,7 +141,7 @@ pub fn render() -> Response {
             handle.render(),
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics are not enabled\n").into_response(),
+        None => super::error::ApiError::not_found("metrics are not enabled").into_response(),
     }
 }
 
@@ -188,11 +188,6 @@ pub fn record_patch_request(patched: bool) {
         "result" => if patched { "patch" } else { "full" },
     )
     .increment(1);
-}
-
-/// Counts a recorded patch build by its outcome.
-pub fn record_patch_built(outcome: &'static str) {
-    metrics::counter!("expo_patch_builds_total", "outcome" => outcome).increment(1);
 }
 
 /// The layer recording every request's count, latency and asset bytes (a route layer:

@@ -7,14 +7,13 @@ pub mod assets;
 pub mod cache;
 pub mod error;
 mod fd_limit;
-pub mod health;
 pub mod import;
-pub mod limits;
 pub mod listener;
 pub mod manifest;
 pub mod metrics;
 pub mod patched;
 pub mod publish;
+pub mod readiness;
 pub mod recent;
 pub mod served;
 pub mod signing;
@@ -36,11 +35,12 @@ use self::error::ApiError;
 use self::state::{AppShared, AppState};
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
-use crate::commands::Data;
-use crate::config::{DEFAULT_APP, ServeSettings, Settings};
+use crate::data::Data;
+use crate::device_reports::{self, Flusher, HealthRecorder};
 use crate::error::{Error, Result};
 use crate::sample;
-use crate::update_health::{self, Flusher, HealthRecorder};
+use crate::settings::{ServeSettings, Settings};
+use crate::store::DEFAULT_APP;
 
 /// How long shutdown waits for the last device reports to be stored.
 const FINAL_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -54,7 +54,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Access>) -> Router {
     let names: Arc<HashSet<Arc<str>>> = Arc::new(apps.iter().map(|app| app.app.clone()).collect());
     let mut router = Router::new()
-        .route("/health", get(health::health))
+        .route("/health", get(readiness::check))
         .merge(app_routes("", state.clone()));
     if let Some(access) = metrics {
         // Without --metrics-bind, /metrics is on the app port (behind --metrics-token if set).
@@ -118,7 +118,7 @@ fn not_found(uri: &axum::http::Uri, apps: &HashSet<Arc<str>>) -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        expo_updates::ErrorCode::METHOD_NOT_ALLOWED,
         "method not allowed on this endpoint",
     )
 }
@@ -141,11 +141,11 @@ pub async fn serve(
         .patches
         .enabled()
         .then(Arc::<patched::PatchIndex>::default);
-    let (health, reports) = HealthRecorder::new(update_health::QUEUE_CAPACITY);
+    let (health, reports) = HealthRecorder::new(device_reports::QUEUE_CAPACITY);
     let flusher = tokio::spawn(
         Flusher {
             store: Arc::clone(&data.store),
-            cache: Arc::clone(&cache),
+            changes: Arc::<ManifestCache>::clone(&cache),
             receiver: reports,
             interval: serve.health_flush_interval,
             auto_rollback: serve.auto_rollback,

@@ -19,29 +19,26 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, codes};
 use super::state::AppState;
 use crate::error::Error;
 use crate::output::info_json;
 use crate::remote_publish::PublishBody;
 use crate::source_maps::{MAX_SOURCE_MAPS, checked_path};
 use crate::store::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, Platform, Scope, SourceMap, UpdateAsset,
-    UpdateKind,
+    AssetHash, BlobRecord, NewUpdate, Platform, Scope, SourceMap, UpdateAsset, UpdateKind,
+    checked_message, checked_name,
 };
 
 /// Blob lookups in flight per request (S3 answers each with a round trip).
 const LOOKUPS: usize = 16;
-
-/// Longest publisher's message.
-pub const MAX_MESSAGE_LEN: usize = 4096;
 
 /// `POST /admin/publish`.
 pub async fn publish(
     State(state): State<AppState>,
     body: Result<Json<PublishBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::rejected_body(e.status(), e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_body(&e))?;
     let (scopes, rollout_percent) = checked(&state, &body)?;
     // Read before looking at the blobs: a gc deleting one of them after this point makes
     // the insert fail instead of registering a reference to deleted bytes.
@@ -67,7 +64,7 @@ pub async fn publish(
     if !missing.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "missing_blobs",
+            codes::MISSING_BLOBS,
             format!(
                 "upload these blobs first (PUT /admin/blobs/{{hash}}): {}",
                 missing.join(", ")
@@ -114,7 +111,7 @@ pub async fn publish(
         }
         Err(Error::BlobRemoved(hash)) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "blob_removed",
+            codes::BLOB_REMOVED,
             format!(
                 "blob {} was removed by a concurrent gc: upload it again",
                 hash.to_hex()
@@ -165,35 +162,34 @@ async fn lookup(
 /// The scope of each update (in this app) and the rollout of a valid request.
 fn checked(state: &AppState, body: &PublishBody) -> Result<(Vec<Scope>, u8), ApiError> {
     if body.updates.is_empty() {
-        return Err(ApiError::bad_request("updates: at least one platform"));
+        return Err(ApiError::bad_request("updates: at least one platform").field("updates"));
     }
     let platforms: BTreeSet<Platform> = body.updates.iter().map(|u| u.platform).collect();
     if platforms.len() != body.updates.len() {
-        return Err(ApiError::bad_request(
-            "updates: at most one update per platform",
-        ));
+        return Err(
+            ApiError::bad_request("updates: at most one update per platform").field("updates"),
+        );
     }
     let rollout_percent = body.rollout_percent.unwrap_or(100);
     if !(1..=100).contains(&rollout_percent) {
         return Err(ApiError::bad_request(format!(
             "rollout_percent {rollout_percent} must be 1 to 100"
-        )));
+        ))
+        .field("rollout_percent"));
     }
-    if body
-        .message
-        .as_ref()
-        .is_some_and(|m| m.len() > MAX_MESSAGE_LEN)
-    {
-        return Err(ApiError::bad_request(format!(
-            "message: at most {MAX_MESSAGE_LEN} bytes"
-        )));
+    if let Some(message) = &body.message {
+        checked_message(message).map_err(|e| ApiError::in_field(e, "message"))?;
     }
-    let channel = body
-        .channel
-        .clone()
-        .unwrap_or_else(|| state.default_channel.clone());
+    let channel = match &body.channel {
+        Some(channel) => {
+            checked_name("channel", channel).map_err(|e| ApiError::in_field(e, "channel"))?
+        }
+        None => state.default_channel.clone(),
+    };
     let mut scopes = Vec::with_capacity(body.updates.len());
-    for update in &body.updates {
+    for (i, update) in body.updates.iter().enumerate() {
+        checked_name("runtime version", &update.runtime_version)
+            .map_err(|e| ApiError::in_field(e, format!("updates[{i}].runtime_version")))?;
         scopes.push(Scope::new(
             &state.app,
             &channel,
@@ -203,35 +199,33 @@ fn checked(state: &AppState, body: &PublishBody) -> Result<(Vec<Scope>, u8), Api
         if update.source_maps.len() > MAX_SOURCE_MAPS {
             return Err(ApiError::bad_request(format!(
                 "at most {MAX_SOURCE_MAPS} source maps per update"
-            )));
+            ))
+            .field(format!("updates[{i}].source_maps")));
         }
         let mut paths = BTreeSet::new();
-        for map in &update.source_maps {
-            checked_path(&map.path)?;
+        for (j, map) in update.source_maps.iter().enumerate() {
+            let field = || format!("updates[{i}].source_maps[{j}].path");
+            checked_path(&map.path).map_err(|e| ApiError::in_field(e, field()))?;
             if !paths.insert(map.path.as_str()) {
                 return Err(ApiError::bad_request(format!(
                     "source map {:?} is listed twice",
                     map.path
-                )));
+                ))
+                .field(field()));
             }
         }
-        for asset in std::iter::once(&update.launch_asset).chain(&update.assets) {
-            let fields = [
-                Some(&asset.key),
-                Some(&asset.content_type),
-                asset.file_extension.as_ref(),
-            ];
-            if fields
-                .iter()
-                .flatten()
-                .any(|f| f.is_empty() || f.len() > MAX_NAME_LEN)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "asset {}: key, content_type and file_extension must be 1 to \
-                     {MAX_NAME_LEN} characters",
-                    asset.hash
-                )));
-            }
+        for (j, asset) in std::iter::once(&update.launch_asset)
+            .chain(&update.assets)
+            .enumerate()
+        {
+            asset.checked().map_err(|failed| {
+                let (member, e) = *failed;
+                let field = match j {
+                    0 => format!("updates[{i}].launch_asset.{member}"),
+                    j => format!("updates[{i}].assets[{}].{member}", j - 1),
+                };
+                ApiError::in_field(e, field)
+            })?;
         }
     }
     Ok((scopes, rollout_percent))

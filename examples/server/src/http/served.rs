@@ -6,8 +6,7 @@ use std::borrow::Cow;
 use axum::http::HeaderMap;
 use expo_manifest::{Asset, Directive, Manifest, RuntimeVersion, Timestamp, UpdateId};
 
-use crate::blobs::{AssetUrls, BlobStore};
-use crate::config::PublicUrl;
+use crate::blobs::{AssetUrls, BlobStore, PublicUrl};
 use crate::error::{Error, Result};
 use crate::store::{Update, UpdateAsset, UpdateKind};
 

@@ -3,8 +3,8 @@
 
 use expo_codesign::{Signer, SignerSet};
 
-use crate::config::{SigningKeyConfig, read_limited};
 use crate::error::{Error, Result};
+use crate::settings::{SigningKeyConfig, read_limited};
 
 /// Loads and checks every configured key; `None` when code signing is off.
 pub fn load(keys: &[SigningKeyConfig]) -> Result<Option<SignerSet>> {

@@ -40,7 +40,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let Path((id, hash)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id = update_id(Ok(Path(id)))?;
-    let hash = parse_asset_hash(&hash)?;
+    let hash = parse_asset_hash(&hash).map_err(|e| ApiError::in_parameter(e, "hash"))?;
     own_update(&state, id).await?;
     // Only a blob this update lists as a source map: the route is no general blob reader.
     let listed = state

@@ -12,10 +12,9 @@ use expo_updates::Responder;
 use super::cache::ManifestCache;
 use super::patched::PatchIndex;
 use crate::blobs::stream::StreamBudget;
-use crate::blobs::{AssetUrls, BlobMemory, BlobStore};
-use crate::config::PublicUrl;
+use crate::blobs::{AssetUrls, BlobMemory, BlobStore, PublicUrl};
+use crate::device_reports::HealthRecorder;
 use crate::store::MetadataStore;
-use crate::update_health::HealthRecorder;
 
 /// Shared state of the HTTP server, one per app: [`AppShared`] behind an `Arc`, read
 /// through `Deref` (`state.cache`, `state.app`, ...).

@@ -1,13 +1,17 @@
 //! Test fixtures: minimal updates for the unit tests of the store and its users.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Map;
 use uuid::Uuid;
 
+use super::gc::Cutoffs;
 use super::{
-    AssetHash, BlobRecord, GcReport, MetadataStore, NewUpdate, PatchRecord, Scope, SqliteStore,
-    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind,
+    AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Scope,
+    SourceMap, SqliteStore, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth,
+    UpdateInfo, UpdateKind,
 };
 use crate::blobs::BlobStore;
 use crate::error::Result;
@@ -65,36 +69,72 @@ pub(crate) async fn publish_js(
     inserted.pop().expect("one update inserted")
 }
 
-/// A store counting the reads the serving caches make (`current`, `list`, `update`,
-/// `blob`, `patch`).
-#[derive(Debug)]
-pub(crate) struct Counting {
-    inner: SqliteStore,
-    queries: AtomicUsize,
+/// What a test store does around the store it wraps; every hook does nothing by default.
+#[async_trait::async_trait]
+pub(crate) trait Around: Send + Sync + std::fmt::Debug + 'static {
+    /// Called before each read the serving caches make (`current`, `list`, `update`,
+    /// `blob`, `patch`).
+    fn before_read(&self) {}
+
+    /// Called after `list` answered `filter`.
+    async fn after_list(&self, filter: &UpdateFilter) -> Result<()> {
+        let _ = filter;
+        Ok(())
+    }
 }
+
+/// A store forwarding every operation to `inner`, with the hooks of `around` (one
+/// forwarding implementation for every test store that watches or disturbs another).
+#[derive(Debug)]
+pub(crate) struct Wrapped<S: ?Sized, A> {
+    inner: Arc<S>,
+    around: A,
+}
+
+impl<S: MetadataStore + ?Sized, A: Around> Wrapped<S, A> {
+    /// `inner` with the hooks of `around`.
+    pub(crate) fn wrap(inner: Arc<S>, around: A) -> Self {
+        Self { inner, around }
+    }
+
+    /// The store underneath, to write through without the hooks.
+    pub(crate) fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The hooks, to read what they saw.
+    pub(crate) fn around(&self) -> &A {
+        &self.around
+    }
+}
+
+/// Counts reads (see [`Around::before_read`]).
+#[derive(Debug, Default)]
+pub(crate) struct ReadCount(AtomicUsize);
+
+impl Around for ReadCount {
+    fn before_read(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A `SQLite` store counting the reads the serving caches make.
+pub(crate) type Counting = Wrapped<SqliteStore, ReadCount>;
 
 impl Counting {
     /// Counts the queries made to `inner`.
     pub(crate) fn new(inner: SqliteStore) -> Self {
-        Self {
-            inner,
-            queries: AtomicUsize::new(0),
-        }
-    }
-
-    /// The store underneath, to write through uncounted.
-    pub(crate) fn inner(&self) -> &SqliteStore {
-        &self.inner
+        Self::wrap(Arc::new(inner), ReadCount::default())
     }
 
     /// Queries so far.
     pub(crate) fn count(&self) -> usize {
-        self.queries.load(Ordering::SeqCst)
+        self.around.0.load(Ordering::SeqCst)
     }
 }
 
 #[async_trait::async_trait]
-impl MetadataStore for Counting {
+impl<S: MetadataStore + ?Sized, A: Around> MetadataStore for Wrapped<S, A> {
     async fn check_health(&self) -> Result<()> {
         self.inner.check_health().await
     }
@@ -102,7 +142,7 @@ impl MetadataStore for Counting {
         self.inner.change_counter().await
     }
     async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.around.before_read();
         self.inner.blob(hash).await
     }
     async fn insert_with_source_maps(
@@ -110,18 +150,18 @@ impl MetadataStore for Counting {
         blobs: &[BlobRecord],
         updates: Vec<NewUpdate>,
         since: Option<i64>,
-        source_maps: &[crate::store::SourceMap],
+        source_maps: &[SourceMap],
     ) -> Result<Vec<UpdateInfo>> {
         self.inner
             .insert_with_source_maps(blobs, updates, since, source_maps)
             .await
     }
-    async fn source_maps(&self, id: Uuid) -> Result<Vec<crate::store::StoredSourceMap>> {
+    async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
         self.inner.source_maps(id).await
     }
     async fn collect_garbage(
         &self,
-        cutoffs: &crate::store::gc::Cutoffs,
+        cutoffs: &Cutoffs,
         dry_run: bool,
         blobs: &dyn BlobStore,
     ) -> Result<GcReport> {
@@ -134,34 +174,33 @@ impl MetadataStore for Counting {
         self.inner.set_rollout(id, percent).await
     }
     async fn update(&self, id: Uuid) -> Result<Option<Update>> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.around.before_read();
         self.inner.update(id).await
     }
     async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.around.before_read();
         self.inner.current(scope).await
     }
     async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
-        self.inner.list(filter).await
+        self.around.before_read();
+        let listed = self.inner.list(filter).await?;
+        self.around.after_list(filter).await?;
+        Ok(listed)
     }
     async fn scopes(&self) -> Result<Vec<Scope>> {
         self.inner.scopes().await
     }
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
+        self.around.before_read();
         self.inner.patch(base, target).await
     }
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
         self.inner.record_patch(record).await
     }
-    async fn record_health(&self, reports: &[crate::store::DeviceReport]) -> Result<Vec<Uuid>> {
+    async fn record_health(&self, reports: &[DeviceReport]) -> Result<Vec<Uuid>> {
         self.inner.record_health(reports).await
     }
-    async fn health(
-        &self,
-        ids: &[Uuid],
-    ) -> Result<std::collections::HashMap<Uuid, crate::store::UpdateHealth>> {
+    async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, UpdateHealth>> {
         self.inner.health(ids).await
     }
     async fn insert_if_served(
@@ -170,5 +209,8 @@ impl MetadataStore for Counting {
         update: NewUpdate,
     ) -> Result<Option<UpdateInfo>> {
         self.inner.insert_if_served(expected, update).await
+    }
+    async fn revert_rollout(&self, expected: Uuid, copy: NewUpdate) -> Result<Option<UpdateInfo>> {
+        self.inner.revert_rollout(expected, copy).await
     }
 }

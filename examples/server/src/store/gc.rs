@@ -403,9 +403,9 @@ pub(crate) mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::blobs::{BlobStore, LocalBlobStore, PreparedBlob};
+    use crate::blobs::{BlobStore, PreparedBlob};
     use crate::error::Error;
-    use crate::store::{BlobRecord, MetadataStore, NewUpdate, Platform, Scope, SqliteStore};
+    use crate::store::{BlobRecord, MetadataStore, NewUpdate, Platform, Scope};
 
     async fn stored(blobs: &dyn BlobStore, content: &[u8]) -> BlobRecord {
         let hash = AssetHash::of(content);
@@ -471,7 +471,7 @@ pub(crate) mod tests {
         let since = store.change_counter().await.unwrap();
         assert!(blobs.stat(&a.hash).await.unwrap().is_some());
 
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let dry = store
             .collect_garbage(&Cutoffs::every_app(future), true, blobs)
             .await
@@ -656,7 +656,7 @@ pub(crate) mod tests {
         let fourth = crate::store::fixtures::js_blob(b"fourth");
         let records = [fourth, shared.clone()];
 
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let failed = store
             .collect_garbage(&Cutoffs::every_app(future), false, &blobs)
             .await;
@@ -711,14 +711,6 @@ pub(crate) mod tests {
         every_reference_is_stored(store, &blobs).await;
         let served = store.current(&scope).await.unwrap().unwrap();
         assert!(served.assets.iter().any(|a| a.hash == shared.hash));
-    }
-
-    #[tokio::test]
-    async fn sqlite_gc_delete_failure_strands_no_reference() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        gc_delete_failure_strands_no_reference(&store, std::sync::Arc::new(blobs)).await;
     }
 
     /// Patch records need both launch assets registered, are recorded once, and go (with
@@ -783,7 +775,7 @@ pub(crate) mod tests {
         assert!(!store.record_patch(&gone).await.unwrap(), "unknown base");
 
         // a's update is collected (c is served, b the rollback target): its patch goes.
-        let future = crate::store::sqlite::now_millis() + 1000;
+        let future = crate::store::now_millis() + 1000;
         let dry = store
             .collect_garbage(&Cutoffs::every_app(future), true, blobs)
             .await
@@ -798,14 +790,6 @@ pub(crate) mod tests {
         assert_eq!(store.patch(&a.hash, &c.hash).await.unwrap(), None);
         assert!(blobs.stat(&patch_bytes.hash).await.unwrap().is_none());
         assert_eq!(store.patch(&b.hash, &c.hash).await.unwrap(), Some(b_to_c));
-    }
-
-    #[tokio::test]
-    async fn sqlite_patches_follow_their_launch_assets() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        patches_follow_their_launch_assets(&store, &blobs).await;
     }
 
     /// Uploaded blobs that no import registered go (row and bytes) once older than the
@@ -823,7 +807,7 @@ pub(crate) mod tests {
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let cutoff = crate::store::sqlite::now_millis();
+        let cutoff = crate::store::now_millis();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let young = stored(blobs, b"uploaded just now").await;
         store.record_upload(&young.hash, young.size).await.unwrap();
@@ -880,7 +864,7 @@ pub(crate) mod tests {
         let report = store
             .collect_garbage(
                 &Cutoffs {
-                    uploads: Some(crate::store::sqlite::now_millis() + 1),
+                    uploads: Some(crate::store::now_millis() + 1),
                     ..Cutoffs::default()
                 },
                 false,
@@ -891,22 +875,6 @@ pub(crate) mod tests {
         assert_eq!(report.blobs, vec![(young.hash, young.size)]);
         assert!(blobs.stat(&young.hash).await.unwrap().is_none());
         assert!(blobs.stat(&imported.hash).await.unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn sqlite_unregistered_uploads_are_collected() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        unregistered_uploads_are_collected(&store, &blobs).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_gc_never_loses_a_blob_to_a_concurrent_publish() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-        gc_between_stat_and_insert(&store, &blobs).await;
     }
 
     fn row(id: &str, channel: &str, created_at: i64, rollout_percent: i64) -> GcRow {

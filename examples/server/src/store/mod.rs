@@ -5,12 +5,16 @@
 //! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
 
 #[cfg(test)]
+mod behaviour;
+pub mod changes;
+pub mod device_reports;
+#[cfg(test)]
 pub(crate) mod fixtures;
 pub mod gc;
-pub mod health;
 mod model;
 pub mod postgres;
 pub mod rollout;
+mod rows;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -19,62 +23,21 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use model::{
-    AssetHash, BlobRecord, MAX_NAME_LEN, NewUpdate, PatchColumns, PatchOutcome, PatchRecord,
-    Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateInfo,
-    UpdateKind, checked_name, iso_millis, parse_asset_hash,
+    AssetHash, BlobRecord, DEFAULT_APP, MAX_MESSAGE_LEN, MAX_NAME_LEN, NewUpdate, PatchColumns,
+    PatchOutcome, PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset,
+    UpdateFilter, UpdateInfo, UpdateKind, checked_message, checked_name, iso_millis,
+    parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
+pub use rows::now_millis;
 pub use sqlite::SqliteStore;
 
+pub use changes::ChangeListener;
+pub use device_reports::{DeviceHash, DeviceReport, UpdateHealth};
 pub use gc::GcReport;
-pub use health::{DeviceHash, DeviceReport, UpdateHealth};
 
 use crate::blobs::BlobStore;
 use crate::error::Result;
-
-/// Reads one patch row (both backends: `$N` placeholders work in `SQLite` too).
-const SELECT_PATCH: &str = "SELECT outcome, patch_hash, size, detail FROM patches \
-     WHERE base_hash = $1 AND target_hash = $2";
-
-/// Records a patch row unless the pair is recorded or either launch asset is gone.
-/// Lists the source maps of an update (both backends).
-const SELECT_SOURCE_MAPS: &str = "SELECT s.path, s.hash, b.size FROM update_source_maps s \
-     JOIN blobs b ON b.hash = s.hash WHERE s.update_id = $1 ORDER BY s.path";
-
-/// Keeps one source map of an update (both backends).
-const INSERT_SOURCE_MAP: &str =
-    "INSERT INTO update_source_maps (update_id, path, hash) VALUES ($1, $2, $3)";
-
-/// A listed source map from its row.
-fn source_map_from_row<R: sqlx::Row>(row: &R) -> Result<StoredSourceMap>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let hex: String = row.try_get("hash")?;
-    Ok(StoredSourceMap {
-        path: row.try_get("path")?,
-        hash: AssetHash::from_hex(&hex)
-            .ok_or_else(|| crate::error::Error::Corrupt(format!("source map hash {hex:?}")))?,
-        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
-    })
-}
-
-const INSERT_PATCH: &str = "INSERT INTO patches \
-     (base_hash, target_hash, outcome, patch_hash, size, detail, created_at) \
-     SELECT $1, $2, $3, $4, $5, $6, $7 \
-     WHERE EXISTS (SELECT 1 FROM blobs WHERE hash = $1) \
-     AND EXISTS (SELECT 1 FROM blobs WHERE hash = $2) \
-     ON CONFLICT (base_hash, target_hash) DO NOTHING";
-
-/// The per-update counts both stores read from `update_health` (`$1`: the update ids'
-/// condition is appended by each backend). A row with no flag set is an install the
-/// update was served to that has not reported yet.
-const HEALTH_COLUMNS: &str = "SELECT update_id, COUNT(*) AS served, \
-     CAST(SUM(CASE WHEN launched = 1 OR failed = 1 THEN 1 ELSE 0 END) AS BIGINT) AS devices, \
-     CAST(SUM(launched) AS BIGINT) AS launched, CAST(SUM(failed) AS BIGINT) AS failed \
-     FROM update_health";
 
 /// Where update metadata lives. Implementations: [`SqliteStore`] (one machine) and
 /// [`PostgresStore`] (several servers sharing one database).

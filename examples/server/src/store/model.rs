@@ -59,6 +59,10 @@ pub fn parse_asset_hash(s: &str) -> Result<AssetHash> {
         })
 }
 
+/// The app of updates published, served and listed without naming one (the other apps are
+/// served under `/{app}/`).
+pub const DEFAULT_APP: &str = "default";
+
 /// The (app, channel, runtime version, platform) an update is served to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Scope {
@@ -90,21 +94,54 @@ impl Scope {
 }
 
 /// Longest app, channel or runtime version name.
-pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_NAME_LEN: usize = expo_updates::MAX_NAME_LEN;
 
-/// Checks an app, channel or runtime version name: 1 to 255 visible ASCII characters.
-pub fn checked_name(what: &str, value: &str) -> Result<String> {
-    if value.is_empty() || value.len() > MAX_NAME_LEN {
+/// Checks an app, channel or runtime version name with the protocol layer's rule
+/// ([`expo_updates::check_name`]: 1 to 255 bytes of printable ASCII), so every channel a
+/// manifest request can carry is one the store accepts.
+pub fn checked_name(what: &'static str, value: &str) -> Result<String> {
+    match expo_updates::check_name(value) {
+        Ok(()) => Ok(value.to_owned()),
+        Err(source) => Err(Error::InvalidName {
+            what,
+            shown: value.chars().take(80).collect(),
+            source,
+        }),
+    }
+}
+
+/// Longest message kept with an update.
+pub const MAX_MESSAGE_LEN: usize = 4096;
+
+/// Checks a message kept with an update: at most [`MAX_MESSAGE_LEN`] bytes and no NUL
+/// (`PostgreSQL` refuses NUL in text; `SQLite` would keep it, so both refuse it here).
+pub fn checked_message(message: &str) -> Result<()> {
+    if message.len() > MAX_MESSAGE_LEN {
         return Err(Error::Invalid(format!(
-            "{what} must be 1 to {MAX_NAME_LEN} characters long"
+            "message: at most {MAX_MESSAGE_LEN} bytes"
         )));
     }
-    if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Err(Error::Invalid(format!(
-            "{what} {value:?} has characters other than visible ASCII"
-        )));
+    if message.contains('\0') {
+        return Err(Error::Invalid("message: contains NUL".into()));
     }
-    Ok(value.to_owned())
+    Ok(())
+}
+
+impl UpdateAsset {
+    /// Checks what a client sent for this asset with the rule of names
+    /// ([`checked_name`]): on failure, the member at fault (`key`, `content_type`,
+    /// `file_extension`) and why.
+    pub fn checked(&self) -> std::result::Result<(), Box<(&'static str, Error)>> {
+        let check = |member: &'static str, what: &'static str, value: &str| {
+            checked_name(what, value).map_err(|e| Box::new((member, e)))
+        };
+        check("key", "asset key", &self.key)?;
+        check("content_type", "asset content type", &self.content_type)?;
+        if let Some(extension) = &self.file_extension {
+            check("file_extension", "asset file extension", extension)?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Scope {

@@ -11,16 +11,14 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions as _, Connection as _, Postgres, Row as _, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use uuid::Uuid;
 
-use super::sqlite::{json_object, now_millis, platform_from, to_i64, to_u64};
+use super::rows::{self, now_millis, to_i64};
 use super::{
     AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo,
-    UpdateKind,
+    Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth, UpdateInfo,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
@@ -28,15 +26,6 @@ use crate::error::{Error, Result};
 /// How long a query waits for a connection (or a new one to be established) before the
 /// database counts as unreachable.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Columns of [`UpdateInfo`], in the order [`info_from_row`] reads them.
-macro_rules! info_columns {
-    () => {
-        "u.seq, u.id, u.app, u.channel, u.runtime_version, u.platform, u.kind, u.created_at, \
-         u.message, u.group_id, u.rollout_percent, u.republished_from, \
-         (SELECT COUNT(*) FROM update_assets a WHERE a.update_id = u.id) AS asset_count"
-    };
-}
 
 /// A `postgres://` (or `postgresql://`) URL; its password never appears in logs or errors.
 #[derive(Clone, PartialEq, Eq)]
@@ -167,41 +156,13 @@ impl PostgresStore {
 
     async fn full_update(&self, row: Option<PgRow>) -> Result<Option<Update>> {
         let Some(row) = row else { return Ok(None) };
-        let info = info_from_row(&row)?;
-        let metadata: String = row.try_get("metadata")?;
-        let extra: String = row.try_get("extra")?;
-        let rows = self.map(
-            sqlx::query(
-                "SELECT is_launch_asset, hash, asset_key, content_type, file_extension \
-                 FROM update_assets WHERE update_id = $1 ORDER BY position",
-            )
-            .bind(info.id.to_string())
-            .fetch_all(&self.pool)
-            .await,
+        let assets = self.map(
+            sqlx::query(rows::SELECT_ASSETS)
+                .bind(row.try_get::<String, _>("id")?)
+                .fetch_all(&self.pool)
+                .await,
         )?;
-        let mut launch_asset = None;
-        let mut assets = Vec::with_capacity(rows.len());
-        for row in rows {
-            let asset = UpdateAsset {
-                hash: AssetHash::from_hex(row.try_get("hash")?)
-                    .ok_or_else(|| Error::Corrupt("asset hash is not hex".into()))?,
-                key: row.try_get("asset_key")?,
-                content_type: row.try_get("content_type")?,
-                file_extension: row.try_get("file_extension")?,
-            };
-            if row.try_get::<i64, _>("is_launch_asset")? == 1 {
-                launch_asset = Some(asset);
-            } else {
-                assets.push(asset);
-            }
-        }
-        Ok(Some(Update {
-            info,
-            launch_asset,
-            assets,
-            metadata: json_object(&metadata)?,
-            extra: json_object(&extra)?,
-        }))
+        rows::update(&row, &assets).map(Some)
     }
 
     async fn insert_tx(
@@ -217,33 +178,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(
-                "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING",
-            )
-            .bind(blob.hash.to_hex())
-            .bind(to_i64(blob.size)?)
-            .bind(&blob.content_type)
-            .bind(blob.gzip_size.map(to_i64).transpose()?)
-            .bind(blob.br_size.map(to_i64).transpose()?)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(insert_update(&mut tx, update, now).await?);
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
@@ -291,27 +226,12 @@ impl MetadataStore for PostgresStore {
 
     async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
         let row = self.map(
-            sqlx::query("SELECT size, content_type, gzip_size, br_size FROM blobs WHERE hash = $1")
+            sqlx::query(rows::SELECT_BLOB)
                 .bind(hash.to_hex())
                 .fetch_optional(&self.pool)
                 .await,
         )?;
-        row.map(|row| {
-            Ok(BlobRecord {
-                hash: *hash,
-                size: to_u64(row.try_get("size")?)?,
-                content_type: row.try_get("content_type")?,
-                gzip_size: row
-                    .try_get::<Option<i64>, _>("gzip_size")?
-                    .map(to_u64)
-                    .transpose()?,
-                br_size: row
-                    .try_get::<Option<i64>, _>("br_size")?
-                    .map(to_u64)
-                    .transpose()?,
-            })
-        })
-        .transpose()
+        row.map(|row| rows::blob(*hash, &row)).transpose()
     }
 
     async fn insert_with_source_maps(
@@ -330,13 +250,13 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await
             .map_err(|e| Self::error(&self.target, e))?
             .iter()
-            .map(super::source_map_from_row)
+            .map(rows::source_map)
             .collect()
     }
 
@@ -373,13 +293,13 @@ impl MetadataStore for PostgresStore {
             }
             let row = sqlx::query(concat!(
                 "SELECT ",
-                info_columns!(),
+                rows::info_columns!(),
                 " FROM updates u WHERE u.id = $1"
             ))
             .bind(id.to_string())
             .fetch_one(&mut *tx)
             .await?;
-            let info = info_from_row(&row)?;
+            let info = rows::info(&row)?;
             tx.commit().await?;
             Ok(info)
         }
@@ -430,7 +350,7 @@ impl MetadataStore for PostgresStore {
         let row = self.map(
             sqlx::query(concat!(
                 "SELECT ",
-                info_columns!(),
+                rows::info_columns!(),
                 ", u.metadata, u.extra FROM updates u WHERE u.id = $1"
             ))
             .bind(id.to_string())
@@ -444,7 +364,7 @@ impl MetadataStore for PostgresStore {
         let row = self.map(
             sqlx::query(concat!(
                 "SELECT ",
-                info_columns!(),
+                rows::info_columns!(),
                 ", u.metadata, u.extra FROM updates u \
                  WHERE u.app = $1 AND u.channel = $2 AND u.runtime_version = $3 \
                  AND u.platform = $4 ORDER BY u.created_at DESC, u.seq DESC LIMIT 1"
@@ -466,7 +386,7 @@ impl MetadataStore for PostgresStore {
         // lookup went from 2 ms with 10 updates to 35 ms with 100,000).
         let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
             "SELECT ",
-            info_columns!(),
+            rows::info_columns!(),
             " FROM updates u WHERE TRUE"
         ));
         let platform = filter.platform.map(Platform::as_str);
@@ -495,49 +415,23 @@ impl MetadataStore for PostgresStore {
             .push(" ORDER BY u.created_at DESC, u.seq DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
         let rows = self.map(query.build().fetch_all(&self.pool).await)?;
-        rows.iter().map(info_from_row).collect()
+        rows.iter().map(rows::info).collect()
     }
 
     async fn scopes(&self) -> Result<Vec<Scope>> {
-        let rows = self.map(
-            sqlx::query(
-                "SELECT DISTINCT app, channel, runtime_version, platform FROM updates \
-                 ORDER BY app, channel, runtime_version, platform",
-            )
-            .fetch_all(&self.pool)
-            .await,
-        )?;
-        rows.iter()
-            .map(|row| {
-                Ok(Scope {
-                    app: row.try_get("app")?,
-                    channel: row.try_get("channel")?,
-                    runtime_version: row.try_get("runtime_version")?,
-                    platform: platform_from(row.try_get::<&str, _>("platform")?)?,
-                })
-            })
-            .collect()
+        let rows = self.map(sqlx::query(rows::SELECT_SCOPES).fetch_all(&self.pool).await)?;
+        rows.iter().map(rows::scope).collect()
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
         let row = self.map(
-            sqlx::query(super::SELECT_PATCH)
+            sqlx::query(rows::SELECT_PATCH)
                 .bind(base.to_hex())
                 .bind(target.to_hex())
                 .fetch_optional(&self.pool)
                 .await,
         )?;
-        row.map(|row| {
-            PatchRecord::from_columns(
-                *base,
-                *target,
-                row.try_get("outcome")?,
-                row.try_get("patch_hash")?,
-                row.try_get("size")?,
-                row.try_get("detail")?,
-            )
-        })
-        .transpose()
+        row.map(|row| rows::patch(*base, *target, &row)).transpose()
     }
 
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
@@ -550,7 +444,7 @@ impl MetadataStore for PostgresStore {
             sqlx::query("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
                 .execute(&mut *tx)
                 .await?;
-            let inserted = sqlx::query(super::INSERT_PATCH)
+            let inserted = sqlx::query(rows::INSERT_PATCH)
                 .bind(record.base.to_hex())
                 .bind(record.target.to_hex())
                 .bind(outcome)
@@ -659,7 +553,7 @@ impl MetadataStore for PostgresStore {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let query = format!(
             "{} WHERE update_id = ANY($1) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = self.map(
             sqlx::query(sqlx::AssertSqlSafe(query))
@@ -667,17 +561,7 @@ impl MetadataStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await,
         )?;
-        rows.iter()
-            .map(|row| {
-                UpdateHealth::from_columns(
-                    row.try_get("update_id")?,
-                    row.try_get("served")?,
-                    row.try_get("devices")?,
-                    row.try_get("launched")?,
-                    row.try_get("failed")?,
-                )
-            })
-            .collect()
+        rows.iter().map(rows::health).collect()
     }
 
     async fn insert_if_served(
@@ -709,33 +593,12 @@ impl PostgresStore {
             sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
-            let scope = &update.scope;
-            let served: Option<String> = sqlx::query(
-                "SELECT id FROM updates \
-                 WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4 \
-                 ORDER BY created_at DESC, seq DESC LIMIT 1",
-            )
-            .bind(&scope.app)
-            .bind(&scope.channel)
-            .bind(&scope.runtime_version)
-            .bind(scope.platform.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get("id"))
-            .transpose()?;
-            if served != Some(expected.to_string()) {
-                // Dropping the transaction rolls the counter back.
-                return Ok(None);
+            let info = rows::insert_if_newest!(&mut tx, expected, update, zero_expected);
+            // Without an insert, dropping the transaction rolls the counter back.
+            if info.is_some() {
+                tx.commit().await?;
             }
-            if zero_expected {
-                sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = $1")
-                    .bind(expected.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let info = insert_update(&mut tx, update, now_millis()).await?;
-            tx.commit().await?;
-            Ok(Some(info))
+            Ok(info)
         }
         .await;
         match result {
@@ -746,167 +609,11 @@ impl PostgresStore {
     }
 }
 
-async fn insert_update(
-    tx: &mut Transaction<'static, Postgres>,
-    update: NewUpdate,
-    now: i64,
-) -> Result<UpdateInfo, InsertError> {
-    if update.kind == UpdateKind::Update && update.launch_asset.is_none() {
-        return Err(Error::Invalid("an update needs a launch asset".into()).into());
-    }
-    if update.rollout_percent > 100 {
-        return Err(Error::Invalid("rollout percent above 100".into()).into());
-    }
-    let scope = &update.scope;
-    let newest: Option<i64> = sqlx::query(
-        "SELECT MAX(created_at) AS newest FROM updates \
-         WHERE app = $1 AND channel = $2 AND runtime_version = $3 AND platform = $4",
-    )
-    .bind(&scope.app)
-    .bind(&scope.channel)
-    .bind(&scope.runtime_version)
-    .bind(scope.platform.as_str())
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("newest")?;
-    let created_at = newest.map_or(now, |newest| now.max(newest + 1));
-    let id = update.id.to_string();
-    let seq: i64 = sqlx::query(
-        "INSERT INTO updates (id, app, channel, runtime_version, platform, kind, created_at, \
-         message, group_id, metadata, extra, rollout_percent, republished_from) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
-    )
-    .bind(&id)
-    .bind(&scope.app)
-    .bind(&scope.channel)
-    .bind(&scope.runtime_version)
-    .bind(scope.platform.as_str())
-    .bind(update.kind.as_str())
-    .bind(created_at)
-    .bind(update.message.as_deref())
-    .bind(update.group_id.to_string())
-    .bind(Value::Object(update.metadata.clone()).to_string())
-    .bind(Value::Object(update.extra.clone()).to_string())
-    .bind(i64::from(update.rollout_percent))
-    .bind(update.republished_from.map(|u| u.to_string()))
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("seq")?;
-    let launch = update.launch_asset.iter().map(|a| (true, a));
-    let others = update.assets.iter().map(|a| (false, a));
-    let mut position = 0_i64;
-    for (is_launch, asset) in launch.chain(others) {
-        sqlx::query(
-            "INSERT INTO update_assets (update_id, position, is_launch_asset, hash, asset_key, \
-             content_type, file_extension) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(position)
-        .bind(i64::from(is_launch))
-        .bind(asset.hash.to_hex())
-        .bind(&asset.key)
-        .bind(&asset.content_type)
-        .bind(asset.file_extension.as_deref())
-        .execute(&mut **tx)
-        .await?;
-        position += 1;
-    }
-    Ok(UpdateInfo {
-        id: update.id,
-        scope: update.scope,
-        kind: update.kind,
-        created_at,
-        message: update.message,
-        group_id: update.group_id,
-        rollout_percent: update.rollout_percent,
-        republished_from: update.republished_from,
-        asset_count: u32::try_from(position).unwrap_or(u32::MAX),
-        seq,
-    })
-}
-
-fn info_from_row(row: &PgRow) -> Result<UpdateInfo> {
-    let uuid = |column: &str| -> Result<Uuid> {
-        let text: String = row.try_get(column)?;
-        Uuid::parse_str(&text).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
-    };
-    let republished_from: Option<String> = row.try_get("republished_from")?;
-    Ok(UpdateInfo {
-        id: uuid("id")?,
-        scope: Scope {
-            app: row.try_get("app")?,
-            channel: row.try_get("channel")?,
-            runtime_version: row.try_get("runtime_version")?,
-            platform: platform_from(row.try_get::<&str, _>("platform")?)?,
-        },
-        kind: row.try_get::<String, _>("kind")?.parse()?,
-        created_at: row.try_get("created_at")?,
-        message: row.try_get("message")?,
-        group_id: uuid("group_id")?,
-        rollout_percent: u8::try_from(row.try_get::<i64, _>("rollout_percent")?)
-            .map_err(|e| Error::Corrupt(format!("rollout_percent: {e}")))?,
-        republished_from: republished_from
-            .map(|text| Uuid::parse_str(&text))
-            .transpose()
-            .map_err(|e| Error::Corrupt(format!("republished_from: {e}")))?,
-        asset_count: u32::try_from(row.try_get::<i64, _>("asset_count")?)
-            .map_err(|e| Error::Corrupt(format!("asset_count: {e}")))?,
-        seq: row.try_get("seq")?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use sqlx::Connection as _;
-
     use super::*;
 
-    /// A fresh database on the test server; `None` (after a loud SKIPPED) without one.
-    async fn fresh() -> Option<(DatabaseUrl, String, String)> {
-        let Ok(admin) = std::env::var("EXPO_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "EXPO_TEST_DATABASE_URL is unset and CI=true"
-            );
-            eprintln!("SKIPPED: EXPO_TEST_DATABASE_URL is unset, PostgreSQL store not tested");
-            return None;
-        };
-        let name = format!("test_{}", Uuid::new_v4().simple());
-        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}").parse().unwrap();
-        Some((url, admin, name))
-    }
-
-    async fn drop_database(admin: &str, name: &str) {
-        let mut connection = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    }
-
-    fn bundle() -> BlobRecord {
-        BlobRecord {
-            hash: AssetHash::of(b"bundle"),
-            size: 6,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: Some(3),
-        }
-    }
-
-    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
-        crate::store::fixtures::update_launching(scope, bundle)
-    }
+    // The store's behaviour is tested on both backends by `store::behaviour`.
 
     #[test]
     fn urls_hide_their_password() {
@@ -916,187 +623,5 @@ mod tests {
         assert_eq!(url.target(), "db.internal:5433/updates");
         assert!(!format!("{url} {url:?}").contains("s3cret"));
         assert!("mysql://x/y".parse::<DatabaseUrl>().is_err());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn same_guarantees_as_sqlite() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        // Opening again (another server starting) finds the schema up to date.
-        PostgresStore::open(&url).await.unwrap();
-        let scope = Scope::new("default", "main", "1.0.0", Platform::Ios).unwrap();
-        let bundle = bundle();
-        let first = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope, &bundle)],
-            )
-            .await
-            .unwrap();
-        let second = store
-            .insert(&[], vec![new_update(&scope, &bundle)])
-            .await
-            .unwrap();
-        assert!(second[0].created_at > first[0].created_at);
-        assert_eq!(store.change_counter().await.unwrap(), 2);
-        let current = store.current(&scope).await.unwrap().unwrap();
-        assert_eq!(current.info, second[0]);
-        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
-        let older = store
-            .list(&UpdateFilter {
-                before: Some((second[0].created_at, second[0].seq)),
-                ..UpdateFilter::scope(&scope, 10)
-            })
-            .await
-            .unwrap();
-        assert_eq!(older, first);
-        assert_eq!(store.scopes().await.unwrap(), vec![scope.clone()]);
-
-        // A failing insert (duplicate id on its second row) leaves nothing.
-        let good = new_update(&scope, &bundle);
-        let mut bad = new_update(&scope, &bundle);
-        bad.id = good.id;
-        assert!(store.insert(&[], vec![good, bad]).await.is_err());
-        assert_eq!(
-            store
-                .list(&UpdateFilter::scope(&scope, 10))
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(store.change_counter().await.unwrap(), 2);
-        // Assets must reference registered blobs.
-        let mut unknown = bundle.clone();
-        unknown.hash = AssetHash::of(b"unknown");
-        assert!(
-            store
-                .insert(&[], vec![new_update(&scope, &unknown)])
-                .await
-                .is_err()
-        );
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_never_loses_a_blob_to_a_concurrent_publish() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::gc_between_stat_and_insert(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_collects_unregistered_uploads() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::unregistered_uploads_are_collected(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn gc_delete_failure_strands_no_reference() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::gc_delete_failure_strands_no_reference(&store, Arc::new(blobs))
-            .await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn reports_count_only_for_served_installs() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        crate::store::health::tests::reports_count_only_for_served_installs(&store).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn rollout_revert_is_one_transaction() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        crate::store::rollout::tests::revert_racing_a_publish_changes_nothing(Arc::new(store))
-            .await;
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn patches_follow_their_launch_assets() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        let store = PostgresStore::open(&url).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = crate::blobs::LocalBlobStore::open(dir.path()).unwrap();
-        crate::store::gc::tests::patches_follow_their_launch_assets(&store, &blobs).await;
-        drop(store);
-        drop_database(&admin, &name).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_publishers_get_strictly_increasing_created_at() {
-        let Some((url, admin, name)) = fresh().await else {
-            return;
-        };
-        // Two servers (two pools) publishing into the same scope at the same time.
-        let a = Arc::new(PostgresStore::open(&url).await.unwrap());
-        let b = Arc::new(PostgresStore::open(&url).await.unwrap());
-        let scope = Scope::new("default", "main", "1.0.0", Platform::Android).unwrap();
-        let bundle = bundle();
-        a.insert(std::slice::from_ref(&bundle), vec![])
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for store in [a.clone(), b.clone()] {
-            for _ in 0..4 {
-                let (store, scope, bundle) = (store.clone(), scope.clone(), bundle.clone());
-                tasks.push(tokio::spawn(async move {
-                    for _ in 0..10 {
-                        store
-                            .insert(&[], vec![new_update(&scope, &bundle)])
-                            .await
-                            .unwrap();
-                    }
-                }));
-            }
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let mut all = a.list(&UpdateFilter::scope(&scope, 1000)).await.unwrap();
-        assert_eq!(all.len(), 80);
-        all.sort_by_key(|u| u.seq);
-        for pair in all.windows(2) {
-            assert!(
-                pair[1].created_at > pair[0].created_at,
-                "createdAt must grow with insertion order: {pair:?}"
-            );
-        }
-        assert_eq!(b.change_counter().await.unwrap(), 81);
-        drop((a, b));
-        drop_database(&admin, &name).await;
     }
 }

@@ -108,13 +108,13 @@ pub async fn revert(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::collections::HashMap;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use rand::Rng as _;
 
     use super::*;
+    use crate::store::fixtures::{Around, Wrapped};
     use crate::store::{Platform, SqliteStore};
 
     #[test]
@@ -240,104 +240,24 @@ pub(crate) mod tests {
         ));
     }
 
-    /// A store that registers a publish into the scope right after the first listing of
-    /// earlier updates: what lands between `revert`'s check and its write.
+    /// Registers a publish into the scope right after the first listing of earlier updates:
+    /// what lands between `revert`'s check and its write.
     #[derive(Debug)]
     struct PublishDuringRevert {
-        inner: Arc<dyn MetadataStore>,
+        store: Arc<dyn MetadataStore>,
         interloper: std::sync::Mutex<Option<NewUpdate>>,
         fired: AtomicBool,
     }
 
     #[async_trait::async_trait]
-    impl MetadataStore for PublishDuringRevert {
-        async fn check_health(&self) -> Result<()> {
-            self.inner.check_health().await
-        }
-        async fn change_counter(&self) -> Result<i64> {
-            self.inner.change_counter().await
-        }
-        async fn blob(
-            &self,
-            hash: &super::super::AssetHash,
-        ) -> Result<Option<super::super::BlobRecord>> {
-            self.inner.blob(hash).await
-        }
-        async fn insert_with_source_maps(
-            &self,
-            blobs: &[super::super::BlobRecord],
-            updates: Vec<NewUpdate>,
-            since: Option<i64>,
-            source_maps: &[super::super::SourceMap],
-        ) -> Result<Vec<UpdateInfo>> {
-            self.inner
-                .insert_with_source_maps(blobs, updates, since, source_maps)
-                .await
-        }
-        async fn source_maps(&self, id: Uuid) -> Result<Vec<super::super::StoredSourceMap>> {
-            self.inner.source_maps(id).await
-        }
-        async fn collect_garbage(
-            &self,
-            cutoffs: &super::super::gc::Cutoffs,
-            dry_run: bool,
-            blobs: &dyn crate::blobs::BlobStore,
-        ) -> Result<super::super::GcReport> {
-            self.inner.collect_garbage(cutoffs, dry_run, blobs).await
-        }
-        async fn record_upload(&self, hash: &super::super::AssetHash, size: u64) -> Result<()> {
-            self.inner.record_upload(hash, size).await
-        }
-        async fn set_rollout(&self, id: Uuid, percent: u8) -> Result<UpdateInfo> {
-            self.inner.set_rollout(id, percent).await
-        }
-        async fn update(&self, id: Uuid) -> Result<Option<Update>> {
-            self.inner.update(id).await
-        }
-        async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
-            self.inner.current(scope).await
-        }
-        async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>> {
-            let listed = self.inner.list(filter).await?;
+    impl Around for PublishDuringRevert {
+        async fn after_list(&self, filter: &UpdateFilter) -> Result<()> {
             if filter.before.is_some() && !self.fired.swap(true, Ordering::SeqCst) {
                 let interloper = self.interloper.lock().unwrap().take().unwrap();
                 let blob = crate::store::fixtures::js_blob(b"interloper");
-                self.inner.insert(&[blob], vec![interloper]).await?;
+                self.store.insert(&[blob], vec![interloper]).await?;
             }
-            Ok(listed)
-        }
-        async fn scopes(&self) -> Result<Vec<Scope>> {
-            self.inner.scopes().await
-        }
-        async fn patch(
-            &self,
-            base: &super::super::AssetHash,
-            target: &super::super::AssetHash,
-        ) -> Result<Option<super::super::PatchRecord>> {
-            self.inner.patch(base, target).await
-        }
-        async fn record_patch(&self, record: &super::super::PatchRecord) -> Result<bool> {
-            self.inner.record_patch(record).await
-        }
-        async fn record_health(&self, reports: &[super::super::DeviceReport]) -> Result<Vec<Uuid>> {
-            self.inner.record_health(reports).await
-        }
-        async fn health(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, super::super::UpdateHealth>> {
-            self.inner.health(ids).await
-        }
-        async fn insert_if_served(
-            &self,
-            expected: Uuid,
-            update: NewUpdate,
-        ) -> Result<Option<UpdateInfo>> {
-            self.inner.insert_if_served(expected, update).await
-        }
-        async fn revert_rollout(
-            &self,
-            expected: Uuid,
-            copy: NewUpdate,
-        ) -> Result<Option<UpdateInfo>> {
-            self.inner.revert_rollout(expected, copy).await
+            Ok(())
         }
     }
 
@@ -354,15 +274,18 @@ pub(crate) mod tests {
             &crate::store::fixtures::js_blob(b"interloper"),
         );
         let interloper_id = interloper.id;
-        let store = PublishDuringRevert {
-            inner: Arc::clone(&inner),
-            interloper: std::sync::Mutex::new(Some(interloper)),
-            fired: AtomicBool::new(false),
-        };
+        let store = Wrapped::wrap(
+            Arc::clone(&inner),
+            PublishDuringRevert {
+                store: Arc::clone(&inner),
+                interloper: std::sync::Mutex::new(Some(interloper)),
+                fired: AtomicBool::new(false),
+            },
+        );
         let refused = revert(&store, canary.id, None).await;
         assert!(matches!(refused, Err(Error::Nothing(_))), "{refused:?}");
         assert!(
-            store.fired.load(Ordering::SeqCst),
+            store.around().fired.load(Ordering::SeqCst),
             "the publish landed mid-revert"
         );
         let newest = inner.list(&UpdateFilter::scope(&scope, 10)).await.unwrap();
@@ -373,12 +296,5 @@ pub(crate) mod tests {
             canary.info.rollout_percent, 10,
             "the canary's rollout is untouched"
         );
-    }
-
-    #[tokio::test]
-    async fn sqlite_revert_racing_a_publish_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        revert_racing_a_publish_changes_nothing(Arc::new(store)).await;
     }
 }

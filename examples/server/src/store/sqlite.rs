@@ -5,30 +5,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use sqlx::Row as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, Transaction};
 use uuid::Uuid;
 
+use super::rows::{self, now_millis, to_i64};
 use super::{
     AssetHash, BlobRecord, DeviceReport, GcReport, MetadataStore, NewUpdate, PatchRecord, Platform,
-    Scope, SourceMap, StoredSourceMap, Update, UpdateAsset, UpdateFilter, UpdateHealth, UpdateInfo,
-    UpdateKind,
+    Scope, SourceMap, StoredSourceMap, Update, UpdateFilter, UpdateHealth, UpdateInfo,
 };
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
-
-/// Columns of [`UpdateInfo`], in the order [`info_from_row`] reads them.
-macro_rules! info_columns {
-    () => {
-        "u.seq, u.id, u.app, u.channel, u.runtime_version, u.platform, u.kind, u.created_at, \
-         u.message, u.group_id, u.rollout_percent, u.republished_from, \
-         (SELECT COUNT(*) FROM update_assets a WHERE a.update_id = u.id) AS asset_count"
-    };
-}
 
 /// Takes the exclusive lock on `<path>.lock`, waiting for another process to release it.
 async fn open_lock(path: &Path) -> Result<std::fs::File> {
@@ -86,45 +77,13 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    async fn assets_of(&self, info: UpdateInfo, metadata: &str, extra: &str) -> Result<Update> {
-        let rows = sqlx::query(
-            "SELECT is_launch_asset, hash, asset_key, content_type, file_extension \
-             FROM update_assets WHERE update_id = ?1 ORDER BY position",
-        )
-        .bind(info.id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut launch_asset = None;
-        let mut assets = Vec::with_capacity(rows.len());
-        for row in rows {
-            let asset = UpdateAsset {
-                hash: AssetHash::from_hex(row.try_get("hash")?)
-                    .ok_or_else(|| Error::Corrupt("asset hash is not hex".into()))?,
-                key: row.try_get("asset_key")?,
-                content_type: row.try_get("content_type")?,
-                file_extension: row.try_get("file_extension")?,
-            };
-            if row.try_get::<i64, _>("is_launch_asset")? == 1 {
-                launch_asset = Some(asset);
-            } else {
-                assets.push(asset);
-            }
-        }
-        Ok(Update {
-            info,
-            launch_asset,
-            assets,
-            metadata: json_object(metadata)?,
-            extra: json_object(extra)?,
-        })
-    }
-
     async fn full_update(&self, row: Option<SqliteRow>) -> Result<Option<Update>> {
         let Some(row) = row else { return Ok(None) };
-        let info = info_from_row(&row)?;
-        let metadata: String = row.try_get("metadata")?;
-        let extra: String = row.try_get("extra")?;
-        self.assets_of(info, &metadata, &extra).await.map(Some)
+        let assets = sqlx::query(rows::SELECT_ASSETS)
+            .bind(row.try_get::<String, _>("id")?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::update(&row, &assets).map(Some)
     }
 }
 
@@ -145,28 +104,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn blob(&self, hash: &AssetHash) -> Result<Option<BlobRecord>> {
-        let row = sqlx::query(
-            "SELECT hash, size, content_type, gzip_size, br_size FROM blobs WHERE hash = ?1",
-        )
-        .bind(hash.to_hex())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(BlobRecord {
-                hash: *hash,
-                size: to_u64(row.try_get("size")?)?,
-                content_type: row.try_get("content_type")?,
-                gzip_size: row
-                    .try_get::<Option<i64>, _>("gzip_size")?
-                    .map(to_u64)
-                    .transpose()?,
-                br_size: row
-                    .try_get::<Option<i64>, _>("br_size")?
-                    .map(to_u64)
-                    .transpose()?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(rows::SELECT_BLOB)
+            .bind(hash.to_hex())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| rows::blob(*hash, &row)).transpose()
     }
 
     async fn insert_with_source_maps(
@@ -183,44 +125,18 @@ impl MetadataStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         super::gc::check_not_removed!(tx, blobs, since);
-        let now = now_millis();
-        for blob in blobs {
-            sqlx::query(
-                "INSERT INTO blobs (hash, size, content_type, gzip_size, br_size, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
-            )
-            .bind(blob.hash.to_hex())
-            .bind(to_i64(blob.size)?)
-            .bind(&blob.content_type)
-            .bind(blob.gzip_size.map(to_i64).transpose()?)
-            .bind(blob.br_size.map(to_i64).transpose()?)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut inserted = Vec::with_capacity(updates.len());
-        for update in updates {
-            inserted.push(insert_update(&mut tx, update, now).await?);
-        }
-        for map in source_maps {
-            sqlx::query(super::INSERT_SOURCE_MAP)
-                .bind(map.update_id.to_string())
-                .bind(&map.path)
-                .bind(map.hash.to_hex())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let inserted = rows::insert_all!(&mut tx, blobs, updates, source_maps, now_millis());
         tx.commit().await?;
         Ok(inserted)
     }
 
     async fn source_maps(&self, id: Uuid) -> Result<Vec<StoredSourceMap>> {
-        sqlx::query(super::SELECT_SOURCE_MAPS)
+        sqlx::query(rows::SELECT_SOURCE_MAPS)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(super::source_map_from_row)
+            .map(rows::source_map)
             .collect()
     }
 
@@ -256,13 +172,13 @@ impl MetadataStore for SqliteStore {
         }
         let row = sqlx::query(concat!(
             "SELECT ",
-            info_columns!(),
+            rows::info_columns!(),
             " FROM updates u WHERE u.id = ?1"
         ))
         .bind(id.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        let info = info_from_row(&row)?;
+        let info = rows::info(&row)?;
         tx.commit().await?;
         Ok(info)
     }
@@ -290,7 +206,7 @@ impl MetadataStore for SqliteStore {
     async fn update(&self, id: Uuid) -> Result<Option<Update>> {
         let row = sqlx::query(concat!(
             "SELECT ",
-            info_columns!(),
+            rows::info_columns!(),
             ", u.metadata, u.extra FROM updates u WHERE u.id = ?1"
         ))
         .bind(id.to_string())
@@ -302,7 +218,7 @@ impl MetadataStore for SqliteStore {
     async fn current(&self, scope: &Scope) -> Result<Option<Update>> {
         let row = sqlx::query(concat!(
             "SELECT ",
-            info_columns!(),
+            rows::info_columns!(),
             ", u.metadata, u.extra FROM updates u \
              WHERE u.app = ?1 AND u.channel = ?2 AND u.runtime_version = ?3 AND u.platform = ?4 \
              ORDER BY u.created_at DESC, u.seq DESC LIMIT 1"
@@ -320,7 +236,7 @@ impl MetadataStore for SqliteStore {
         let (before_at, before_seq) = filter.before.unzip();
         let rows = sqlx::query(concat!(
             "SELECT ",
-            info_columns!(),
+            rows::info_columns!(),
             " FROM updates u \
              WHERE (?1 IS NULL OR u.app = ?1) AND (?2 IS NULL OR u.channel = ?2) \
              AND (?3 IS NULL OR u.runtime_version = ?3) AND (?4 IS NULL OR u.platform = ?4) \
@@ -336,52 +252,30 @@ impl MetadataStore for SqliteStore {
         .bind(i64::from(filter.limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(info_from_row).collect()
+        rows.iter().map(rows::info).collect()
     }
 
     async fn scopes(&self) -> Result<Vec<Scope>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT app, channel, runtime_version, platform FROM updates \
-             ORDER BY app, channel, runtime_version, platform",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Scope {
-                    app: row.try_get("app")?,
-                    channel: row.try_get("channel")?,
-                    runtime_version: row.try_get("runtime_version")?,
-                    platform: platform_from(row.try_get::<&str, _>("platform")?)?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(rows::SELECT_SCOPES)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::scope).collect()
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
-        let row = sqlx::query(super::SELECT_PATCH)
+        let row = sqlx::query(rows::SELECT_PATCH)
             .bind(base.to_hex())
             .bind(target.to_hex())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            PatchRecord::from_columns(
-                *base,
-                *target,
-                row.try_get("outcome")?,
-                row.try_get("patch_hash")?,
-                row.try_get("size")?,
-                row.try_get("detail")?,
-            )
-        })
-        .transpose()
+        row.map(|row| rows::patch(*base, *target, &row)).transpose()
     }
 
     async fn record_patch(&self, record: &PatchRecord) -> Result<bool> {
         let (outcome, patch_hash, size, detail) = record.columns()?;
         // One statement: it takes the database's write lock, which a collection holds for
         // its whole transaction, so the existence checks see its outcome.
-        let inserted = sqlx::query(super::INSERT_PATCH)
+        let inserted = sqlx::query(rows::INSERT_PATCH)
             .bind(record.base.to_hex())
             .bind(record.target.to_hex())
             .bind(outcome)
@@ -444,23 +338,13 @@ impl MetadataStore for SqliteStore {
         let ids = Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect());
         let query = format!(
             "{} WHERE update_id IN (SELECT value FROM json_each(?1)) GROUP BY update_id",
-            super::HEALTH_COLUMNS
+            rows::HEALTH_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(ids.to_string())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                UpdateHealth::from_columns(
-                    row.try_get("update_id")?,
-                    row.try_get("served")?,
-                    row.try_get("devices")?,
-                    row.try_get("launched")?,
-                    row.try_get("failed")?,
-                )
-            })
-            .collect()
+        rows.iter().map(rows::health).collect()
     }
 
     async fn insert_if_served(
@@ -491,281 +375,11 @@ impl SqliteStore {
         sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        let scope = &update.scope;
-        let served: Option<String> = sqlx::query(
-            "SELECT id FROM updates \
-             WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4 \
-             ORDER BY created_at DESC, seq DESC LIMIT 1",
-        )
-        .bind(&scope.app)
-        .bind(&scope.channel)
-        .bind(&scope.runtime_version)
-        .bind(scope.platform.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
-        if served != Some(expected.to_string()) {
-            // Dropping the transaction rolls the counter back.
-            return Ok(None);
+        let info = rows::insert_if_newest!(&mut tx, expected, update, zero_expected);
+        // Without an insert, dropping the transaction rolls the counter back.
+        if info.is_some() {
+            tx.commit().await?;
         }
-        if zero_expected {
-            sqlx::query("UPDATE updates SET rollout_percent = 0 WHERE id = ?1")
-                .bind(expected.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let info = insert_update(&mut tx, update, now_millis()).await?;
-        tx.commit().await?;
-        Ok(Some(info))
-    }
-}
-
-async fn insert_update(
-    tx: &mut Transaction<'static, Sqlite>,
-    update: NewUpdate,
-    now: i64,
-) -> Result<UpdateInfo> {
-    if update.kind == UpdateKind::Update && update.launch_asset.is_none() {
-        return Err(Error::Invalid("an update needs a launch asset".into()));
-    }
-    if update.rollout_percent > 100 {
-        return Err(Error::Invalid("rollout percent above 100".into()));
-    }
-    let scope = &update.scope;
-    let newest: Option<i64> = sqlx::query(
-        "SELECT MAX(created_at) AS newest FROM updates \
-         WHERE app = ?1 AND channel = ?2 AND runtime_version = ?3 AND platform = ?4",
-    )
-    .bind(&scope.app)
-    .bind(&scope.channel)
-    .bind(&scope.runtime_version)
-    .bind(scope.platform.as_str())
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("newest")?;
-    let created_at = newest.map_or(now, |newest| now.max(newest + 1));
-    let id = update.id.to_string();
-    let result = sqlx::query(
-        "INSERT INTO updates (id, app, channel, runtime_version, platform, kind, created_at, \
-         message, group_id, metadata, extra, rollout_percent, republished_from) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )
-    .bind(&id)
-    .bind(&scope.app)
-    .bind(&scope.channel)
-    .bind(&scope.runtime_version)
-    .bind(scope.platform.as_str())
-    .bind(update.kind.as_str())
-    .bind(created_at)
-    .bind(update.message.as_deref())
-    .bind(update.group_id.to_string())
-    .bind(Value::Object(update.metadata.clone()).to_string())
-    .bind(Value::Object(update.extra.clone()).to_string())
-    .bind(i64::from(update.rollout_percent))
-    .bind(update.republished_from.map(|u| u.to_string()))
-    .execute(&mut **tx)
-    .await?;
-    let seq = result.last_insert_rowid();
-    let launch = update.launch_asset.iter().map(|a| (true, a));
-    let others = update.assets.iter().map(|a| (false, a));
-    let mut position = 0_i64;
-    for (is_launch, asset) in launch.chain(others) {
-        sqlx::query(
-            "INSERT INTO update_assets (update_id, position, is_launch_asset, hash, asset_key, \
-             content_type, file_extension) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(&id)
-        .bind(position)
-        .bind(i64::from(is_launch))
-        .bind(asset.hash.to_hex())
-        .bind(&asset.key)
-        .bind(&asset.content_type)
-        .bind(asset.file_extension.as_deref())
-        .execute(&mut **tx)
-        .await?;
-        position += 1;
-    }
-    Ok(UpdateInfo {
-        id: update.id,
-        scope: update.scope,
-        kind: update.kind,
-        created_at,
-        message: update.message,
-        group_id: update.group_id,
-        rollout_percent: update.rollout_percent,
-        republished_from: update.republished_from,
-        asset_count: u32::try_from(position).unwrap_or(u32::MAX),
-        seq,
-    })
-}
-
-fn info_from_row(row: &SqliteRow) -> Result<UpdateInfo> {
-    let uuid = |column: &str| -> Result<Uuid> {
-        let text: String = row.try_get(column)?;
-        Uuid::parse_str(&text).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
-    };
-    let republished_from: Option<String> = row.try_get("republished_from")?;
-    Ok(UpdateInfo {
-        id: uuid("id")?,
-        scope: Scope {
-            app: row.try_get("app")?,
-            channel: row.try_get("channel")?,
-            runtime_version: row.try_get("runtime_version")?,
-            platform: platform_from(row.try_get::<&str, _>("platform")?)?,
-        },
-        kind: row.try_get::<String, _>("kind")?.parse()?,
-        created_at: row.try_get("created_at")?,
-        message: row.try_get("message")?,
-        group_id: uuid("group_id")?,
-        rollout_percent: u8::try_from(row.try_get::<i64, _>("rollout_percent")?)
-            .map_err(|e| Error::Corrupt(format!("rollout_percent: {e}")))?,
-        republished_from: republished_from
-            .map(|text| Uuid::parse_str(&text))
-            .transpose()
-            .map_err(|e| Error::Corrupt(format!("republished_from: {e}")))?,
-        asset_count: u32::try_from(row.try_get::<i64, _>("asset_count")?)
-            .map_err(|e| Error::Corrupt(format!("asset_count: {e}")))?,
-        seq: row.try_get("seq")?,
-    })
-}
-
-pub(super) fn platform_from(text: &str) -> Result<Platform> {
-    text.parse()
-        .map_err(|_| Error::Corrupt(format!("platform {text:?}")))
-}
-
-pub(super) fn json_object(text: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(Error::Corrupt(format!("not a JSON object: {text:.80}"))),
-    }
-}
-
-pub(super) fn to_u64(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| Error::Corrupt(format!("negative size {value}")))
-}
-
-pub(super) fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| Error::Invalid(format!("size {value} too large")))
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_millis() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(channel: &str) -> Scope {
-        Scope {
-            app: "default".into(),
-            channel: channel.into(),
-            runtime_version: "1.0.0".into(),
-            platform: Platform::Ios,
-        }
-    }
-
-    fn blob(bytes: &[u8]) -> BlobRecord {
-        BlobRecord {
-            hash: AssetHash::of(bytes),
-            size: bytes.len() as u64,
-            content_type: "application/javascript".into(),
-            gzip_size: None,
-            br_size: Some(3),
-        }
-    }
-
-    fn new_update(scope: &Scope, bundle: &BlobRecord) -> NewUpdate {
-        NewUpdate {
-            message: Some("hello".into()),
-            ..crate::store::fixtures::update_launching(scope, bundle)
-        }
-    }
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn newest_update_is_current_and_created_at_strictly_grows() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let counter = store.change_counter().await.unwrap();
-        let first = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope("main"), &bundle)],
-            )
-            .await
-            .unwrap();
-        let second = store
-            .insert(
-                std::slice::from_ref(&bundle),
-                vec![new_update(&scope("main"), &bundle)],
-            )
-            .await
-            .unwrap();
-        assert!(second[0].created_at > first[0].created_at);
-        assert_eq!(store.change_counter().await.unwrap(), counter + 2);
-        let current = store.current(&scope("main")).await.unwrap().unwrap();
-        assert_eq!(current.info.id, second[0].id);
-        assert_eq!(current.launch_asset.unwrap().hash, bundle.hash);
-        assert!(store.current(&scope("other")).await.unwrap().is_none());
-        assert_eq!(store.blob(&bundle.hash).await.unwrap().unwrap(), bundle);
-
-        let older = store
-            .list(&UpdateFilter {
-                before: Some((second[0].created_at, second[0].seq)),
-                ..UpdateFilter::scope(&scope("main"), 10)
-            })
-            .await
-            .unwrap();
-        assert_eq!(older.len(), 1);
-        assert_eq!(older[0].id, first[0].id);
-        assert_eq!(store.scopes().await.unwrap(), vec![scope("main")]);
-    }
-
-    #[tokio::test]
-    async fn a_failing_insert_leaves_nothing() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let good = new_update(&scope("main"), &bundle);
-        let mut bad = new_update(&scope("main"), &bundle);
-        bad.id = good.id; // duplicate id: the second row fails
-        assert!(
-            store
-                .insert(std::slice::from_ref(&bundle), vec![good, bad])
-                .await
-                .is_err()
-        );
-        assert!(
-            store
-                .list(&UpdateFilter {
-                    limit: 10,
-                    ..UpdateFilter::default()
-                })
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(store.blob(&bundle.hash).await.unwrap().is_none());
-        assert_eq!(store.change_counter().await.unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn assets_must_reference_registered_blobs() {
-        let (_dir, store) = store().await;
-        let bundle = blob(b"bundle");
-        let err = store
-            .insert(&[], vec![new_update(&scope("main"), &bundle)])
-            .await;
-        assert!(err.is_err());
+        Ok(info)
     }
 }

@@ -49,8 +49,10 @@ async function call(method, path, body) {
   } catch {
     data = null;
   }
-  if (response.status === 401) throw new Unauthorized(data?.error ?? 'unauthorized');
-  if (!response.ok) throw new Error(data?.error ?? `${response.status} ${response.statusText}`);
+  // Errors are {"error": {"code", "message", "header" | "field" | "parameter"}}.
+  const message = typeof data?.error?.message === 'string' ? data.error.message : null;
+  if (response.status === 401) throw new Unauthorized(message ?? 'unauthorized');
+  if (!response.ok) throw new Error(message ?? `${response.status} ${response.statusText}`);
   return data;
 }
 

@@ -53,7 +53,7 @@ impl Observation {
     /// uncounted. A malformed `expo-recent-failed-update-ids` is removed from `headers`:
     /// it only feeds these counts, so it must never cost the device its update check.
     ///
-    /// Attribution (see the module docs of [`crate::update_health`]): the current update
+    /// Attribution (see the module docs of [`crate::device_reports`]): the current update
     /// counts as launched; each recent failed id as failed; `expo-fatal-error` counts as a
     /// failure of the current update only when no failed id is listed (otherwise the crash
     /// it describes is the failed update's, and the client now runs a fallback).

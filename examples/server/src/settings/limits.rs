@@ -17,7 +17,7 @@
 //! | `--shutdown-timeout` | 30s | a stuck connection delaying shutdown forever |
 //!
 //! ```
-//! use expo_update_server::http::limits::{LimitArgs, Limits};
+//! use expo_update_server::settings::limits::{LimitArgs, Limits};
 //!
 //! let limits = Limits::resolve(&LimitArgs::default())?;
 //! assert_eq!(limits.header_read_timeout.as_secs(), 10);

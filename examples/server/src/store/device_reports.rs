@@ -1,5 +1,5 @@
 //! What devices report about the updates they run: the rows behind launch and failure
-//! counts (see [`crate::update_health`]).
+//! counts (see [`crate::device_reports`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -73,7 +73,7 @@ impl UpdateHealth {
         launched: i64,
         failed: i64,
     ) -> crate::error::Result<(Uuid, Self)> {
-        use super::sqlite::to_u64;
+        use super::rows::to_u64;
         let id = Uuid::parse_str(update_id)
             .map_err(|e| crate::error::Error::Corrupt(format!("update_health.update_id: {e}")))?;
         Ok((
@@ -167,15 +167,6 @@ pub(crate) mod tests {
                 failed: 1
             }
         );
-    }
-
-    #[tokio::test]
-    async fn sqlite_reports_count_only_for_served_installs() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::SqliteStore::open(&dir.path().join("db"))
-            .await
-            .unwrap();
-        reports_count_only_for_served_installs(&store).await;
     }
 
     #[test]

@@ -16,14 +16,12 @@
 //! publish, never undo a republish, and never reach older code.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::http::cache::ManifestCache;
 use crate::ops;
-use crate::store::{MetadataStore, UpdateHealth, UpdateKind};
+use crate::store::{ChangeListener, MetadataStore, UpdateHealth, UpdateKind};
 
 /// Updates remembered as settled before the memory is cleared (and rebuilt from the store).
 const MAX_SETTLED: usize = 100_000;
@@ -88,7 +86,7 @@ impl Judge {
     pub(super) async fn judge(
         &mut self,
         store: &dyn MetadataStore,
-        cache: &Arc<ManifestCache>,
+        changes: &dyn ChangeListener,
         policy: &AutoRollback,
         health: &HashMap<Uuid, UpdateHealth>,
     ) {
@@ -99,7 +97,7 @@ impl Judge {
             if !policy.fires(counts) || self.settled.contains(&id) {
                 continue;
             }
-            match self.roll_back(store, cache, policy, id, counts).await {
+            match self.roll_back(store, changes, policy, id, counts).await {
                 Ok(()) => {}
                 Err(error) => tracing::error!(%error, update_id = %id, "automatic rollback failed"),
             }
@@ -109,7 +107,7 @@ impl Judge {
     async fn roll_back(
         &mut self,
         store: &dyn MetadataStore,
-        cache: &Arc<ManifestCache>,
+        changes: &dyn ChangeListener,
         policy: &AutoRollback,
         id: Uuid,
         counts: &UpdateHealth,
@@ -138,7 +136,7 @@ impl Judge {
         match ops::rollback_if_served(store, id, message).await {
             Ok(Some(rollback)) => {
                 self.settled.insert(id);
-                cache.invalidate();
+                changes.on_change();
                 metrics::counter!("expo_auto_rollbacks_total").increment(1);
                 tracing::warn!(
                     update_id = %id,
@@ -160,7 +158,7 @@ impl Judge {
             // Another server rolled back (or something was published) in the meantime.
             Ok(None) => {
                 self.settled.insert(id);
-                cache.invalidate();
+                changes.on_change();
             }
             Err(Error::Nothing(reason)) => {
                 self.settled.insert(id);

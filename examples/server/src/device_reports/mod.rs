@@ -1,4 +1,4 @@
-//! Update health: how many distinct devices launched each update and how many failed on
+//! Device reports: how many distinct devices launched each update and how many failed on
 //! it, from the headers apps send on every manifest request, and the automatic rollback
 //! of a served update that fails too often.
 //!
@@ -51,8 +51,7 @@ use uuid::Uuid;
 
 pub use self::report::{Ignored, MAX_FAILED_IDS, Observation};
 pub use self::rollback::AutoRollback;
-use crate::http::cache::ManifestCache;
-use crate::store::{DeviceHash, DeviceReport, MetadataStore};
+use crate::store::{ChangeListener, DeviceHash, DeviceReport, MetadataStore};
 
 /// Events the queue holds before new ones are dropped.
 pub const QUEUE_CAPACITY: usize = 16_384;
@@ -241,8 +240,8 @@ impl DeviceLimit {
 pub struct Flusher {
     /// Where counts are kept.
     pub store: Arc<dyn MetadataStore>,
-    /// Invalidated after an automatic rollback, so this server serves it at once.
-    pub cache: Arc<ManifestCache>,
+    /// Told after an automatic rollback (the manifest cache), so this server serves it at once.
+    pub changes: Arc<dyn ChangeListener>,
     /// The queue's receiving end.
     pub receiver: mpsc::Receiver<Event>,
     /// Time between two writes.
@@ -360,7 +359,7 @@ impl Flusher {
         }
         if let Some(policy) = &self.auto_rollback {
             judge
-                .judge(self.store.as_ref(), &self.cache, policy, &health)
+                .judge(self.store.as_ref(), self.changes.as_ref(), policy, &health)
                 .await;
         }
     }
