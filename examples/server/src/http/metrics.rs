@@ -79,6 +79,25 @@ pub fn install() -> bool {
         .is_some()
 }
 
+/// How often recorded histogram samples are folded into their buckets.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histogram samples recorded since the last time into their buckets, every
+/// [`UPKEEP_INTERVAL`]; runs until aborted. The recorder keeps every sample until then (it
+/// does the same when `/metrics` is rendered), so without it memory grows with requests
+/// for as long as nobody scrapes: about 15 MB an hour at 200 requests/s.
+pub async fn upkeep() {
+    let Some(handle) = HANDLE.get().and_then(Option::as_ref) else {
+        return;
+    };
+    let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// Who may read `/metrics`: anyone, or callers with the bearer token.
 #[derive(Debug, Clone, Copy)]
 pub struct Access {

@@ -198,6 +198,7 @@ pub async fn serve(
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
     let (metrics_server, app_metrics) = metrics_endpoint(&serve).await?;
+    let upkeep = tokio::spawn(metrics::upkeep());
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -217,6 +218,7 @@ pub async fn serve(
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }
+    upkeep.abort();
     watcher.abort();
     if let Some(patcher) = patcher {
         patcher.abort();
