@@ -197,8 +197,7 @@ pub async fn serve(
         );
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
-    let (metrics_server, app_metrics) = metrics_endpoint(&serve).await?;
-    let upkeep = tokio::spawn(metrics::upkeep());
+    let (metrics_tasks, app_metrics) = metrics_endpoint(&serve).await?;
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -215,10 +214,9 @@ pub async fn serve(
         shutdown_signal(),
     )
     .await;
-    if let Some(metrics_server) = metrics_server {
-        metrics_server.abort();
-    }
-    upkeep.abort();
+    metrics_tasks
+        .iter()
+        .for_each(tokio::task::JoinHandle::abort);
     watcher.abort();
     if let Some(patcher) = patcher {
         patcher.abort();
@@ -234,21 +232,24 @@ pub async fn serve(
     Ok(())
 }
 
-/// Where `/metrics` is served: its own listener (returned, to abort at shutdown) with
-/// `--metrics-bind`, else on the app port (the access rule returned for the router).
+/// Where `/metrics` is served: its own listener with `--metrics-bind`, else on the app port
+/// (the access rule returned for the router); the tasks returned (the recorder's upkeep,
+/// the own listener) are aborted at shutdown.
 async fn metrics_endpoint(
     serve: &ServeSettings,
-) -> Result<(Option<tokio::task::JoinHandle<()>>, Option<metrics::Access>)> {
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Option<metrics::Access>)> {
     if !metrics::install() {
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
+    // The recorder's upkeep, and /metrics's own server with --metrics-bind.
+    let mut tasks = vec![tokio::spawn(metrics::upkeep())];
     let access = metrics::Access::new(serve.limits.metrics_token.as_deref());
     Ok(match serve.limits.metrics_bind {
-        Some(bind) => (
-            Some(metrics::serve_separately(bind, access, &serve.limits).await?),
-            None,
-        ),
-        None => (None, Some(access)),
+        Some(bind) => {
+            tasks.push(metrics::serve_separately(bind, access, &serve.limits).await?);
+            (tasks, None)
+        }
+        None => (tasks, Some(access)),
     })
 }
 
