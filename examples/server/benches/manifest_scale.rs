@@ -30,7 +30,7 @@ use expo_update_server::blobs::{AssetUrls, LocalBlobStore};
 use expo_update_server::device_reports::HealthRecorder;
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::router;
-use expo_update_server::http::state::AppState;
+use expo_update_server::http::state::{AppShared, AppState};
 use expo_update_server::store::DEFAULT_APP;
 use expo_update_server::store::{DatabaseUrl, PostgresStore};
 use expo_updates::Responder;
@@ -191,7 +191,7 @@ fn manifest_latency(c: &mut Criterion) {
                  ORDER BY created_at DESC, seq DESC LIMIT 1)",
             ));
             let cache = Arc::new(ManifestCache::default());
-            let state = AppState {
+            let state = AppState::new(AppShared {
                 app: Arc::from(DEFAULT_APP),
                 store: Arc::new(store),
                 blobs: Arc::new(LocalBlobStore::open(blobs_dir.path()).unwrap()),
@@ -210,7 +210,7 @@ fn manifest_latency(c: &mut Criterion) {
                 // Requests carry no health headers: nothing is ever queued.
                 health: HealthRecorder::new(1).0,
                 auto_rollback: None,
-            };
+            });
             let app = router(state, Vec::new(), None);
             for channel in ["channel-0", "channel-1"] {
                 assert_eq!(runtime.block_on(ask(&app, channel)), StatusCode::OK);

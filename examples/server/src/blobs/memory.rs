@@ -6,12 +6,18 @@
 //! round trip per read, and one copy shared by every connection. Blobs larger than
 //! [`BlobMemory::max_item`] are streamed from the store instead, and the total is bounded
 //! by [`BlobMemory::budget`], least recently used first out.
+//!
+//! A blob missing from memory is read once however many requests want it at the same time
+//! ([`BlobMemory::get_or_load`]): sixty-four connections asking for a 1.7 MB bundle right
+//! after a publish must not hold sixty-four copies of it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use expo_manifest::AssetHash;
+use tokio::sync::OnceCell;
 
 use super::ContentCoding;
 
@@ -28,6 +34,8 @@ pub struct BlobMemory {
     budget: u64,
     max_item: u64,
     inner: Mutex<Inner>,
+    /// Loads under way, so concurrent misses of one blob share one read.
+    loading: Mutex<HashMap<Key, Arc<OnceCell<Bytes>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +65,7 @@ impl BlobMemory {
             budget,
             max_item: max_item.min(budget),
             inner: Mutex::new(Inner::default()),
+            loading: Mutex::default(),
         }
     }
 
@@ -127,6 +136,39 @@ impl BlobMemory {
         }
     }
 
+    /// The bytes of one coding of a blob: from memory, else from `load` (then kept), which
+    /// runs once for all the requests missing the blob at the same time. A failed load is
+    /// not shared: the next request waiting tries again.
+    pub async fn get_or_load<E, F, Fut>(
+        &self,
+        hash: &AssetHash,
+        coding: ContentCoding,
+        load: F,
+    ) -> Result<Bytes, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, E>>,
+    {
+        if let Some(bytes) = self.get(hash, coding) {
+            return Ok(bytes);
+        }
+        let key = (*hash, coding);
+        let cell = Arc::clone(lock(&self.loading).entry(key).or_default());
+        let loaded = cell
+            .get_or_try_init(|| async {
+                let bytes = load().await?;
+                self.insert(hash, coding, bytes.clone());
+                Ok(bytes)
+            })
+            .await
+            .cloned();
+        let mut loading = lock(&self.loading);
+        if loading.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            loading.remove(&key);
+        }
+        loaded
+    }
+
     /// Forgets every coding of a blob (when it is deleted).
     pub fn remove(&self, hash: &AssetHash) {
         let mut inner = self.lock();
@@ -142,10 +184,15 @@ impl BlobMemory {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.inner)
     }
+}
+
+/// Every critical section leaves the data consistent: a panic in another holder is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -174,6 +221,49 @@ mod tests {
         assert!(memory.get(&a, ContentCoding::Identity).is_some());
         assert!(memory.get(&c, ContentCoding::Identity).is_some());
         assert!(memory.get(&c, ContentCoding::Brotli).is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_of_one_blob_share_one_read() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let memory = Arc::new(BlobMemory::new(100, 60));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let (a, a_bytes) = blob(6, 40);
+        let gets = (0..64).map(|_| {
+            let (memory, reads, a_bytes) =
+                (Arc::clone(&memory), Arc::clone(&reads), a_bytes.clone());
+            tokio::spawn(async move {
+                memory
+                    .get_or_load(&a, ContentCoding::Identity, || async {
+                        reads.fetch_add(1, Ordering::AcqRel);
+                        // Slow enough that every request misses while the read runs.
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok::<_, ()>(a_bytes)
+                    })
+                    .await
+            })
+        });
+        for got in futures_util::future::join_all(gets).await {
+            assert_eq!(got.unwrap(), Ok(a_bytes.clone()));
+        }
+        assert_eq!(reads.load(Ordering::Acquire), 1);
+        assert_eq!(memory.used(), 40);
+
+        // A failed read is not kept: the next request reads again.
+        let (b, b_bytes) = blob(7, 10);
+        let failed = memory
+            .get_or_load(&b, ContentCoding::Gzip, || async {
+                Err::<Bytes, _>("gone")
+            })
+            .await;
+        assert_eq!(failed, Err("gone"));
+        let read = memory
+            .get_or_load(&b, ContentCoding::Gzip, || async {
+                Ok::<_, &str>(b_bytes.clone())
+            })
+            .await;
+        assert_eq!(read, Ok(b_bytes));
     }
 
     #[test]

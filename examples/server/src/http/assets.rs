@@ -225,21 +225,23 @@ impl StoredAsset for Blob<'_> {
     }
 }
 
-/// One coding of a blob from memory, read from the blob store (and kept) on a miss.
+/// One coding of a blob from memory, read from the blob store (and kept) on a miss: once,
+/// however many requests miss it together.
 async fn in_memory(
     state: &AppState,
     hash: &AssetHash,
     encoding: ContentCoding,
 ) -> Result<Bytes, Error> {
-    if let Some(bytes) = state.blob_memory.get(hash, encoding) {
-        return Ok(bytes);
-    }
     let bytes = state
-        .blobs
-        .read(hash, encoding)
-        .await?
-        .ok_or_else(|| missing(hash, encoding))?;
-    state.blob_memory.insert(hash, encoding, bytes.clone());
+        .blob_memory
+        .get_or_load(hash, encoding, || async {
+            state
+                .blobs
+                .read(hash, encoding)
+                .await?
+                .ok_or_else(|| missing(hash, encoding))
+        })
+        .await?;
     Ok(bytes)
 }
 

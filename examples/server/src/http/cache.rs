@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
 use tokio::sync::OnceCell;
 
+use super::answers::Answers;
 use super::recent::Recent;
 use super::served::{AssetLinks, Served, served};
 use crate::error::Result;
@@ -63,7 +64,8 @@ struct Prepared {
     base: String,
     /// `None` when the URLs never expire (server and CDN URLs).
     until: Option<Instant>,
-    resolved: Option<Resolved>,
+    /// The resolved update and the answers rendered from it.
+    answers: Arc<Answers>,
 }
 
 /// How long a manifest with URLs valid for `lifetime` is served before it is built again:
@@ -147,17 +149,23 @@ impl ScopeEntry {
     /// What the protocol layer answers from, with asset URLs built by `links`; built again
     /// once expiring (presigned) URLs are past [`reuse_for`] their lifetime.
     pub async fn resolved(&self, links: &AssetLinks<'_>) -> Result<Option<Resolved>> {
+        Ok(self.answers(links).await?.resolved().clone())
+    }
+
+    /// [`resolved`](Self::resolved), with the answers rendered from it so far: kept
+    /// as long as it is.
+    pub async fn answers(&self, links: &AssetLinks<'_>) -> Result<Arc<Answers>> {
         {
             let mut slots = lock(&self.prepared);
             if let Some(at) = slots.iter().rposition(|p| p.base == links.base)
                 && slots[at].until.is_none_or(|until| Instant::now() < until)
             {
-                let resolved = slots[at].resolved.clone();
+                let answers = Arc::clone(&slots[at].answers);
                 if at + 1 != slots.len() {
                     let used = slots.remove(at);
                     slots.push(used);
                 }
-                return Ok(resolved);
+                return Ok(answers);
             }
         }
         // Built without the lock (building may sign URLs): concurrent misses may build
@@ -184,12 +192,13 @@ impl ScopeEntry {
         if slots.len() >= MAX_BASES {
             slots.remove(0);
         }
+        let answers = Arc::new(Answers::new(resolved));
         slots.push(Prepared {
             base: links.base.to_owned(),
             until,
-            resolved: resolved.clone(),
+            answers: Arc::clone(&answers),
         });
-        Ok(resolved)
+        Ok(answers)
     }
 }
 

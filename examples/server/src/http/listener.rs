@@ -33,6 +33,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
+use tower::Layer as _;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{Trace, TraceLayer};
 
 use super::error::ApiError;
 use crate::settings::limits::Limits;
@@ -62,6 +65,18 @@ fn over_capacity_answer() -> Vec<u8> {
     .into_bytes();
     answer.extend_from_slice(&body);
     answer
+}
+
+/// `router` with the request log of `tower_http` (a span per request and events at DEBUG,
+/// failed responses at ERROR) around it: the service a connection calls.
+///
+/// Around the whole router rather than a layer of it: `Router::layer` wraps every route in
+/// one more boxed service, cloned (allocated) for every request.
+pub type Traced = Trace<Router, SharedClassifier<ServerErrorsAsFailures>>;
+
+/// [`Traced`] `router`.
+pub fn traced(router: Router) -> Traced {
+    TraceLayer::new_for_http().layer(router)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains for at most
@@ -105,7 +120,7 @@ pub async fn serve(
             continue;
         };
         let connection = Connection {
-            router: router.clone(),
+            service: traced(router.clone()),
             in_flight: Arc::clone(&in_flight),
             limits: limits.clone(),
             closing: closing.clone(),
@@ -149,7 +164,7 @@ async fn over_capacity(mut stream: TcpStream) {
 
 /// One connection's share of the server.
 struct Connection {
-    router: Router,
+    service: Traced,
     in_flight: Arc<Semaphore>,
     limits: Limits,
     closing: CancellationToken,
@@ -160,7 +175,7 @@ impl Connection {
         let state = Arc::new(ConnState::new());
         let io = TokioIo::new(TimedIo::new(stream, Arc::clone(&state), &self.limits));
         let body_timeout = self.limits.body_timeout;
-        let router = self.router;
+        let router = self.service;
         let in_flight = self.in_flight;
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let active = Active::start(Arc::clone(&state));
@@ -179,7 +194,7 @@ impl Connection {
                     Err(never) => match never {},
                 };
                 drop(permit);
-                Ok(response.map(|body| Tracked::new(body, active)))
+                Ok(response.map(|body| Tracked::new(Body::new(body), active)))
             }
         });
         let mut connection = std::pin::pin!(

@@ -2,7 +2,8 @@
 //!
 //! `expo-updates` reads the request and renders the answer; this server picks the scope
 //! (the `expo-channel-name` header or the default channel) and takes what it serves from the
-//! [`ManifestCache`](super::cache::ManifestCache), where it is serialized and signed once.
+//! [`ManifestCache`](super::cache::ManifestCache), where it is serialized and signed once,
+//! and each kind of answer rendered once ([`super::answers`]).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -52,10 +53,10 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
         let links = AssetLinks {
             urls: &state.asset_urls,
             blobs: state.blobs.as_ref(),
-            base: &base,
+            base: base.as_ref(),
         };
-        let resolved = entry.resolved(&links).await.map_err(|e| source_error(&e))?;
-        let downloaded = match (&resolved, &entry.update) {
+        let answers = entry.answers(&links).await.map_err(|e| source_error(&e))?;
+        let downloaded = match (answers.resolved(), &entry.update) {
             // A manifest the client does not run yet: it downloads that update.
             (Some(Resolved::Update(prepared)), Some(update))
                 if request.current_update_id() != Some(prepared.id()) =>
@@ -64,7 +65,7 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             }
             _ => None,
         };
-        let response = responder.respond(&request, resolved)?;
+        let response = answers.answer(responder, &request)?;
         if let Some(id) = downloaded
             && response.status().is_success()
         {
@@ -75,10 +76,9 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
         }
         Ok(response)
     };
-    let response = answer
+    answer
         .await
-        .unwrap_or_else(|error| responder.error_response(&error));
-    response.map(Body::new)
+        .unwrap_or_else(|error| responder.error_response(&error).map(Body::new))
 }
 
 fn source_error(error: &crate::error::Error) -> ProtocolError {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_ui;
+pub mod answers;
 pub mod assets;
 pub mod cache;
 pub mod error;
@@ -29,11 +30,10 @@ use axum::http::StatusCode;
 use axum::routing::{any, get};
 use expo_codesign::SignerSet;
 use expo_updates::Responder;
-use tower_http::trace::TraceLayer;
 
 use self::cache::ManifestCache;
 use self::error::ApiError;
-use self::state::AppState;
+use self::state::{AppShared, AppState};
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
 use crate::data::Data;
@@ -68,9 +68,8 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
     router
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(axum::middleware::from_fn(metrics::track))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TraceLayer::new_for_http())
+        .route_layer(metrics::TrackLayer)
+        // The request log (`TraceLayer`) wraps the whole router: `listener::traced`.
         .with_state(state)
 }
 
@@ -89,9 +88,13 @@ fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -
             &format!("{prefix}/assets/{{hash}}"),
             any(assets::asset).with_state(state.clone()),
         )
+        // Only the admin API reads request bodies: the limit is set where it applies,
+        // not on every manifest and asset request.
         .nest(
             &format!("{prefix}/admin"),
-            admin::router(state.clone()).with_state(state),
+            admin::router(state.clone())
+                .layer(DefaultBodyLimit::max(MAX_BODY))
+                .with_state(state),
         )
 }
 
@@ -158,7 +161,7 @@ pub async fn serve(
             "automatic rollback is on"
         );
     }
-    let state = AppState {
+    let state = AppState::new(AppShared {
         app: Arc::from(DEFAULT_APP),
         responder: Arc::new(responder(signers.as_ref())),
         store: Arc::clone(&data.store),
@@ -179,7 +182,7 @@ pub async fn serve(
         admin_token_digest: serve.admin_token.as_deref().map(admin::token_digest),
         health,
         auto_rollback: serve.auto_rollback,
-    };
+    });
     let apps = app_states(settings, &serve, &state, &app_signers);
     cache::refresh_channel_labels(data.store.as_ref()).await;
     let watcher = tokio::spawn(cache::watch_changes(
@@ -196,7 +199,7 @@ pub async fn serve(
         );
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
-    let (metrics_server, app_metrics) = metrics_endpoint(&serve).await?;
+    let (metrics_tasks, app_metrics) = metrics_endpoint(&serve).await?;
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -213,9 +216,9 @@ pub async fn serve(
         shutdown_signal(),
     )
     .await;
-    if let Some(metrics_server) = metrics_server {
-        metrics_server.abort();
-    }
+    metrics_tasks
+        .iter()
+        .for_each(tokio::task::JoinHandle::abort);
     watcher.abort();
     if let Some(patcher) = patcher {
         patcher.abort();
@@ -231,21 +234,24 @@ pub async fn serve(
     Ok(())
 }
 
-/// Where `/metrics` is served: its own listener (returned, to abort at shutdown) with
-/// `--metrics-bind`, else on the app port (the access rule returned for the router).
+/// Where `/metrics` is served: its own listener with `--metrics-bind`, else on the app port
+/// (the access rule returned for the router); the tasks returned (the recorder's upkeep,
+/// the own listener) are aborted at shutdown.
 async fn metrics_endpoint(
     serve: &ServeSettings,
-) -> Result<(Option<tokio::task::JoinHandle<()>>, Option<metrics::Access>)> {
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Option<metrics::Access>)> {
     if !metrics::install() {
         tracing::warn!("another metrics recorder is installed: /metrics answers 404");
     }
+    // The recorder's upkeep, and /metrics's own server with --metrics-bind.
+    let mut tasks = vec![tokio::spawn(metrics::upkeep())];
     let access = metrics::Access::new(serve.limits.metrics_token.as_deref());
     Ok(match serve.limits.metrics_bind {
-        Some(bind) => (
-            Some(metrics::serve_separately(bind, access, &serve.limits).await?),
-            None,
-        ),
-        None => (None, Some(access)),
+        Some(bind) => {
+            tasks.push(metrics::serve_separately(bind, access, &serve.limits).await?);
+            (tasks, None)
+        }
+        None => (tasks, Some(access)),
     })
 }
 
@@ -298,15 +304,15 @@ fn app_states(
     let mut apps = Vec::with_capacity(settings.apps.len());
     for (name, app) in &settings.apps {
         let signers = app_signers.get(name).cloned().flatten();
-        apps.push(AppState {
+        apps.push(AppState::new(AppShared {
             app: Arc::from(name.as_str()),
             responder: Arc::new(responder(signers.as_ref())),
             signers: signers.map(Arc::new),
             public_url: serve.public_url.with_segment(name),
             default_channel: settings.channel_of(name).to_owned(),
             admin_token_digest: app.admin_token.as_deref().map(admin::token_digest),
-            ..state.clone()
-        });
+            ..AppShared::clone(state)
+        }));
         tracing::info!(
             app = %name,
             signing = apps.last().is_some_and(|a| a.signers.is_some()),

@@ -1,6 +1,8 @@
 //! What a scope serves, in the protocol's model: a manifest with absolute asset URLs, or a
 //! `rollBackToEmbedded` directive.
 
+use std::borrow::Cow;
+
 use axum::http::HeaderMap;
 use expo_manifest::{Asset, Directive, Manifest, RuntimeVersion, Timestamp, UpdateId};
 
@@ -27,14 +29,14 @@ pub enum Served {
 /// A proxy appends to these headers what it saw, so only their *last* value comes from the
 /// trusted proxy; the ones before it are whatever the client sent. With `allowed` hosts
 /// (lower case), a forwarded host outside them is ignored too.
-pub fn request_base_url(
-    public_url: &PublicUrl,
+pub fn request_base_url<'a>(
+    public_url: &'a PublicUrl,
     trust_proxy: bool,
     allowed: &[String],
     headers: &HeaderMap,
-) -> String {
+) -> Cow<'a, str> {
     if !trust_proxy {
-        return public_url.as_str().to_owned();
+        return Cow::Borrowed(public_url.as_str());
     }
     let last = |name: &str| {
         headers
@@ -59,7 +61,7 @@ pub fn request_base_url(
         .map(str::to_ascii_lowercase)
         .filter(|host| allowed.is_empty() || allowed.contains(host));
     let host = host.as_deref().unwrap_or(public_url.authority());
-    format!("{scheme}://{host}{}", public_url.path())
+    Cow::Owned(format!("{scheme}://{host}{}", public_url.path()))
 }
 
 /// A host with an optional port, nothing else (no user info, path or odd characters).

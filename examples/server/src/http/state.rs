@@ -1,5 +1,9 @@
 //! What every request handler shares.
+//!
+//! [`AppState`] is one `Arc`: axum clones the state of a route for each request it serves,
+//! so cloning it must cost one atomic increment, not a dozen (the fields are [`AppShared`]).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use expo_codesign::SignerSet;
@@ -12,10 +16,30 @@ use crate::blobs::{AssetUrls, BlobMemory, BlobStore, PublicUrl};
 use crate::device_reports::{AutoRollback, HealthRecorder};
 use crate::store::MetadataStore;
 
-/// Shared state of the HTTP server, one per app (the stores and caches are shared; the
-/// keys, token, default channel and URL prefix are the app's).
+/// Shared state of the HTTP server, one per app: [`AppShared`] behind an `Arc`, read
+/// through `Deref` (`state.cache`, `state.app`, ...).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppShared>);
+
+impl AppState {
+    /// The state of one app.
+    pub fn new(shared: AppShared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppShared;
+
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds, one per app (the stores and caches are shared; the keys, token,
+/// default channel and URL prefix are the app's).
+#[derive(Debug, Clone)]
+pub struct AppShared {
     /// The app this state serves (`default`, or the first path segment).
     pub app: Arc<str>,
     /// Update metadata.
