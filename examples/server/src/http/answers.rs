@@ -4,7 +4,7 @@
 //! What [`Responder::respond`] answers depends on the request only through a few choices:
 //! the negotiated format, whether the protocol version takes directives, whether the
 //! client already runs the served update or its embedded one, and which key signs. Those
-//! choices make the [`AnswerKey`]; the first request of each kind renders the answer and
+//! choices make the `AnswerKey`; the first request of each kind renders the answer and
 //! every later one clones it (a header map and a shared body: no serializing, no
 //! multipart framing). Errors are never kept: they are rendered each time.
 //!
