@@ -41,11 +41,12 @@ mod report;
 pub mod rollback;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use metrics::Counter;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -59,6 +60,10 @@ pub const QUEUE_CAPACITY: usize = 16_384;
 /// Distinct `(update, device)` pairs kept while the store cannot be written; past it new
 /// pairs are dropped (and counted) until a write succeeds.
 pub const MAX_PENDING: usize = 200_000;
+
+/// How often the queue is emptied into the batch: at most [`QUEUE_CAPACITY`] events arrive
+/// in between (over 300,000 a second) before new ones are dropped.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Default time between two writes of the batch.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -104,6 +109,34 @@ pub enum Event {
 pub struct HealthRecorder {
     sender: mpsc::Sender<Event>,
     limit: Arc<GlobalLimit>,
+    counters: Arc<HotCounters>,
+}
+
+/// The counters the request path increments, each registered on first use (by then the
+/// server's recorder is installed) and kept: a flood of refused or dropped reports costs
+/// an atomic add each, not a search of the recorder's registry.
+#[derive(Debug, Default)]
+struct HotCounters {
+    /// `expo_health_ignored_total{reason}`, by [`Ignored`] variant.
+    ignored: [OnceLock<Counter>; 4],
+    /// `expo_health_rate_limited_total{limit="global"}`.
+    rate_limited: OnceLock<Counter>,
+    /// `expo_health_dropped_total`.
+    dropped: OnceLock<Counter>,
+}
+
+impl HotCounters {
+    fn ignored(&self, why: Ignored) -> &Counter {
+        let slot = match why {
+            Ignored::NoClientId => 0,
+            Ignored::MalformedFailedIds => 1,
+            Ignored::InvalidFailedId => 2,
+            Ignored::TooManyFailedIds => 3,
+        };
+        self.ignored[slot].get_or_init(
+            || metrics::counter!("expo_health_ignored_total", "reason" => why.as_str()),
+        )
+    }
 }
 
 impl HealthRecorder {
@@ -122,7 +155,15 @@ impl HealthRecorder {
             window: AtomicU64::new(0),
             used: AtomicU64::new(0),
         });
-        (Self { sender, limit }, receiver)
+        let counters = Arc::default();
+        (
+            Self {
+                sender,
+                limit,
+                counters,
+            },
+            receiver,
+        )
     }
 
     /// Reads the health headers of a manifest request, before it is validated.
@@ -132,15 +173,18 @@ impl HealthRecorder {
     /// [`Observation::read`]) so it never costs the device its update check. Nothing is
     /// queued: [`HealthRecorder::report`] does that once the request passed validation.
     pub fn read(&self, headers: &mut HeaderMap) -> Option<Observation> {
-        Observation::read(headers, |why| {
-            metrics::counter!("expo_health_ignored_total", "reason" => why.as_str()).increment(1);
-        })
+        Observation::read(headers, |why| self.counters.ignored(why).increment(1))
     }
 
     /// Queues what a validated request reports, within the global rate limit.
     pub fn report(&self, observation: Observation) {
         if !self.limit.admit() {
-            metrics::counter!("expo_health_rate_limited_total", "limit" => "global").increment(1);
+            self.counters
+                .rate_limited
+                .get_or_init(
+                    || metrics::counter!("expo_health_rate_limited_total", "limit" => "global"),
+                )
+                .increment(1);
             return;
         }
         self.send(Event::Report(observation));
@@ -162,7 +206,10 @@ impl HealthRecorder {
     fn send(&self, event: Event) {
         if self.sender.try_send(event).is_err() {
             // Full (the store is slower than the traffic) or closed (shutting down).
-            metrics::counter!("expo_health_dropped_total").increment(1);
+            self.counters
+                .dropped
+                .get_or_init(|| metrics::counter!("expo_health_dropped_total"))
+                .increment(1);
         }
     }
 }
@@ -280,21 +327,39 @@ impl Flusher {
         let mut judge = rollback::Judge::default();
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The queue is emptied on a short tick rather than awaited: a task waiting on it
+        // would be woken (another thread unparked) by every manifest request that reports.
+        let mut drain = tokio::time::interval(DRAIN_INTERVAL);
+        drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                received = self.receiver.recv() => match received {
-                    Some(event) => merge(&mut pending, event),
-                    None => break,
-                },
+                _ = drain.tick() => {
+                    if !self.drain(&mut pending) {
+                        break;
+                    }
+                }
                 _ = ticker.tick() => self.flush(&mut pending, &mut judge).await,
             }
         }
+        // Events sent between the last tick and the closing of the queue.
+        self.drain(&mut pending);
         self.flush(&mut pending, &mut judge).await;
         if !pending.is_empty() {
             tracing::error!(
                 lost = pending.len(),
                 "device reports could not be stored before shutdown"
             );
+        }
+    }
+
+    /// Merges every queued event into `pending`; `false` once every sender is gone.
+    fn drain(&mut self, pending: &mut Pending) -> bool {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(event) => merge(pending, event),
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
         }
     }
 

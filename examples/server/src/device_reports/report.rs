@@ -1,7 +1,9 @@
 //! Reading one manifest request's health headers into an [`Observation`].
 
-use axum::http::{HeaderMap, HeaderValue};
-use expo_updates::{MAX_CLIENT_ID_LEN, headers::names as h};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+// The `HeaderName` constants, not the text: a lookup by text parses and hashes the name
+// on every request.
+use expo_updates::{MAX_CLIENT_ID_LEN, headers as h};
 use uuid::Uuid;
 
 use crate::store::{DeviceHash, DeviceReport};
@@ -59,15 +61,15 @@ impl Observation {
     /// it describes is the failed update's, and the client now runs a fallback).
     pub fn read(headers: &mut HeaderMap, mut ignored: impl FnMut(Ignored)) -> Option<Self> {
         let current =
-            single(headers, h::EXPO_CURRENT_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
+            single(headers, &h::EXPO_CURRENT_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
         let embedded =
-            single(headers, h::EXPO_EMBEDDED_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
+            single(headers, &h::EXPO_EMBEDDED_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
         let launched = current.filter(|id| Some(*id) != embedded);
         let mut failed = failed_ids(headers, &mut ignored);
         if failed.is_empty()
             && let Some(id) = launched
             && headers
-                .get(h::EXPO_FATAL_ERROR)
+                .get(&h::EXPO_FATAL_ERROR)
                 .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
         {
             failed.push(id);
@@ -75,7 +77,7 @@ impl Observation {
         if launched.is_none() && failed.is_empty() {
             return None;
         }
-        let client_id = single(headers, h::EAS_CLIENT_ID)
+        let client_id = single(headers, &h::EAS_CLIENT_ID)
             .filter(|id| !id.is_empty() && id.len() <= MAX_CLIENT_ID_LEN);
         let Some(client_id) = client_id else {
             ignored(Ignored::NoClientId);
@@ -113,7 +115,7 @@ impl Observation {
 }
 
 /// The trimmed text of a header sent once; `None` when absent, repeated or not ASCII.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
     let value = values.next()?;
     if values.next().is_some() {
@@ -124,7 +126,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec<Uuid> {
     let values: Vec<&HeaderValue> = headers
-        .get_all(h::EXPO_RECENT_FAILED_UPDATE_IDS)
+        .get_all(&h::EXPO_RECENT_FAILED_UPDATE_IDS)
         .iter()
         .collect();
     let members = match values.as_slice() {
@@ -137,7 +139,7 @@ fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec
     };
     let Some(members) = members else {
         ignored(Ignored::MalformedFailedIds);
-        headers.remove(h::EXPO_RECENT_FAILED_UPDATE_IDS);
+        headers.remove(&h::EXPO_RECENT_FAILED_UPDATE_IDS);
         return Vec::new();
     };
     let mut ids = Vec::new();
