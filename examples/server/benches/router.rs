@@ -34,7 +34,7 @@ use expo_codesign::{Signer, SignerSet};
 use expo_update_server::blobs::stream::StreamBudget;
 use expo_update_server::blobs::{AssetUrls, BlobMemory};
 use expo_update_server::data::Data;
-use expo_update_server::device_reports::{HealthRecorder, QUEUE_CAPACITY};
+use expo_update_server::device_reports::{Event, HealthRecorder, QUEUE_CAPACITY};
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::listener::{Traced, traced};
 use expo_update_server::http::state::{AppShared, AppState};
@@ -121,6 +121,26 @@ async fn send(
     (parts.status, parts.headers, body)
 }
 
+/// Empties the device report queue every 50 ms on a thread of its own, as the flusher
+/// empties it beside the connections: on the benchmark's single-threaded runtime a task
+/// would never run between requests that do not wait, and every report would take the
+/// queue-full path.
+fn drain_like_the_flusher(mut reports: tokio::sync::mpsc::Receiver<Event>) {
+    use tokio::sync::mpsc::error::TryRecvError;
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            loop {
+                match reports.try_recv() {
+                    Ok(_) => {}
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+        }
+    });
+}
+
 fn router_in_process(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -141,22 +161,8 @@ fn router_in_process(c: &mut Criterion) {
     let signers = SignerSet::new(signer);
     // The server's recorder, so metric updates cost what they cost in production.
     assert!(metrics::install());
-    let (health, mut reports) = HealthRecorder::new(QUEUE_CAPACITY);
-    // Emptied every 50 ms on a thread of its own, as the flusher empties it beside the
-    // connections: on this single-threaded runtime a task would never run between requests
-    // that do not wait, and every report would take the queue-full path.
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            loop {
-                match reports.try_recv() {
-                    Ok(_) => {}
-                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
-                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return,
-                }
-            }
-        }
-    });
+    let (health, reports) = HealthRecorder::new(QUEUE_CAPACITY);
+    drain_like_the_flusher(reports);
     let state = AppState::new(AppShared {
         app: Arc::from(DEFAULT_APP),
         store: Arc::clone(&data.store),

@@ -27,6 +27,18 @@ pub struct AssetDescription {
     content_type: HeaderValue,
     /// In the server's order of preference (smallest first).
     encodings: Vec<(ContentCoding, u64)>,
+    /// The `ETag` of each stored encoding (by [`slot`]), built once: a description kept by
+    /// a server answers every request without formatting one.
+    etags: [Option<HeaderValue>; 3],
+}
+
+/// The index of `coding` in [`AssetDescription::etags`].
+fn slot(coding: ContentCoding) -> usize {
+    match coding {
+        ContentCoding::Brotli => 0,
+        ContentCoding::Gzip => 1,
+        ContentCoding::Identity => 2,
+    }
 }
 
 impl AssetDescription {
@@ -47,6 +59,7 @@ impl AssetDescription {
             hash,
             content_type,
             encodings: Vec::with_capacity(3),
+            etags: [None, None, None],
         }
     }
 
@@ -56,6 +69,7 @@ impl AssetDescription {
         self.encodings.retain(|(c, _)| *c != coding);
         self.encodings.push((coding, len));
         self.encodings.sort_by_key(|(c, _)| *c);
+        self.etags[slot(coding)] = Some(self.format_etag(coding));
         self
     }
 
@@ -86,6 +100,13 @@ impl AssetDescription {
     /// `"<hash>-br"` / `"<hash>-gzip"` for the others (each encoding is a
     /// different representation).
     pub fn etag(&self, coding: ContentCoding) -> HeaderValue {
+        match &self.etags[slot(coding)] {
+            Some(etag) => etag.clone(),
+            None => self.format_etag(coding),
+        }
+    }
+
+    fn format_etag(&self, coding: ContentCoding) -> HeaderValue {
         let tag = match coding {
             ContentCoding::Identity => format!("\"{}\"", self.hash),
             other => format!("\"{}-{}\"", self.hash, other.as_str()),
@@ -119,7 +140,8 @@ impl AssetDescription {
         };
         let (coding, len) = self.negotiate(&parts.headers)?;
         let etag = self.etag(coding);
-        let mut headers = HeaderMap::with_capacity(9);
+        // Room for the nine set here and a few of the server's own: no growing.
+        let mut headers = HeaderMap::with_capacity(14);
         headers.insert(ETAG, etag.clone());
         headers.insert(CACHE_CONTROL, ASSET_CACHE_CONTROL_VALUE);
         headers.insert(VARY, HeaderValue::from_static("accept-encoding"));

@@ -12,10 +12,11 @@
 //! immutable and cacheable for a year.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
@@ -28,7 +29,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::blobs::{ByteRange, ContentCoding};
 use crate::error::Error;
-use crate::store::{AssetHash, BlobRecord, parse_asset_hash};
+use crate::store::{AssetHash, parse_asset_hash};
 
 /// `content-security-policy` of assets: nothing loads, nothing runs.
 pub const ASSET_CSP: &str = "default-src 'none'; sandbox";
@@ -37,14 +38,21 @@ pub const ASSET_CSP: &str = "default-src 'none'; sandbox";
 /// serve). Every answer, errors included, carries [`untrusted_content`].
 pub async fn asset(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    // The captured text as the router decoded it, not copied into a `String`.
+    params: Result<RawPathParams, RawPathParamsRejection>,
     request: Request,
 ) -> Response {
-    let mut response = match path {
+    let hash = params
+        .as_ref()
+        .map(|params| params.iter().next().map(|(_, value)| value));
+    let mut response = match hash {
         Err(e) => ApiError::bad_request(e.body_text())
             .parameter("hash")
             .into_response(),
-        Ok(Path(hash)) => match parse_asset_hash(&hash) {
+        Ok(None) => ApiError::bad_request("no asset hash in the path")
+            .parameter("hash")
+            .into_response(),
+        Ok(Some(hash)) => match parse_asset_hash(hash) {
             Err(e) => ApiError::from(e).parameter("hash").into_response(),
             Ok(hash) => {
                 let (parts, _) = request.into_parts();
@@ -132,7 +140,7 @@ impl<'a> AssetSource for Blobs<'a> {
 
     async fn asset(&self, hash: &AssetHash) -> Result<Option<Blob<'a>>, SourceError> {
         let state = self.0;
-        let Some(record) = state
+        let Some(description) = state
             .cache
             .blob(state.store.as_ref(), hash)
             .await
@@ -140,10 +148,7 @@ impl<'a> AssetSource for Blobs<'a> {
         else {
             return Ok(None);
         };
-        Ok(Some(Blob {
-            description: description(&record).map_err(SourceError::new)?,
-            state,
-        }))
+        Ok(Some(Blob { description, state }))
     }
 
     async fn patch(
@@ -155,28 +160,9 @@ impl<'a> AssetSource for Blobs<'a> {
     }
 }
 
-/// What the protocol layer plans with: the stored codings, smallest first.
-fn description(record: &BlobRecord) -> Result<AssetDescription, Error> {
-    let content_type = HeaderValue::from_str(&record.content_type).map_err(|_| {
-        Error::Corrupt(format!(
-            "blob {} has the content type {:?}",
-            record.hash, record.content_type
-        ))
-    })?;
-    let mut description = AssetDescription::with_content_type(record.hash, content_type)
-        .with_encoding(ContentCoding::Identity, record.size);
-    if let Some(len) = record.br_size {
-        description = description.with_encoding(ContentCoding::Brotli, len);
-    }
-    if let Some(len) = record.gzip_size {
-        description = description.with_encoding(ContentCoding::Gzip, len);
-    }
-    Ok(description)
-}
-
 /// One stored blob: from memory when small enough, else streamed from the blob store.
 struct Blob<'a> {
-    description: AssetDescription,
+    description: Arc<AssetDescription>,
     state: &'a AppState,
 }
 

@@ -12,13 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
+use axum::http::HeaderValue;
+use expo_updates::{AssetDescription, PreparedDirective, PreparedUpdate, Resolved};
 use tokio::sync::OnceCell;
 
 use super::answers::Answers;
 use super::recent::Recent;
 use super::served::{AssetLinks, Served, served};
-use crate::error::Result;
+use crate::blobs::ContentCoding;
+use crate::error::{Error, Result};
 use uuid::Uuid;
 
 use crate::store::{
@@ -211,7 +213,8 @@ pub struct ManifestCache {
     misses: Recent<Scope, Arc<ScopeEntry>>,
     /// Loads under way, so concurrent misses of one scope share one store query.
     loading: Mutex<HashMap<Scope, Arc<OnceCell<Arc<ScopeEntry>>>>>,
-    blobs: Recent<AssetHash, Arc<BlobRecord>>,
+    /// What the protocol layer answers asset requests with, built once per blob.
+    blobs: Recent<AssetHash, Arc<AssetDescription>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
     /// Wakes the background work that follows changes (the patcher).
@@ -283,20 +286,22 @@ impl ManifestCache {
         Ok(entry)
     }
 
-    /// The record of a stored blob, from the store on a miss; `None` when it does not exist.
+    /// The description of a stored blob (its media type, stored encodings and their
+    /// `ETag`s), from the store on a miss; `None` when it does not exist.
     pub async fn blob(
         &self,
         store: &dyn MetadataStore,
         hash: &AssetHash,
-    ) -> Result<Option<Arc<BlobRecord>>> {
-        if let Some(record) = self.blobs.get(hash) {
-            return Ok(Some(record));
+    ) -> Result<Option<Arc<AssetDescription>>> {
+        if let Some(description) = self.blobs.get(hash) {
+            return Ok(Some(description));
         }
-        let Some(record) = store.blob(hash).await?.map(Arc::new) else {
+        let Some(record) = store.blob(hash).await? else {
             return Ok(None);
         };
-        self.blobs.insert(*hash, Arc::clone(&record));
-        Ok(Some(record))
+        let description = Arc::new(describe(&record)?);
+        self.blobs.insert(*hash, Arc::clone(&description));
+        Ok(Some(description))
     }
 
     /// Forgets every entry.
@@ -376,6 +381,25 @@ pub async fn refresh_channel_labels(store: &dyn MetadataStore) {
     }
 }
 
+/// What the protocol layer plans with: the stored codings, smallest first.
+fn describe(record: &BlobRecord) -> Result<AssetDescription> {
+    let content_type = HeaderValue::from_str(&record.content_type).map_err(|_| {
+        Error::Corrupt(format!(
+            "blob {} has the content type {:?}",
+            record.hash, record.content_type
+        ))
+    })?;
+    let mut description = AssetDescription::with_content_type(record.hash, content_type)
+        .with_encoding(ContentCoding::Identity, record.size);
+    if let Some(len) = record.br_size {
+        description = description.with_encoding(ContentCoding::Brotli, len);
+    }
+    if let Some(len) = record.gzip_size {
+        description = description.with_encoding(ContentCoding::Gzip, len);
+    }
+    Ok(description)
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -421,7 +445,15 @@ mod tests {
             .as_ref()
             .unwrap()
             .hash;
-        assert_eq!(cache.blob(&store, &hash).await.unwrap().unwrap().size, 1);
+        assert_eq!(
+            cache
+                .blob(&store, &hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .len_of(ContentCoding::Identity),
+            Some(1)
+        );
         assert!(
             cache
                 .blob(&store, &AssetHash::of(b"none"))
