@@ -13,7 +13,16 @@ pub struct DeviceHash([u8; 16]);
 impl DeviceHash {
     /// The hash of a client id (lower-cased first: iOS sends upper case, Android lower).
     pub fn of_client_id(client_id: &str) -> Self {
-        let digest = Sha256::digest(client_id.to_ascii_lowercase().as_bytes());
+        // Lower-cased a chunk at a time into the hasher: no copy of the id per request.
+        let mut hasher = Sha256::new();
+        let mut chunk = [0u8; 64];
+        for part in client_id.as_bytes().chunks(chunk.len()) {
+            let lower = &mut chunk[..part.len()];
+            lower.copy_from_slice(part);
+            lower.make_ascii_lowercase();
+            hasher.update(&*lower);
+        }
+        let digest = hasher.finalize();
         let mut bytes = [0; 16];
         bytes.copy_from_slice(&digest[..16]);
         Self(bytes)
@@ -377,6 +386,12 @@ pub(crate) mod tests {
         let hex = upper.to_hex();
         assert_eq!(hex.len(), 32);
         assert!(!hex.contains("8c1f5a3e"));
+        // Ids longer than one chunk of the lower-casing: the digest of the whole id.
+        for len in [63, 64, 65, 200] {
+            let id: String = "Ab9".chars().cycle().take(len).collect();
+            let digest = Sha256::digest(id.to_ascii_lowercase().as_bytes());
+            assert_eq!(DeviceHash::of_client_id(&id).0, digest[..16], "{len}");
+        }
     }
 
     #[test]
