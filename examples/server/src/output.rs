@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::store::channels::{Branch, Channel};
 use crate::store::{Update, UpdateHealth, UpdateInfo, UpdateKind, iso_millis};
 
 /// An update row as JSON, with `created_at_iso` beside the milliseconds.
@@ -113,6 +114,30 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut row.iter().map(AsRef::as_ref));
     }
     out
+}
+
+/// Branches as a table: name, update count, the channels serving each.
+pub fn branches_table(branches: &[Branch]) -> String {
+    let rows: Vec<Vec<String>> = branches
+        .iter()
+        .map(|b| vec![b.name.clone(), b.updates.to_string(), b.channels.join(", ")])
+        .collect();
+    table(&["BRANCH", "UPDATES", "CHANNELS"], &rows)
+}
+
+/// Channels as a table: name, branch, and the split (`canary 10%`) or `-`.
+pub fn channels_table(channels: &[Channel]) -> String {
+    let rows: Vec<Vec<String>> = channels
+        .iter()
+        .map(|c| {
+            let split = c.split.as_ref().map_or_else(
+                || "-".to_owned(),
+                |s| format!("{} {}%", s.branch, s.percent),
+            );
+            vec![c.name.clone(), c.branch.clone(), split]
+        })
+        .collect();
+    table(&["CHANNEL", "BRANCH", "SPLIT"], &rows)
 }
 
 /// Shortens a cell for a table.

@@ -8,11 +8,14 @@
 //! - `GET  /admin/updates/{id}` (with `health`: devices that launched it and failed on it)
 //! - `GET  /admin/updates/{id}/health?from=&to=`: those counts over time and the automatic
 //!   rollback state, see [`super::update_health`]
-//! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
-//! - `POST /admin/rollback` `{"to": "<id>"}`, or
-//!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
+//! - `POST /admin/updates/{id}/republish` `{"branch": "production", "message": "…"}` (or
+//!   `"channel"`: the branch that channel points at)
+//! - `POST /admin/rollback` `{"to": "<id>"}`, or `{"branch": "…", "runtime_version": "…",
+//!   "platform": "ios", "embedded": true}` (or `"channel"`: the branch it points at)
 //! - `POST /admin/updates/{id}/rollout` `{"percent": 50}`, or `{"revert": true}`
-//! - `GET  /admin/scopes`: every (app, channel, runtime version, platform) with updates
+//! - `GET  /admin/scopes`: every (app, branch, runtime version, platform) with updates (the
+//!   member is named `channel`: the branch of a channel without a row)
+//! - branches and the channels serving them: see [`super::branches`]
 //! - promotion from another server: see [`super::import`]
 //! - `POST /admin/publish`: the last call of a remote publish, see [`super::publish`]
 //! - `GET  /admin/updates/{id}/sourcemaps[/{hash}]`: see [`super::source_maps`]
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/updates/{id}/rollout", post(set_rollout))
         .route("/rollback", post(rollback))
         .route("/scopes", get(scopes))
+        .merge(super::branches::router())
         .route(
             "/blobs/missing",
             post(import::missing).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
@@ -246,6 +250,7 @@ async fn show(
 #[serde(deny_unknown_fields)]
 struct RepublishBody {
     channel: Option<String>,
+    branch: Option<String>,
     message: Option<String>,
 }
 
@@ -257,9 +262,18 @@ async fn republish(
     let id = update_id(path)?;
     let body = optional_body(body)?;
     let channel = name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+    let branch = name("branch", body.branch).map_err(|e| ApiError::in_field(e, "branch"))?;
     message(body.message.as_deref())?;
     own_update(&state, id).await?;
-    let update = ops::republish(state.store.as_ref(), id, channel.as_deref(), body.message).await?;
+    let branch = match (branch, channel) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("send branch or channel, not both").field("channel"));
+        }
+        (Some(branch), None) => Some(branch),
+        (None, Some(channel)) => Some(branch_of(&state, &channel).await?),
+        (None, None) => None,
+    };
+    let update = ops::republish(state.store.as_ref(), id, branch.as_deref(), body.message).await?;
     state.cache.invalidate();
     Ok((
         StatusCode::CREATED,
@@ -275,9 +289,19 @@ struct RollbackBody {
     embedded: bool,
     app: Option<String>,
     channel: Option<String>,
+    branch: Option<String>,
     runtime_version: Option<String>,
     platform: Option<String>,
     message: Option<String>,
+}
+
+/// The branch channel `channel` of this app points at (its main branch during a split).
+async fn branch_of(state: &AppState, channel: &str) -> Result<String, ApiError> {
+    Ok(
+        crate::store::channels::channel(state.store.as_ref(), &state.app, channel)
+            .await?
+            .branch,
+    )
 }
 
 async fn rollback(
@@ -288,9 +312,14 @@ async fn rollback(
     message(body.message.as_deref())?;
     let store = state.store.as_ref();
     let updates = if let Some(to) = body.to {
-        if body.embedded || body.channel.is_some() || body.runtime_version.is_some() {
+        if body.embedded
+            || body.channel.is_some()
+            || body.branch.is_some()
+            || body.runtime_version.is_some()
+        {
             return Err(ApiError::bad_request(
-                "\"to\" names the update: it goes without embedded, channel or runtime_version",
+                "\"to\" names the update: it goes without embedded, channel, branch or \
+                 runtime_version",
             )
             .field("to"));
         }
@@ -309,9 +338,21 @@ async fn rollback(
                     .field("runtime_version")
             })?;
         let app = this_app(&state, body.app).map_err(|e| e.field("app"))?;
-        let channel = name("channel", body.channel)
-            .map_err(|e| ApiError::in_field(e, "channel"))?
-            .unwrap_or_else(|| state.default_channel.clone());
+        let branch = name("branch", body.branch).map_err(|e| ApiError::in_field(e, "branch"))?;
+        let channel =
+            name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+        let channel = match (branch, channel) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ApiError::bad_request("send branch or channel, not both").field("channel")
+                );
+            }
+            (Some(branch), None) => branch,
+            (None, channel) => {
+                let channel = channel.unwrap_or_else(|| state.default_channel.clone());
+                branch_of(&state, &channel).await?
+            }
+        };
         let platforms = platform_filter(body.platform.as_deref())
             .map_err(|e| ApiError::in_field(e, "platform"))?;
         if body.embedded {
