@@ -1,8 +1,10 @@
 //! Update metadata: the model and the [`MetadataStore`] trait its backends implement.
 //!
-//! An update belongs to a [`Scope`] (app, channel, runtime version, platform). The served
-//! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
-//! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
+//! An update belongs to a [`Scope`] (app, branch, runtime version, platform; the branch is
+//! `Scope::channel`, see [`channels`]). The served update of a scope is its most recent row
+//! by `created_at`, ties broken by insertion order. Republish and rollback insert new rows;
+//! only the rollout percent and, when a branch is renamed or deleted, the branch of a row
+//! change (see DESIGN.md).
 
 #[cfg(test)]
 mod behaviour;
