@@ -15,7 +15,7 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::output::{
     branches_table, channels_table, escape_controls, info_json, json_text, update_json,
-    update_text, updates_table, with_health,
+    update_text, updates_table, with_channels, with_health,
 };
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
@@ -464,17 +464,34 @@ async fn run_list(settings: &Settings, app: Option<String>, args: ListArgs) -> R
         limit: args.limit,
     };
     let updates = data.store.list(&filter).await?;
+    let store = data.store.as_ref();
+    let apps = updates.iter().map(|u| u.scope.app.as_str());
+    let serving = channels::serving(store, apps).await?;
     if args.json {
         let ids: Vec<_> = updates.iter().map(|u| u.id).collect();
         let health = data.store.health(&ids).await?;
-        let rows = updates
-            .iter()
-            .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+        let rows = updates.iter().map(|u| {
+            let row = with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default());
+            with_channels(row, u, &serving)
+        });
         println!("{}", json_text(&Value::Array(rows.collect())));
     } else if updates.is_empty() {
         println!("no updates");
     } else {
         print!("{}", updates_table(&updates));
+        // Which channel serves which branch, when any is configured.
+        let mut configured = Vec::new();
+        for app in updates
+            .iter()
+            .map(|u| u.scope.app.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            configured.extend(store.channels(Some(app)).await?);
+        }
+        if !configured.is_empty() {
+            println!();
+            print!("{}", channels_table(&configured));
+        }
     }
     Ok(())
 }
@@ -493,10 +510,23 @@ async fn run_show(settings: &Settings, app: Option<&str>, args: ShowArgs) -> Res
         .await?
         .remove(&args.id)
         .unwrap_or_default();
+    let scope = &update.info.scope;
+    let served_by = channels::serving(data.store.as_ref(), [scope.app.as_str()])
+        .await?
+        .remove(&(scope.app.clone(), scope.channel.clone()))
+        .unwrap_or_default();
     if args.json {
-        println!("{}", json_text(&with_health(update_json(&update), health)));
+        let value = with_health(update_json(&update), health);
+        let serving = std::collections::HashMap::from([(
+            (scope.app.clone(), scope.channel.clone()),
+            served_by,
+        )]);
+        println!(
+            "{}",
+            json_text(&with_channels(value, &update.info, &serving))
+        );
     } else {
-        print!("{}", update_text(&update, health));
+        print!("{}", update_text(&update, health, &served_by));
     }
     Ok(())
 }

@@ -54,6 +54,25 @@ pub fn with_health(mut value: Value, health: UpdateHealth) -> Value {
     value
 }
 
+/// `value` (an update as JSON) with the channels serving its branch under `served_by`.
+pub fn with_channels(
+    mut value: Value,
+    info: &UpdateInfo,
+    serving: &std::collections::HashMap<(String, String), Vec<String>>,
+) -> Value {
+    if let Value::Object(map) = &mut value {
+        let channels = serving
+            .get(&(info.scope.app.clone(), info.scope.channel.clone()))
+            .cloned()
+            .unwrap_or_default();
+        map.insert(
+            "served_by".into(),
+            Value::Array(channels.into_iter().map(Value::String).collect()),
+        );
+    }
+    value
+}
+
 /// Pretty JSON text.
 pub fn json_text(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
@@ -184,8 +203,8 @@ pub fn updates_table(updates: &[UpdateInfo]) -> String {
     )
 }
 
-/// The `show` text.
-pub fn update_text(update: &Update, health: UpdateHealth) -> String {
+/// The `show` text; `served_by`: the channels serving the update's branch.
+pub fn update_text(update: &Update, health: UpdateHealth, served_by: &[String]) -> String {
     let info = &update.info;
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
@@ -198,6 +217,9 @@ pub fn update_text(update: &Update, health: UpdateHealth) -> String {
     );
     field("app", &info.scope.app);
     field("channel", &info.scope.channel);
+    if !served_by.is_empty() {
+        field("served by", &served_by.join(", "));
+    }
     field("runtime version", &info.scope.runtime_version);
     field("platform", info.scope.platform.as_str());
     field("kind", kind_label(info));

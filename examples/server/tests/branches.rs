@@ -105,6 +105,24 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
         "50",
     ]));
     assert!(String::from_utf8_lossy(&split.stdout).contains("canary 50%"));
+    // Listings say which channels serve each update's branch.
+    let listed = run_json(bin(data.path()).arg("list"));
+    let served_by = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .map(|u| u["served_by"].clone())
+    };
+    assert_eq!(served_by(&canary), Some(json!(["canary", "production"])));
+    assert_eq!(served_by(&production), Some(json!(["production"])));
+    let shown = run_ok(bin(data.path()).args(["show", &canary]));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("served by        canary, production"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
     let server = Server::start(data.path(), &["--admin-token", TOKEN]);
     let client = client();
 

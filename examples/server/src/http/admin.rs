@@ -44,7 +44,8 @@ use super::error::{ApiError, codes};
 use super::state::AppState;
 use super::{admin_ui, import, publish, source_maps, update_health};
 use crate::ops;
-use crate::output::{info_json, update_json, with_health};
+use crate::output::{info_json, update_json, with_channels, with_health};
+use crate::store::channels;
 use crate::store::{Platform, UpdateFilter, checked_message, checked_name, rollout};
 
 /// Most updates one listing returns.
@@ -188,9 +189,11 @@ async fn list(
     let updates = state.store.list(&filter).await?;
     let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
     let health = state.store.health(&ids).await?;
-    let rows = updates
-        .iter()
-        .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+    let serving = channels::serving(state.store.as_ref(), [&*state.app]).await?;
+    let rows = updates.iter().map(|u| {
+        let row = with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default());
+        with_channels(row, u, &serving)
+    });
     Ok(Json(Value::Array(rows.collect())))
 }
 
@@ -243,7 +246,9 @@ async fn show(
         .await?
         .remove(&id)
         .unwrap_or_default();
-    Ok(Json(with_health(update_json(&update), health)))
+    let serving = channels::serving(state.store.as_ref(), [&*state.app]).await?;
+    let value = with_health(update_json(&update), health);
+    Ok(Json(with_channels(value, &update.info, &serving)))
 }
 
 #[derive(Debug, Default, Deserialize)]

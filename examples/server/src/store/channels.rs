@@ -221,6 +221,24 @@ pub async fn branches(store: &dyn MetadataStore, app: &str) -> Result<Vec<Branch
     Ok(branches)
 }
 
+/// The channels serving each branch of the apps `apps` (see [`branches`]), keyed by (app,
+/// branch): what listings show beside each update.
+pub async fn serving<'a>(
+    store: &dyn MetadataStore,
+    apps: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<(String, String), Vec<String>>> {
+    let mut apps: Vec<&str> = apps.into_iter().collect();
+    apps.sort_unstable();
+    apps.dedup();
+    let mut serving = HashMap::new();
+    for app in apps {
+        for branch in branches(store, app).await? {
+            serving.insert((app.to_owned(), branch.name), branch.channels);
+        }
+    }
+    Ok(serving)
+}
+
 /// Points channel `name` at `branch` alone (ending any split).
 pub async fn point(
     store: &dyn MetadataStore,
