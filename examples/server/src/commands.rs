@@ -540,14 +540,13 @@ async fn run_rollback(settings: &Settings, app: Option<&str>, args: RollbackArgs
         vec![ops::rollback_to(store, to, args.message).await?]
     } else {
         let app = the_app(app);
-        let channel = match args.branch {
-            Some(branch) => branch,
-            None => {
-                let channel = args
-                    .channel
-                    .unwrap_or_else(|| settings.channel_of(app).to_owned());
-                branch_of(store, app, &channel).await?
-            }
+        let channel = if let Some(branch) = args.branch {
+            branch
+        } else {
+            let channel = args
+                .channel
+                .unwrap_or_else(|| settings.channel_of(app).to_owned());
+            branch_of(store, app, &channel).await?
         };
         let runtime = args.runtime_version.unwrap_or_default();
         let platforms = platforms.as_deref();

@@ -55,10 +55,10 @@ pub fn with_health(mut value: Value, health: UpdateHealth) -> Value {
 }
 
 /// `value` (an update as JSON) with the channels serving its branch under `served_by`.
-pub fn with_channels(
+pub fn with_channels<S: std::hash::BuildHasher>(
     mut value: Value,
     info: &UpdateInfo,
-    serving: &std::collections::HashMap<(String, String), Vec<String>>,
+    serving: &std::collections::HashMap<(String, String), Vec<String>, S>,
 ) -> Value {
     if let Value::Object(map) = &mut value {
         let channels = serving

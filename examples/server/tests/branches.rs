@@ -3,7 +3,11 @@
 //! ending the split change what is served; the admin API refuses hostile input with a JSON
 //! error naming what is wrong; and a data directory written before branches existed serves
 //! exactly as it did.
-#![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests may unwrap; each test is one scenario, read top to bottom"
+)]
 
 mod common;
 
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{Server, bin, run_json, run_ok};
 use expo_update_server::store::channels::split_bucket;
 use futures_util::StreamExt as _;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "branches-test-token-0123456789";
@@ -189,7 +193,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     assert_eq!(anonymous, Some(production.clone()));
 
     // Listed through the admin API.
-    let (status, channels) = admin(reqwest::Method::GET, &server, "/admin/channels", None).await;
+    let (status, channels) = admin(Method::GET, &server, "/admin/channels", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         channels.as_array().unwrap().contains(&json!({
@@ -198,7 +202,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
         })),
         "{channels}"
     );
-    let (_, branches) = admin(reqwest::Method::GET, &server, "/admin/branches", None).await;
+    let (_, branches) = admin(Method::GET, &server, "/admin/branches", None).await;
     assert_eq!(
         branches,
         json!([
@@ -209,7 +213,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
 
     // Ending the split keeping the split branch: everyone gets the canary.
     let (status, ended) = admin(
-        reqwest::Method::DELETE,
+        Method::DELETE,
         &server,
         "/admin/channels/production/split?keep=split",
         None,
@@ -235,7 +239,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
 
     // Moving the channel back to the other branch serves that branch's update.
     let (status, moved) = admin(
-        reqwest::Method::PUT,
+        Method::PUT,
         &server,
         "/admin/channels/production",
         Some(json!({"branch": "production"})),
@@ -278,7 +282,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     // Rolling back a branch by name: the channel serving it serves the previous update.
     let newer = publish(data.path(), &exports().join("v1/dist"), "canary");
     let (status, rolled) = admin(
-        reqwest::Method::POST,
+        Method::POST,
         &server,
         "/admin/rollback",
         Some(json!({"branch": "canary", "runtime_version": "1.0.0", "platform": "ios"})),
@@ -290,15 +294,25 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     assert_ne!(rolled[0]["id"], json!(newer));
 }
 
+/// A refused request: method, path, body; the status, error code and the member naming
+/// what is wrong (`field=name`, `parameter=keep`; empty: none).
+type Case = (
+    Method,
+    String,
+    Option<Value>,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_api_refuses_hostile_branch_and_channel_changes() {
     let data = tempfile::tempdir().unwrap();
     publish(data.path(), &exports().join("v1/dist"), "production");
     publish(data.path(), &exports().join("v2/dist"), "canary");
     let server = Server::start(data.path(), &["--admin-token", TOKEN]);
-    use reqwest::Method;
     let long = "x".repeat(300);
-    let cases: Vec<(Method, String, Option<Value>, u16, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // (method, path, body, status, code, what the error names)
         (
             Method::PATCH,

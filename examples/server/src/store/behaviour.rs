@@ -166,7 +166,8 @@ behaviours! {
     gc_delete_failure_strands_no_reference => super::gc_delete_failure,
     gc_collects_unregistered_uploads => super::gc_uploads,
     patches_follow_their_launch_assets => super::patches,
-    branches_are_created_renamed_and_deleted => super::branches_lifecycle,
+    branches_are_created_and_renamed => super::branches_lifecycle,
+    branches_are_deleted_only_when_safe => super::branch_deletion,
     channels_point_at_branches_and_split => super::channels_point_and_split,
     a_failed_rename_renames_nothing => super::a_failed_rename_renames_nothing,
     a_deleted_branch_is_collected_as_superseded => super::a_deleted_branch_is_collected,
@@ -688,8 +689,8 @@ fn change_of(result: Result<(), Error>) -> &'static str {
     }
 }
 
-/// Branches exist through their updates or a `branches` row; create, rename and delete
-/// check names and refuse what would lose or clash, each bumping the change counter.
+/// Branches exist through their updates or a `branches` row; create and rename refuse what
+/// would clash, each change bumping the change counter.
 async fn branches_lifecycle(test: &TestStore) {
     use super::channels::{self, BranchChange};
     let store = test.store.as_ref();
@@ -762,7 +763,35 @@ async fn branches_lifecycle(test: &TestStore) {
         .await
         .unwrap();
     assert_eq!(production.branch, "prod");
+}
 
+/// Deleting a branch: refused while a channel row points at it, and while it has updates
+/// unless forced; forced, its updates leave every scope but stay for gc.
+async fn branch_deletion(test: &TestStore) {
+    use super::channels::{self, BranchChange};
+    let store = test.store.as_ref();
+    publish_js(store, &scope("production", Platform::Ios), b"p1", 100).await;
+    publish_js(store, &scope("production", Platform::Android), b"p2", 100).await;
+    let change = |c| store.change_branches("default", c);
+    change(BranchChange::Create("staging".into()))
+        .await
+        .unwrap();
+    // Channel production keeps serving the renamed branch through a row.
+    change(BranchChange::Rename {
+        from: "production".into(),
+        to: "prod".into(),
+    })
+    .await
+    .unwrap();
+    let moved = store
+        .list(&UpdateFilter {
+            channel: Some("prod".into()),
+            limit: 10,
+            ..UpdateFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2);
     // Deleting: refused while a channel points at it, or while it has updates.
     assert_eq!(
         change_of(
