@@ -14,6 +14,8 @@
 //! Names follow the rule of names, without `/`; a bad one is a 400 naming the member or
 //! path segment. Every change bumps the change counter and clears this server's cache.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -104,30 +106,47 @@ async fn rename_branch(
     Ok(Json(json!({"name": to})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteQuery {
-    #[serde(default)]
-    force: bool,
+/// The query parameters of a request that knows only `allowed`, at most once each: an
+/// unknown or repeated one is a 400 naming it.
+fn query_params(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    allowed: &'static [&'static str],
+) -> Result<HashMap<&'static str, String>, ApiError> {
+    let Query(pairs) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut params = HashMap::new();
+    for (name, value) in pairs {
+        let Some(known) = allowed.iter().copied().find(|a| *a == name) else {
+            let shown: String = name.chars().take(80).collect();
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter {shown:?} (expected {allowed:?})"
+            ))
+            .parameter(shown));
+        };
+        if params.insert(known, value).is_some() {
+            return Err(
+                ApiError::bad_request(format!("{known} given more than once")).parameter(known),
+            );
+        }
+    }
+    Ok(params)
 }
 
 async fn delete_branch(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<DeleteQuery>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let name = path_name(path)?;
-    let Query(query) =
-        query.map_err(|e| ApiError::bad_request(e.body_text()).parameter("force"))?;
+    let force = match query_params(query, &["force"])?.remove("force").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request("force is true or false").parameter("force"));
+        }
+    };
     state
         .store
-        .change_branches(
-            &state.app,
-            BranchChange::Delete {
-                name,
-                force: query.force,
-            },
-        )
+        .change_branches(&state.app, BranchChange::Delete { name, force })
         .await?;
     state.cache.invalidate();
     Ok(StatusCode::NO_CONTENT)
@@ -196,21 +215,14 @@ async fn split_channel(
     Ok(Json(channel_json(&channel)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EndSplitQuery {
-    keep: Option<String>,
-}
-
 async fn end_split(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<EndSplitQuery>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let name = path_name(path)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()).parameter("keep"))?;
-    let keep: Keep = query
-        .keep
+    let keep: Keep = query_params(query, &["keep"])?
+        .remove("keep")
         .as_deref()
         .ok_or_else(|| {
             ApiError::bad_request("keep=main or keep=split is required").parameter("keep")
