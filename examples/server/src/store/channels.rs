@@ -13,6 +13,26 @@
 //! main branch. When the chosen branch has no update for the request's runtime version and
 //! platform, the other branch of the split serves it.
 //!
+//! ```
+//! use expo_update_server::store::channels::{Channel, ChannelMap, Split, split_bucket};
+//!
+//! let mut production = Channel::implicit("default", "production");
+//! production.split = Some(Split { branch: "canary".into(), percent: 10 });
+//! let map = ChannelMap::new(vec![production]);
+//! // Without a row, a channel serves the branch of its name.
+//! assert_eq!(map.route("default", "staging", Some("any")), ("staging", None));
+//! // Split: the install's bucket picks the branch; the other one is the fallback.
+//! let install = "8a6e3d0e-5c4b-4c59-9f36-2b1f0e6a7d11";
+//! let expected = if split_bucket(install) < 10 {
+//!     ("canary", Some("production"))
+//! } else {
+//!     ("production", Some("canary"))
+//! };
+//! assert_eq!(map.route("default", "production", Some(install)), expected);
+//! // No client id: the main branch.
+//! assert_eq!(map.route("default", "production", None), ("production", Some("canary")));
+//! ```
+//!
 //! A branch exists when it has updates or was created explicitly (`branches` table).
 //! Deleting a branch that has updates moves them to a *retired* stream no client can ask
 //! for ([`RETIRED_PREFIX`]); garbage collection then removes them like superseded updates.
