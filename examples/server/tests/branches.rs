@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Server, bin, run_json, run_ok};
+use common::{Backend, Server, bin, run_json, run_ok};
 use expo_update_server::store::channels::split_bucket;
 use futures_util::StreamExt as _;
 use reqwest::{Method, StatusCode};
@@ -60,16 +60,22 @@ async fn served(
     (status, id)
 }
 
-/// Publishes the export `dist` to `branch` (iOS), returning the update id.
-fn publish(data: &Path, dist: &Path, branch: &str) -> String {
+/// Publishes the export `dist` to `branch` (iOS) on `backend`, returning the update id.
+fn publish_on(backend: &Backend, data: &Path, dist: &Path, branch: &str) -> String {
     let published = run_json(
-        bin(data)
+        backend
+            .bin(data)
             .arg("publish")
             .arg(dist)
             .args(["--branch", branch, "--platform", "ios"])
             .args(["--runtime-version", "1.0.0", "--brotli-quality", "0"]),
     );
     published[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// [`publish_on`] `SQLite`.
+fn publish(data: &Path, dist: &Path, branch: &str) -> String {
+    publish_on(&Backend::sqlite(), data, dist, branch)
 }
 
 fn exports() -> std::path::PathBuf {
@@ -96,10 +102,29 @@ async fn admin(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
+    split_channel_on(&Backend::sqlite()).await;
+}
+
+/// The same on `PostgreSQL`: the CLI's change reaches the server through the change counter
+/// of the shared database, as it reaches other replicas.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_channel_on_postgres() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    split_channel_on(&backend).await;
+}
+
+async fn split_channel_on(backend: &Backend) {
     let data = tempfile::tempdir().unwrap();
-    let production = publish(data.path(), &exports().join("v1/dist"), "production");
-    let canary = publish(data.path(), &exports().join("v2/dist"), "canary");
-    let split = run_ok(bin(data.path()).args([
+    let production = publish_on(
+        backend,
+        data.path(),
+        &exports().join("v1/dist"),
+        "production",
+    );
+    let canary = publish_on(backend, data.path(), &exports().join("v2/dist"), "canary");
+    let split = run_ok(backend.bin(data.path()).args([
         "channel",
         "split",
         "production",
@@ -110,7 +135,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     ]));
     assert!(String::from_utf8_lossy(&split.stdout).contains("canary 50%"));
     // Listings say which channels serve each update's branch.
-    let listed = run_json(bin(data.path()).arg("list"));
+    let listed = run_json(backend.bin(data.path()).arg("list"));
     let served_by = |id: &str| {
         listed
             .as_array()
@@ -121,13 +146,13 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     };
     assert_eq!(served_by(&canary), Some(json!(["canary", "production"])));
     assert_eq!(served_by(&production), Some(json!(["production"])));
-    let shown = run_ok(bin(data.path()).args(["show", &canary]));
+    let shown = run_ok(backend.bin(data.path()).args(["show", &canary]));
     assert!(
         String::from_utf8_lossy(&shown.stdout).contains("served by        canary, production"),
         "{}",
         String::from_utf8_lossy(&shown.stdout)
     );
-    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let server = backend.server(data.path(), &["--admin-token", TOKEN]);
     let client = client();
 
     // 10,000 synthetic installs: the split bucket puts about half on each branch...
@@ -260,7 +285,11 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     }
 
     // A change from another process (the CLI) is seen through the change counter.
-    run_ok(bin(data.path()).args(["channel", "set", "production", "--branch", "canary"]));
+    run_ok(
+        backend
+            .bin(data.path())
+            .args(["channel", "set", "production", "--branch", "canary"]),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (_, id) = served(
@@ -280,7 +309,7 @@ async fn a_split_channel_serves_each_install_one_branch_and_half_each() {
     }
 
     // Rolling back a branch by name: the channel serving it serves the previous update.
-    let newer = publish(data.path(), &exports().join("v1/dist"), "canary");
+    let newer = publish_on(backend, data.path(), &exports().join("v1/dist"), "canary");
     let (status, rolled) = admin(
         Method::POST,
         &server,
