@@ -128,6 +128,84 @@ pub enum Command {
     Check(CheckArgs),
     /// Write the source maps kept with an update into a directory (for a crash reporter).
     Sourcemaps(SourcemapsArgs),
+    /// Create, list, rename or delete branches (what updates are published to).
+    #[command(subcommand)]
+    Branch(BranchCommand),
+    /// List channels, point one at a branch, or split its installs between two branches.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+}
+
+/// `branch`.
+#[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// Create an empty branch (publishing to a new branch creates it too).
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// List the branches with their update counts and the channels serving them.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename a branch: its updates and the channels pointing at it follow (a channel
+    /// named like it keeps serving it under the new name).
+    Rename {
+        /// The branch.
+        from: String,
+        /// Its new name (must not exist).
+        to: String,
+    },
+    /// Delete a branch no channel points at.
+    Delete {
+        /// The branch.
+        name: String,
+        /// Also when it has updates: they stop being served and `gc` removes them once
+        /// older than its cutoff.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `channel`.
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// List the channels and the branches they serve.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point a channel at one branch (ending any split).
+    Set {
+        /// The channel.
+        name: String,
+        /// The branch it serves.
+        #[arg(long, value_name = "NAME")]
+        branch: String,
+    },
+    /// Start a split, or widen or narrow it: PERCENT of the installs (by a hash of their
+    /// `eas-client-id`) get the split branch, the others the channel's branch.
+    Split {
+        /// The channel.
+        name: String,
+        /// The second branch.
+        #[arg(long, value_name = "NAME")]
+        split_branch: String,
+        /// The share of installs it gets.
+        #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: u8,
+    },
+    /// End a split, keeping one of its branches.
+    EndSplit {
+        /// The channel.
+        name: String,
+        /// The branch kept: `main` (the channel's) or `split`.
+        #[arg(long, value_name = "WHICH")]
+        keep: String,
+    },
 }
 
 /// `sourcemaps`.
@@ -433,9 +511,13 @@ pub struct PublishArgs {
     )]
     pub platform: PlatformArg,
 
-    /// Channel to publish to [default: the default channel].
+    /// Channel to publish to: its name is the branch [default: the default channel].
     #[arg(long, env = "EXPO_UPDATE_SERVER_CHANNEL", value_name = "NAME")]
     pub channel: Option<String>,
+
+    /// Branch to publish to [default: the name of --channel].
+    #[arg(long, value_name = "NAME", conflicts_with = "channel")]
+    pub branch: Option<String>,
 
     /// A message shown by `list`.
     #[arg(long, short)]
@@ -665,16 +747,20 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// Serve a copy of this earlier update (new id, fresh createdAt).
-    #[arg(long, value_name = "UPDATE_ID", conflicts_with_all = ["embedded", "channel", "runtime_version", "platform"])]
+    #[arg(long, value_name = "UPDATE_ID", conflicts_with_all = ["embedded", "channel", "branch", "runtime_version", "platform"])]
     pub to: Option<Uuid>,
 
     /// Tell apps to go back to the update embedded in their binary (`rollBackToEmbedded`).
     #[arg(long)]
     pub embedded: bool,
 
-    /// Channel to roll back [default: the default channel].
+    /// Channel to roll back: the branch it points at [default: the default channel].
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
+
+    /// Branch to roll back.
+    #[arg(long, value_name = "NAME", conflicts_with = "channel")]
+    pub branch: Option<String>,
 
     /// Runtime version to roll back (required unless --to).
     #[arg(long, value_name = "VERSION", required_unless_present = "to")]
@@ -700,9 +786,14 @@ pub struct RepublishArgs {
     #[arg(value_name = "UPDATE_ID")]
     pub id: Uuid,
 
-    /// Channel to republish into [default: the update's own channel].
+    /// Channel to republish into: the branch it points at [default: the update's own
+    /// branch].
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
+
+    /// Branch to republish into.
+    #[arg(long, value_name = "NAME", conflicts_with = "channel")]
+    pub branch: Option<String>,
 
     /// A message shown by `list` [default: the original's].
     #[arg(long, short)]

@@ -7,18 +7,22 @@ use serde_json::Value;
 use crate::blobs::{AssetUrls, BlobStore, LocalBlobStore, S3BlobStore, S3Location};
 use crate::check::check;
 use crate::cli::{
-    CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg, PromoteArgs, PublishArgs, RollbackArgs,
-    ShowArgs, SourcemapsArgs,
+    BranchCommand, ChannelCommand, CheckArgs, Cli, Command, GcArgs, ListArgs, PlatformArg,
+    PromoteArgs, PublishArgs, RollbackArgs, ShowArgs, SourcemapsArgs,
 };
 use crate::config::Loaded;
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::output::{info_json, json_text, update_json, update_text, updates_table, with_health};
+use crate::output::{
+    branches_table, channels_table, escape_controls, info_json, json_text, update_json,
+    update_text, updates_table, with_channels, with_health,
+};
 use crate::promote::{self, ImportStatus, PromoteRequest};
 use crate::publish::{PublishRequest, publish};
 use crate::remote_publish::{self, RemoteOptions};
 use crate::runtime::RuntimeFlags;
 use crate::settings::Settings;
+use crate::store::channels::{self, BranchChange, checked_branch_name};
 use crate::store::{
     DEFAULT_APP, MetadataStore, Platform, UpdateFilter, UpdateInfo, checked_name, gc::Cutoffs,
     rollout,
@@ -89,20 +93,107 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Promote(args) => run_promote(&settings, app.as_deref(), args).await,
         Command::Sourcemaps(args) => run_sourcemaps(&settings, app.as_deref(), args).await,
+        Command::Branch(command) => run_branch(&settings, the_app(app.as_deref()), command).await,
+        Command::Channel(command) => run_channel(&settings, the_app(app.as_deref()), command).await,
         Command::Republish(args) => {
             let data = Data::from_settings(&settings).await?;
-            check_app(data.store.as_ref(), app.as_deref(), args.id).await?;
-            let update = ops::republish(
-                data.store.as_ref(),
-                args.id,
-                args.channel.as_deref(),
-                args.message,
-            )
-            .await?;
+            let store = data.store.as_ref();
+            check_app(store, app.as_deref(), args.id).await?;
+            let branch = match (args.branch, args.channel) {
+                (Some(branch), _) => Some(branch),
+                (None, Some(channel)) => {
+                    let source = store
+                        .update(args.id)
+                        .await?
+                        .ok_or(Error::UpdateNotFound(args.id))?;
+                    Some(branch_of(store, &source.info.scope.app, &channel).await?)
+                }
+                (None, None) => None,
+            };
+            let update = ops::republish(store, args.id, branch.as_deref(), args.message).await?;
             print_created(&[update], args.json, "republished");
             Ok(())
         }
     }
+}
+
+/// The branch channel `channel` of `app` points at (its main branch during a split).
+async fn branch_of(store: &dyn MetadataStore, app: &str, channel: &str) -> Result<String> {
+    let channel = checked_name("channel", channel)?;
+    Ok(channels::channel(store, app, &channel).await?.branch)
+}
+
+async fn run_branch(settings: &Settings, app: &str, command: BranchCommand) -> Result<()> {
+    let data = Data::from_settings(settings).await?;
+    let store = data.store.as_ref();
+    let change = match command {
+        BranchCommand::List { json } => {
+            let branches = channels::branches(store, app).await?;
+            if json {
+                println!(
+                    "{}",
+                    json_text(&serde_json::to_value(&branches).unwrap_or_default())
+                );
+            } else if branches.is_empty() {
+                println!("no branches");
+            } else {
+                print!("{}", branches_table(&branches));
+            }
+            return Ok(());
+        }
+        BranchCommand::Create { name } => {
+            BranchChange::Create(checked_branch_name("branch", &name)?)
+        }
+        BranchCommand::Rename { from, to } => BranchChange::Rename {
+            from: checked_name("branch", &from)?,
+            to: checked_branch_name("new branch name", &to)?,
+        },
+        BranchCommand::Delete { name, force } => BranchChange::Delete {
+            name: checked_name("branch", &name)?,
+            force,
+        },
+    };
+    let done = match &change {
+        BranchChange::Create(name) => format!("created branch {name}"),
+        BranchChange::Rename { from, to } => format!("renamed branch {from} to {to}"),
+        BranchChange::Delete { name, .. } => format!("deleted branch {name}"),
+        BranchChange::SetChannel(_) => String::new(),
+    };
+    store.change_branches(app, change).await?;
+    println!("{}", escape_controls(&done));
+    Ok(())
+}
+
+async fn run_channel(settings: &Settings, app: &str, command: ChannelCommand) -> Result<()> {
+    let data = Data::from_settings(settings).await?;
+    let store = data.store.as_ref();
+    let channel = match command {
+        ChannelCommand::List { json } => {
+            let channels = channels::channels(store, app).await?;
+            if json {
+                println!(
+                    "{}",
+                    json_text(&serde_json::to_value(&channels).unwrap_or_default())
+                );
+            } else if channels.is_empty() {
+                println!("no channels");
+            } else {
+                print!("{}", channels_table(&channels));
+            }
+            return Ok(());
+        }
+        ChannelCommand::Set { name, branch } => channels::point(store, app, &name, &branch).await?,
+        ChannelCommand::Split {
+            name,
+            split_branch,
+            percent,
+        } => channels::split(store, app, &name, &split_branch, percent).await?,
+        ChannelCommand::EndSplit { name, keep } => {
+            channels::end_split(store, app, &name, keep.parse()?).await?
+        }
+    };
+    print!("{}", channels_table(std::slice::from_ref(&channel)));
+    Ok(())
 }
 
 /// `--app`, or the default app.
@@ -247,9 +338,11 @@ async fn run_publish(settings: &Settings, app: &str, args: PublishArgs) -> Resul
     let request = PublishRequest {
         dist,
         app: app.to_owned(),
+        // The stream published to is the branch: --branch, or the channel's name.
         channel: args
-            .channel
+            .branch
             .clone()
+            .or_else(|| args.channel.clone())
             .unwrap_or_else(|| settings.channel_of(app).to_owned()),
         runtime: RuntimeFlags {
             all: args.runtime_version,
@@ -267,7 +360,7 @@ async fn run_publish(settings: &Settings, app: &str, args: PublishArgs) -> Resul
         let options = RemoteOptions {
             server,
             token: args.token.unwrap_or_default(),
-            channel: args.channel,
+            channel: args.branch.or(args.channel),
             message: request.message.clone(),
             rollout_percent: request.rollout_percent,
             progress: request.progress,
@@ -371,17 +464,34 @@ async fn run_list(settings: &Settings, app: Option<String>, args: ListArgs) -> R
         limit: args.limit,
     };
     let updates = data.store.list(&filter).await?;
+    let store = data.store.as_ref();
+    let apps = updates.iter().map(|u| u.scope.app.as_str());
+    let serving = channels::serving(store, apps).await?;
     if args.json {
         let ids: Vec<_> = updates.iter().map(|u| u.id).collect();
         let health = data.store.health(&ids).await?;
-        let rows = updates
-            .iter()
-            .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+        let rows = updates.iter().map(|u| {
+            let row = with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default());
+            with_channels(row, u, &serving)
+        });
         println!("{}", json_text(&Value::Array(rows.collect())));
     } else if updates.is_empty() {
         println!("no updates");
     } else {
         print!("{}", updates_table(&updates));
+        // Which channel serves which branch, when any is configured.
+        let mut configured = Vec::new();
+        for app in updates
+            .iter()
+            .map(|u| u.scope.app.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            configured.extend(store.channels(Some(app)).await?);
+        }
+        if !configured.is_empty() {
+            println!();
+            print!("{}", channels_table(&configured));
+        }
     }
     Ok(())
 }
@@ -400,10 +510,23 @@ async fn run_show(settings: &Settings, app: Option<&str>, args: ShowArgs) -> Res
         .await?
         .remove(&args.id)
         .unwrap_or_default();
+    let scope = &update.info.scope;
+    let served_by = channels::serving(data.store.as_ref(), [scope.app.as_str()])
+        .await?
+        .remove(&(scope.app.clone(), scope.channel.clone()))
+        .unwrap_or_default();
     if args.json {
-        println!("{}", json_text(&with_health(update_json(&update), health)));
+        let value = with_health(update_json(&update), health);
+        let serving = std::collections::HashMap::from([(
+            (scope.app.clone(), scope.channel.clone()),
+            served_by,
+        )]);
+        println!(
+            "{}",
+            json_text(&with_channels(value, &update.info, &serving))
+        );
     } else {
-        print!("{}", update_text(&update, health));
+        print!("{}", update_text(&update, health, &served_by));
     }
     Ok(())
 }
@@ -417,9 +540,14 @@ async fn run_rollback(settings: &Settings, app: Option<&str>, args: RollbackArgs
         vec![ops::rollback_to(store, to, args.message).await?]
     } else {
         let app = the_app(app);
-        let channel = args
-            .channel
-            .unwrap_or_else(|| settings.channel_of(app).to_owned());
+        let channel = if let Some(branch) = args.branch {
+            branch
+        } else {
+            let channel = args
+                .channel
+                .unwrap_or_else(|| settings.channel_of(app).to_owned());
+            branch_of(store, app, &channel).await?
+        };
         let runtime = args.runtime_version.unwrap_or_default();
         let platforms = platforms.as_deref();
         if args.embedded {

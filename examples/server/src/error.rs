@@ -81,6 +81,12 @@ pub enum Error {
     /// There is nothing to act on (no current update, nothing to roll back to).
     #[error("{0}")]
     Nothing(String),
+    /// What the request names does not exist (a branch, say).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what is stored (a name taken, a branch still in use).
+    #[error("{0}")]
+    Conflict(String),
     /// Stored data is inconsistent (a bug or a hand-edited database).
     #[error("corrupt data: {0}")]
     Corrupt(String),

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::store::channels::{Branch, Channel};
 use crate::store::{Update, UpdateHealth, UpdateInfo, UpdateKind, iso_millis};
 
 /// An update row as JSON, with `created_at_iso` beside the milliseconds.
@@ -48,6 +49,25 @@ pub fn with_health(mut value: Value, health: UpdateHealth) -> Value {
                 "failed": health.failed,
                 "failure_rate": health.failure_rate(),
             }),
+        );
+    }
+    value
+}
+
+/// `value` (an update as JSON) with the channels serving its branch under `served_by`.
+pub fn with_channels<S: std::hash::BuildHasher>(
+    mut value: Value,
+    info: &UpdateInfo,
+    serving: &std::collections::HashMap<(String, String), Vec<String>, S>,
+) -> Value {
+    if let Value::Object(map) = &mut value {
+        let channels = serving
+            .get(&(info.scope.app.clone(), info.scope.channel.clone()))
+            .cloned()
+            .unwrap_or_default();
+        map.insert(
+            "served_by".into(),
+            Value::Array(channels.into_iter().map(Value::String).collect()),
         );
     }
     value
@@ -115,6 +135,30 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Branches as a table: name, update count, the channels serving each.
+pub fn branches_table(branches: &[Branch]) -> String {
+    let rows: Vec<Vec<String>> = branches
+        .iter()
+        .map(|b| vec![b.name.clone(), b.updates.to_string(), b.channels.join(", ")])
+        .collect();
+    table(&["BRANCH", "UPDATES", "CHANNELS"], &rows)
+}
+
+/// Channels as a table: name, branch, and the split (`canary 10%`) or `-`.
+pub fn channels_table(channels: &[Channel]) -> String {
+    let rows: Vec<Vec<String>> = channels
+        .iter()
+        .map(|c| {
+            let split = c.split.as_ref().map_or_else(
+                || "-".to_owned(),
+                |s| format!("{} {}%", s.branch, s.percent),
+            );
+            vec![c.name.clone(), c.branch.clone(), split]
+        })
+        .collect();
+    table(&["CHANNEL", "BRANCH", "SPLIT"], &rows)
+}
+
 /// Shortens a cell for a table.
 fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -159,8 +203,8 @@ pub fn updates_table(updates: &[UpdateInfo]) -> String {
     )
 }
 
-/// The `show` text.
-pub fn update_text(update: &Update, health: UpdateHealth) -> String {
+/// The `show` text; `served_by`: the channels serving the update's branch.
+pub fn update_text(update: &Update, health: UpdateHealth, served_by: &[String]) -> String {
     let info = &update.info;
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
@@ -173,6 +217,9 @@ pub fn update_text(update: &Update, health: UpdateHealth) -> String {
     );
     field("app", &info.scope.app);
     field("channel", &info.scope.channel);
+    if !served_by.is_empty() {
+        field("served by", &served_by.join(", "));
+    }
     field("runtime version", &info.scope.runtime_version);
     field("platform", info.scope.platform.as_str());
     field("kind", kind_label(info));

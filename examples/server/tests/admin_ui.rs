@@ -276,3 +276,71 @@ fn chromium_signs_in_rolls_back_and_changes_a_rollout() {
     let shown = run_json(bin(&data).args(["show", &android]));
     assert_eq!(shown["rollout_percent"], 30);
 }
+
+/// The channel map of the page (`interop/branches.test.mjs`): a split started in the page
+/// serves each install the branch of its split bucket, a rollback of the split branch's
+/// scope reaches the installs on it, and ending the split keeping that branch serves it to
+/// everyone; each checked on `/manifest`.
+#[test]
+fn chromium_splits_a_channel_and_rolls_back_a_branch() {
+    use expo_update_server::store::channels::split_bucket;
+    if !browser_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let publish = |dir: &str, size: usize, branch: &str| {
+        let dist = synthetic_export(&work.path().join(dir), size, "1.0.0");
+        let published = run_json(bin(&data).args(["publish"]).arg(&dist).args([
+            "--branch",
+            branch,
+            "--platform",
+            "ios",
+            "--brotli-quality",
+            "0",
+        ]));
+        published[0]["id"].as_str().unwrap().to_owned()
+    };
+    let production = publish("p", 10_000, "production");
+    let canary_first = publish("c1", 11_000, "canary");
+    let canary_second = publish("c2", 12_000, "canary");
+    let server = Server::start(&data, &["--admin-token", TOKEN, "--sample=false"]);
+    let installs: Vec<String> = (0..40).map(|n| format!("page-install-{n}")).collect();
+    let output = Command::new("node")
+        .current_dir(interop_dir())
+        .args(["branches.test.mjs", &server.base, TOKEN])
+        .env("INSTALLS", installs.join(","))
+        .env("CHROMIUM", CHROMIUM)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the browser session failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The rollback's copy of the first canary update, found through the CLI.
+    let canary = run_json(bin(&data).args(["list", "--channel", "canary"]));
+    assert_eq!(canary.as_array().unwrap().len(), 3, "{canary}");
+    assert_eq!(canary[0]["republished_from"], canary_first.as_str());
+    let copy = canary[0]["id"].as_str().unwrap();
+    let on_canary = |install: &str| split_bucket(install) < 50;
+    assert!(installs.iter().any(|i| on_canary(i)) && installs.iter().any(|i| !on_canary(i)));
+    for install in &installs {
+        let expect = |canary: &str| {
+            if on_canary(install) {
+                canary.to_owned()
+            } else {
+                production.clone()
+            }
+        };
+        assert_eq!(
+            report["after_split"][install],
+            expect(&canary_second),
+            "{install}"
+        );
+        assert_eq!(report["after_rollback"][install], expect(copy), "{install}");
+        assert_eq!(report["after_end"][install], copy, "{install}");
+    }
+}

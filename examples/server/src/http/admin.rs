@@ -8,11 +8,14 @@
 //! - `GET  /admin/updates/{id}` (with `health`: devices that launched it and failed on it)
 //! - `GET  /admin/updates/{id}/health?from=&to=`: those counts over time and the automatic
 //!   rollback state, see [`super::update_health`]
-//! - `POST /admin/updates/{id}/republish` `{"channel": "production", "message": "…"}`
-//! - `POST /admin/rollback` `{"to": "<id>"}`, or
-//!   `{"channel": "…", "runtime_version": "…", "platform": "ios", "embedded": true}`
+//! - `POST /admin/updates/{id}/republish` `{"branch": "production", "message": "…"}` (or
+//!   `"channel"`: the branch that channel points at)
+//! - `POST /admin/rollback` `{"to": "<id>"}`, or `{"branch": "…", "runtime_version": "…",
+//!   "platform": "ios", "embedded": true}` (or `"channel"`: the branch it points at)
 //! - `POST /admin/updates/{id}/rollout` `{"percent": 50}`, or `{"revert": true}`
-//! - `GET  /admin/scopes`: every (app, channel, runtime version, platform) with updates
+//! - `GET  /admin/scopes`: every (app, branch, runtime version, platform) with updates (the
+//!   member is named `channel`: the branch of a channel without a row)
+//! - branches and the channels serving them: see [`super::branches`]
 //! - promotion from another server: see [`super::import`]
 //! - `POST /admin/publish`: the last call of a remote publish, see [`super::publish`]
 //! - `GET  /admin/updates/{id}/sourcemaps[/{hash}]`: see [`super::source_maps`]
@@ -41,7 +44,8 @@ use super::error::{ApiError, codes};
 use super::state::AppState;
 use super::{admin_ui, import, publish, source_maps, update_health};
 use crate::ops;
-use crate::output::{info_json, update_json, with_health};
+use crate::output::{info_json, update_json, with_channels, with_health};
+use crate::store::channels;
 use crate::store::{Platform, UpdateFilter, checked_message, checked_name, rollout};
 
 /// Most updates one listing returns.
@@ -57,6 +61,7 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/updates/{id}/rollout", post(set_rollout))
         .route("/rollback", post(rollback))
         .route("/scopes", get(scopes))
+        .merge(super::branches::router())
         .route(
             "/blobs/missing",
             post(import::missing).layer(DefaultBodyLimit::max(import::MAX_LIST_BODY)),
@@ -184,9 +189,11 @@ async fn list(
     let updates = state.store.list(&filter).await?;
     let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
     let health = state.store.health(&ids).await?;
-    let rows = updates
-        .iter()
-        .map(|u| with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default()));
+    let serving = channels::serving(state.store.as_ref(), [&*state.app]).await?;
+    let rows = updates.iter().map(|u| {
+        let row = with_health(info_json(u), health.get(&u.id).copied().unwrap_or_default());
+        with_channels(row, u, &serving)
+    });
     Ok(Json(Value::Array(rows.collect())))
 }
 
@@ -239,13 +246,16 @@ async fn show(
         .await?
         .remove(&id)
         .unwrap_or_default();
-    Ok(Json(with_health(update_json(&update), health)))
+    let serving = channels::serving(state.store.as_ref(), [&*state.app]).await?;
+    let value = with_health(update_json(&update), health);
+    Ok(Json(with_channels(value, &update.info, &serving)))
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RepublishBody {
     channel: Option<String>,
+    branch: Option<String>,
     message: Option<String>,
 }
 
@@ -257,9 +267,18 @@ async fn republish(
     let id = update_id(path)?;
     let body = optional_body(body)?;
     let channel = name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+    let branch = name("branch", body.branch).map_err(|e| ApiError::in_field(e, "branch"))?;
     message(body.message.as_deref())?;
     own_update(&state, id).await?;
-    let update = ops::republish(state.store.as_ref(), id, channel.as_deref(), body.message).await?;
+    let branch = match (branch, channel) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("send branch or channel, not both").field("channel"));
+        }
+        (Some(branch), None) => Some(branch),
+        (None, Some(channel)) => Some(branch_of(&state, &channel).await?),
+        (None, None) => None,
+    };
+    let update = ops::republish(state.store.as_ref(), id, branch.as_deref(), body.message).await?;
     state.cache.invalidate();
     Ok((
         StatusCode::CREATED,
@@ -275,9 +294,19 @@ struct RollbackBody {
     embedded: bool,
     app: Option<String>,
     channel: Option<String>,
+    branch: Option<String>,
     runtime_version: Option<String>,
     platform: Option<String>,
     message: Option<String>,
+}
+
+/// The branch channel `channel` of this app points at (its main branch during a split).
+async fn branch_of(state: &AppState, channel: &str) -> Result<String, ApiError> {
+    Ok(
+        crate::store::channels::channel(state.store.as_ref(), &state.app, channel)
+            .await?
+            .branch,
+    )
 }
 
 async fn rollback(
@@ -288,9 +317,14 @@ async fn rollback(
     message(body.message.as_deref())?;
     let store = state.store.as_ref();
     let updates = if let Some(to) = body.to {
-        if body.embedded || body.channel.is_some() || body.runtime_version.is_some() {
+        if body.embedded
+            || body.channel.is_some()
+            || body.branch.is_some()
+            || body.runtime_version.is_some()
+        {
             return Err(ApiError::bad_request(
-                "\"to\" names the update: it goes without embedded, channel or runtime_version",
+                "\"to\" names the update: it goes without embedded, channel, branch or \
+                 runtime_version",
             )
             .field("to"));
         }
@@ -309,9 +343,21 @@ async fn rollback(
                     .field("runtime_version")
             })?;
         let app = this_app(&state, body.app).map_err(|e| e.field("app"))?;
-        let channel = name("channel", body.channel)
-            .map_err(|e| ApiError::in_field(e, "channel"))?
-            .unwrap_or_else(|| state.default_channel.clone());
+        let branch = name("branch", body.branch).map_err(|e| ApiError::in_field(e, "branch"))?;
+        let channel =
+            name("channel", body.channel).map_err(|e| ApiError::in_field(e, "channel"))?;
+        let channel = match (branch, channel) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ApiError::bad_request("send branch or channel, not both").field("channel")
+                );
+            }
+            (Some(branch), None) => branch,
+            (None, channel) => {
+                let channel = channel.unwrap_or_else(|| state.default_channel.clone());
+                branch_of(&state, &channel).await?
+            }
+        };
         let platforms = platform_filter(body.platform.as_deref())
             .map_err(|e| ApiError::in_field(e, "platform"))?;
         if body.embedded {

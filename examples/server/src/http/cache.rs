@@ -1,5 +1,6 @@
 //! The hot paths' cache: the resolved update of each scope, loaded once and kept until
-//! something changes what is served, and the records of the blobs assets are served from.
+//! something changes what is served, the channel map (which branch each channel serves,
+//! see [`crate::store::channels`]), and the records of the blobs assets are served from.
 //!
 //! The protocol layer renders responses from a cached [`ScopeEntry`] (serialized and signed
 //! once per entry), so a manifest request costs a hash-map lookup, not a database query.
@@ -23,9 +24,10 @@ use crate::blobs::ContentCoding;
 use crate::error::{Error, Result};
 use uuid::Uuid;
 
+use crate::store::channels::ChannelMap;
 use crate::store::{
-    AssetHash, BlobRecord, ChangeListener, MetadataStore, Scope, Update, UpdateFilter, UpdateInfo,
-    rollout,
+    AssetHash, BlobRecord, ChangeListener, MetadataStore, Platform, Scope, Update, UpdateFilter,
+    UpdateInfo, rollout,
 };
 
 /// At most this many blob records are cached (only blobs that exist are).
@@ -215,6 +217,9 @@ pub struct ManifestCache {
     loading: Mutex<HashMap<Scope, Arc<OnceCell<Arc<ScopeEntry>>>>>,
     /// What the protocol layer answers asset requests with, built once per blob.
     blobs: Recent<AssetHash, Arc<AssetDescription>>,
+    /// The channel rows of every app, loaded once per change (a fresh cell each
+    /// invalidation; concurrent first requests share one query).
+    channels: Mutex<Arc<OnceCell<Arc<ChannelMap>>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
     /// Wakes the background work that follows changes (the patcher).
@@ -228,6 +233,7 @@ impl Default for ManifestCache {
             misses: Recent::new(MAX_MISSES),
             loading: Mutex::default(),
             blobs: Recent::new(MAX_BLOBS),
+            channels: Mutex::default(),
             generation: AtomicU64::new(0),
             changed: tokio::sync::Notify::new(),
         }
@@ -255,6 +261,45 @@ impl ManifestCache {
             loading.remove(scope);
         }
         loaded
+    }
+
+    /// The entry an install asking for `channel` is served: the channel's branch (or,
+    /// during a split, the branch of the install's split bucket) in this runtime version
+    /// and platform, falling back to the split's other branch when that one has nothing
+    /// for them; then, during a partial rollout, the update of the install's rollout
+    /// bucket. No store query while cached.
+    pub async fn for_channel(
+        &self,
+        store: &dyn MetadataStore,
+        app: &str,
+        channel: &str,
+        runtime_version: &str,
+        platform: Platform,
+        client_id: Option<&str>,
+    ) -> Result<Arc<ScopeEntry>> {
+        let map = self.channel_map(store).await?;
+        let (branch, fallback) = map.route(app, channel, client_id);
+        let mut entry = self
+            .get(store, &Scope::new(app, branch, runtime_version, platform)?)
+            .await?;
+        if entry.update.is_none()
+            && let Some(other) = fallback
+        {
+            entry = self
+                .get(store, &Scope::new(app, other, runtime_version, platform)?)
+                .await?;
+        }
+        entry.for_client(store, client_id).await
+    }
+
+    /// The channel map, from `store` on the first request after a change.
+    pub async fn channel_map(&self, store: &dyn MetadataStore) -> Result<Arc<ChannelMap>> {
+        let cell = Arc::clone(&*lock(&self.channels));
+        cell.get_or_try_init(|| async {
+            Ok::<_, crate::error::Error>(Arc::new(ChannelMap::new(store.channels(None).await?)))
+        })
+        .await
+        .cloned()
     }
 
     fn cached(&self, scope: &Scope) -> Option<Arc<ScopeEntry>> {
@@ -313,6 +358,7 @@ impl ManifestCache {
             loading.clear();
             self.entries.clear();
             self.misses.clear();
+            *lock(&self.channels) = Arc::default();
         }
         // Blobs never change, but a future garbage collection may remove them.
         self.blobs.clear();
@@ -373,10 +419,22 @@ pub async fn watch_changes(store: Arc<dyn MetadataStore>, cache: Arc<ManifestCac
     }
 }
 
-/// The channels `/metrics` labels: those of the store's updates.
+/// The channels `/metrics` labels: those named like a branch with updates, and those
+/// with a row.
 pub async fn refresh_channel_labels(store: &dyn MetadataStore) {
-    match store.scopes().await {
-        Ok(scopes) => super::metrics::set_known_channels(scopes.into_iter().map(|s| s.channel)),
+    let known = async {
+        let stored = store.channels(None).await?;
+        let scopes = store.scopes().await?;
+        Ok::<_, crate::error::Error>(
+            scopes
+                .into_iter()
+                .map(|s| s.channel)
+                .chain(stored.into_iter().map(|c| c.name))
+                .collect::<Vec<_>>(),
+        )
+    };
+    match known.await {
+        Ok(names) => super::metrics::set_known_channels(names),
         Err(e) => tracing::warn!(error = %e, "cannot list the channels for /metrics labels"),
     }
 }
@@ -715,5 +773,67 @@ mod tests {
             &entry.for_client(&store, Some("x")).await.unwrap(),
             &entry
         ));
+    }
+
+    #[tokio::test]
+    async fn channels_route_to_branches_from_memory() {
+        use crate::store::channels::{self, split_bucket};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::fixtures::Counting::new(
+            SqliteStore::open(&dir.path().join("db")).await.unwrap(),
+        );
+        let main = Scope::new("default", "main", "1", Platform::Ios).unwrap();
+        let canary = Scope::new("default", "canary", "1", Platform::Ios).unwrap();
+        let only_canary = Scope::new("default", "canary", "2", Platform::Ios).unwrap();
+        let main_id = publish(store.inner(), &main).await;
+        let canary_id = publish(store.inner(), &canary).await;
+        let canary_2 = publish(store.inner(), &only_canary).await;
+        let cache = ManifestCache::default();
+        let served = |runtime: &'static str, client: Option<String>| {
+            let (cache, store) = (&cache, &store);
+            async move {
+                let entry = cache
+                    .for_channel(
+                        store,
+                        "default",
+                        "main",
+                        runtime,
+                        Platform::Ios,
+                        client.as_deref(),
+                    )
+                    .await
+                    .unwrap();
+                entry.update.as_ref().map(|u| u.info.id)
+            }
+        };
+        // No row: the channel serves the branch of its name.
+        assert_eq!(served("1", Some("x".into())).await, Some(main_id));
+        assert_eq!(served("2", None).await, None);
+
+        channels::split(store.inner(), "default", "main", "canary", 50)
+            .await
+            .unwrap();
+        cache.invalidate();
+        let mut on_canary = 0;
+        for n in 0..400 {
+            let client = format!("install-{n}");
+            let expected = if split_bucket(&client) < 50 {
+                on_canary += 1;
+                canary_id
+            } else {
+                main_id
+            };
+            assert_eq!(served("1", Some(client.clone())).await, Some(expected));
+            // Runtime 2 exists on the split branch only: everyone falls back to it.
+            assert_eq!(served("2", Some(client)).await, Some(canary_2));
+        }
+        assert!((150..=250).contains(&on_canary), "{on_canary} of 400");
+        assert_eq!(served("1", None).await, Some(main_id), "no client id: main");
+        // Cached: one channel query and one per scope, whatever the number of requests.
+        let before = store.count();
+        for n in 0..100 {
+            served("1", Some(format!("install-{n}"))).await;
+        }
+        assert_eq!(store.count(), before);
     }
 }

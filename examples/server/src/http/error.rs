@@ -161,8 +161,8 @@ impl From<Error> for ApiError {
                 error.to_string(),
             ),
             Error::Invalid(_) | Error::Manifest(_) => Self::bad_request(error.to_string()),
-            Error::UpdateNotFound(_) => Self::not_found(error.to_string()),
-            Error::Nothing(_) => {
+            Error::UpdateNotFound(_) | Error::NotFound(_) => Self::not_found(error.to_string()),
+            Error::Nothing(_) | Error::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, ErrorCode::CONFLICT, error.to_string())
             }
             other => {

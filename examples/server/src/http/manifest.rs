@@ -13,7 +13,6 @@ use expo_updates::{ProtocolError, Resolved, SourceError, UpdateRequest};
 use super::metrics;
 use super::served::{AssetLinks, request_base_url};
 use super::state::AppState;
-use crate::store::Scope;
 
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
@@ -28,20 +27,18 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             state.health.report(observation);
         }
         let channel = request.channel().unwrap_or(&state.default_channel);
-        let scope = Scope::new(
-            &state.app,
-            channel,
-            request.runtime_version().as_str(),
-            request.platform(),
-        )
-        .map_err(|e| ProtocolError::Source(SourceError::new(e.to_string())))?;
+        // The channel's branch (during a split, the install's `eas-client-id` split bucket
+        // picks it), then during a partial rollout its rollout bucket picks the update.
         let entry = state
             .cache
-            .get(state.store.as_ref(), &scope)
-            .await
-            .map_err(|e| source_error(&e))?
-            // During a partial rollout the install's `eas-client-id` bucket picks the update.
-            .for_client(state.store.as_ref(), request.client_id())
+            .for_channel(
+                state.store.as_ref(),
+                &state.app,
+                channel,
+                request.runtime_version().as_str(),
+                request.platform(),
+                request.client_id(),
+            )
             .await
             .map_err(|e| source_error(&e))?;
         let base = request_base_url(

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_ui;
 pub mod answers;
 pub mod assets;
+pub mod branches;
 pub mod cache;
 pub mod error;
 mod fd_limit;

@@ -166,6 +166,11 @@ behaviours! {
     gc_delete_failure_strands_no_reference => super::gc_delete_failure,
     gc_collects_unregistered_uploads => super::gc_uploads,
     patches_follow_their_launch_assets => super::patches,
+    branches_are_created_and_renamed => super::branches_lifecycle,
+    branches_are_deleted_only_when_safe => super::branch_deletion,
+    channels_point_at_branches_and_split => super::channels_point_and_split,
+    a_failed_rename_renames_nothing => super::a_failed_rename_renames_nothing,
+    a_deleted_branch_is_collected_as_superseded => super::a_deleted_branch_is_collected,
 }
 
 fn scope(channel: &str, platform: Platform) -> Scope {
@@ -672,4 +677,303 @@ async fn gc_uploads(test: &TestStore) {
 async fn patches(test: &TestStore) {
     super::gc::tests::patches_follow_their_launch_assets(test.store.as_ref(), test.blobs.as_ref())
         .await;
+}
+
+fn change_of(result: Result<(), Error>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(Error::Conflict(_)) => "conflict",
+        Err(Error::NotFound(_)) => "not found",
+        Err(Error::Invalid(_) | Error::InvalidName { .. }) => "invalid",
+        Err(other) => panic!("unexpected error {other:?}"),
+    }
+}
+
+/// Branches exist through their updates or a `branches` row; create and rename refuse what
+/// would clash, each change bumping the change counter.
+async fn branches_lifecycle(test: &TestStore) {
+    use super::channels::{self, BranchChange};
+    let store = test.store.as_ref();
+    publish_js(store, &scope("production", Platform::Ios), b"p1", 100).await;
+    publish_js(store, &scope("production", Platform::Android), b"p2", 100).await;
+    let change = |c| store.change_branches("default", c);
+    assert_eq!(
+        change_of(change(BranchChange::Create("staging".into())).await),
+        "ok"
+    );
+    assert_eq!(
+        change_of(change(BranchChange::Create("staging".into())).await),
+        "conflict"
+    );
+    assert_eq!(
+        change_of(change(BranchChange::Create("production".into())).await),
+        "conflict",
+        "a branch with updates exists without a row"
+    );
+    let listed = channels::branches(store, "default").await.unwrap();
+    let names: Vec<(&str, u64, Vec<String>)> = listed
+        .iter()
+        .map(|b| (b.name.as_str(), b.updates, b.channels.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("production", 2, vec!["production".to_owned()]),
+            ("staging", 0, vec!["staging".to_owned()])
+        ]
+    );
+    assert!(store.branches("other-app").await.unwrap().is_empty());
+
+    // Renaming onto an existing branch, or a missing one, changes nothing.
+    let counter = store.change_counter().await.unwrap();
+    let rename = |from: &str, to: &str| BranchChange::Rename {
+        from: from.into(),
+        to: to.into(),
+    };
+    assert_eq!(
+        change_of(change(rename("production", "staging")).await),
+        "conflict"
+    );
+    assert_eq!(
+        change_of(change(rename("nope", "other")).await),
+        "not found"
+    );
+    assert_eq!(store.change_counter().await.unwrap(), counter);
+
+    // A rename moves the updates; the same-named channel keeps serving them.
+    assert_eq!(change_of(change(rename("production", "prod")).await), "ok");
+    assert!(store.change_counter().await.unwrap() > counter);
+    let moved = store
+        .list(&UpdateFilter {
+            channel: Some("prod".into()),
+            limit: 10,
+            ..UpdateFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2);
+    assert!(
+        store
+            .current(&scope("production", Platform::Ios))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let production = channels::channel(store, "default", "production")
+        .await
+        .unwrap();
+    assert_eq!(production.branch, "prod");
+}
+
+/// Deleting a branch: refused while a channel row points at it, and while it has updates
+/// unless forced; forced, its updates leave every scope but stay for gc.
+async fn branch_deletion(test: &TestStore) {
+    use super::channels::{self, BranchChange};
+    let store = test.store.as_ref();
+    publish_js(store, &scope("production", Platform::Ios), b"p1", 100).await;
+    publish_js(store, &scope("production", Platform::Android), b"p2", 100).await;
+    let change = |c| store.change_branches("default", c);
+    change(BranchChange::Create("staging".into()))
+        .await
+        .unwrap();
+    // Channel production keeps serving the renamed branch through a row.
+    change(BranchChange::Rename {
+        from: "production".into(),
+        to: "prod".into(),
+    })
+    .await
+    .unwrap();
+    let moved = store
+        .list(&UpdateFilter {
+            channel: Some("prod".into()),
+            limit: 10,
+            ..UpdateFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2);
+    // Deleting: refused while a channel points at it, or while it has updates.
+    assert_eq!(
+        change_of(
+            change(BranchChange::Delete {
+                name: "prod".into(),
+                force: true
+            })
+            .await
+        ),
+        "conflict"
+    );
+    channels::point(store, "default", "production", "staging")
+        .await
+        .unwrap();
+    assert_eq!(
+        change_of(
+            change(BranchChange::Delete {
+                name: "prod".into(),
+                force: false
+            })
+            .await
+        ),
+        "conflict",
+        "updates are not dropped without force"
+    );
+    assert_eq!(moved.len(), 2);
+    assert_eq!(
+        change_of(
+            change(BranchChange::Delete {
+                name: "prod".into(),
+                force: true
+            })
+            .await
+        ),
+        "ok"
+    );
+    let left: Vec<String> = store
+        .branches("default")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(left, ["staging"]);
+    // The updates are kept (for gc), out of every scope clients or listings reach.
+    for update in &moved {
+        assert!(store.update(update.id).await.unwrap().is_some());
+    }
+    assert!(store.scopes().await.unwrap().is_empty());
+    // An empty branch goes without force, once no channel points at it.
+    channels::point(store, "default", "production", "production")
+        .await
+        .expect_err("branch production no longer exists");
+    test.store
+        .change_branches("default", BranchChange::Create("production".into()))
+        .await
+        .unwrap();
+    channels::point(store, "default", "production", "production")
+        .await
+        .unwrap();
+    assert_eq!(
+        change_of(
+            change(BranchChange::Delete {
+                name: "staging".into(),
+                force: false
+            })
+            .await
+        ),
+        "ok"
+    );
+}
+
+/// Channels point at one branch or split between two; the rows read back as written, and
+/// the split's checks refuse what makes no sense.
+async fn channels_point_and_split(test: &TestStore) {
+    use super::channels::{self, Keep, Split};
+    let store = test.store.as_ref();
+    publish_js(store, &scope("main", Platform::Ios), b"m", 100).await;
+    publish_js(store, &scope("canary", Platform::Ios), b"c", 100).await;
+    assert!(store.channels(None).await.unwrap().is_empty());
+    let implicit = channels::channel(store, "default", "main").await.unwrap();
+    assert_eq!((implicit.branch.as_str(), implicit.split), ("main", None));
+
+    let counter = store.change_counter().await.unwrap();
+    let split = channels::split(store, "default", "main", "canary", 50)
+        .await
+        .unwrap();
+    assert!(store.change_counter().await.unwrap() > counter);
+    assert_eq!(
+        split.split,
+        Some(Split {
+            branch: "canary".into(),
+            percent: 50
+        })
+    );
+    assert_eq!(store.channels(Some("default")).await.unwrap(), [split]);
+    assert!(store.channels(Some("other")).await.unwrap().is_empty());
+    channels::split(store, "default", "main", "canary", 80)
+        .await
+        .unwrap();
+    let widened = channels::channel(store, "default", "main").await.unwrap();
+    assert_eq!(widened.split.unwrap().percent, 80);
+
+    for (branch, percent) in [("main", 10), ("canary", 101), ("missing", 10), ("a/b", 10)] {
+        assert!(
+            channels::split(store, "default", "main", branch, percent)
+                .await
+                .is_err(),
+            "{branch} {percent}"
+        );
+    }
+    let kept = channels::end_split(store, "default", "main", Keep::Split)
+        .await
+        .unwrap();
+    assert_eq!((kept.branch.as_str(), kept.split), ("canary", None));
+    assert!(matches!(
+        channels::end_split(store, "default", "main", Keep::Main).await,
+        Err(Error::Nothing(_))
+    ));
+    let listed = channels::channels(store, "default").await.unwrap();
+    let pairs: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|c| (c.name.as_str(), c.branch.as_str()))
+        .collect();
+    assert_eq!(pairs, [("canary", "canary"), ("main", "canary")]);
+}
+
+/// A rename failing half-way (the channels table gone after the updates were renamed)
+/// leaves every update under its old branch.
+async fn a_failed_rename_renames_nothing(test: &TestStore) {
+    use super::channels::BranchChange;
+    let store = test.store.as_ref();
+    let ios = scope("main", Platform::Ios);
+    let update = publish_js(store, &ios, b"m", 100).await;
+    test.execute("ALTER TABLE channels RENAME TO channels_gone")
+        .await;
+    let failed = store
+        .change_branches(
+            "default",
+            BranchChange::Rename {
+                from: "main".into(),
+                to: "renamed".into(),
+            },
+        )
+        .await;
+    assert!(matches!(failed, Err(Error::Database(_))), "{failed:?}");
+    test.execute("ALTER TABLE channels_gone RENAME TO channels")
+        .await;
+    let served = store.current(&ios).await.unwrap().unwrap();
+    assert_eq!(served.info.id, update.id);
+    let names: Vec<String> = store
+        .branches("default")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, ["main"]);
+}
+
+/// The updates of a deleted branch are collected once past the cutoff, even the newest.
+async fn a_deleted_branch_is_collected(test: &TestStore) {
+    use super::channels::BranchChange;
+    let store = test.store.as_ref();
+    let kept = publish_js(store, &scope("main", Platform::Ios), b"kept", 100).await;
+    let old = publish_js(store, &scope("old", Platform::Ios), b"old", 100).await;
+    store
+        .change_branches(
+            "default",
+            BranchChange::Delete {
+                name: "old".into(),
+                force: true,
+            },
+        )
+        .await
+        .unwrap();
+    let cutoffs = super::gc::Cutoffs::every_app(super::now_millis() + 1000);
+    let report = store
+        .collect_garbage(&cutoffs, false, test.blobs.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(report.updates, [old.id]);
+    assert!(store.update(old.id).await.unwrap().is_none());
+    assert!(store.update(kept.id).await.unwrap().is_some());
 }

@@ -190,6 +190,20 @@ impl<S: MetadataStore + ?Sized, A: Around> MetadataStore for Wrapped<S, A> {
     async fn scopes(&self) -> Result<Vec<Scope>> {
         self.inner.scopes().await
     }
+    async fn channels(&self, app: Option<&str>) -> Result<Vec<crate::store::channels::Channel>> {
+        self.around.before_read();
+        self.inner.channels(app).await
+    }
+    async fn branches(&self, app: &str) -> Result<Vec<crate::store::channels::Branch>> {
+        self.inner.branches(app).await
+    }
+    async fn change_branches(
+        &self,
+        app: &str,
+        change: crate::store::channels::BranchChange,
+    ) -> Result<()> {
+        self.inner.change_branches(app, change).await
+    }
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {
         self.around.before_read();
         self.inner.patch(base, target).await

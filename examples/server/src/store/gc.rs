@@ -116,7 +116,9 @@ pub struct GcRow {
 
 /// The ids to delete among `rows`, sorted by scope then newest first: per scope, keep
 /// everything down to the first update rolled out to everyone, and one more; delete the
-/// rest when created before their app's cutoff.
+/// rest when created before their app's cutoff. The updates of a deleted branch
+/// ([`super::channels::RETIRED_PREFIX`]) are served to nobody: each goes once older than
+/// the cutoff, like a superseded one.
 pub fn doomed(rows: &[GcRow], cutoffs: &Cutoffs) -> Vec<String> {
     let mut out = Vec::new();
     let mut scope: Option<&[String; 4]> = None;
@@ -126,9 +128,10 @@ pub fn doomed(rows: &[GcRow], cutoffs: &Cutoffs) -> Vec<String> {
             scope = Some(&row.scope);
             (served_found, previous_kept) = (false, false);
         }
-        if !served_found {
+        let retired = super::channels::is_retired(&row.scope[1]);
+        if !served_found && !retired {
             served_found = row.rollout_percent >= 100;
-        } else if !previous_kept {
+        } else if !previous_kept && !retired {
             previous_kept = true;
         } else if cutoffs
             .of(&row.scope[0])

@@ -1,12 +1,15 @@
 //! Update metadata: the model and the [`MetadataStore`] trait its backends implement.
 //!
-//! An update belongs to a [`Scope`] (app, channel, runtime version, platform). The served
-//! update of a scope is its most recent row by `created_at`, ties broken by insertion order.
-//! Rows are never edited: republish and rollback insert new rows (see DESIGN.md).
+//! An update belongs to a [`Scope`] (app, branch, runtime version, platform; the branch is
+//! `Scope::channel`, see [`channels`]). The served update of a scope is its most recent row
+//! by `created_at`, ties broken by insertion order. Republish and rollback insert new rows;
+//! only the rollout percent and, when a branch is renamed or deleted, the branch of a row
+//! change (see DESIGN.md).
 
 #[cfg(test)]
 mod behaviour;
 pub mod changes;
+pub mod channels;
 pub mod device_reports;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -122,8 +125,20 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug + 'static {
     /// Updates matching `filter`, newest first.
     async fn list(&self, filter: &UpdateFilter) -> Result<Vec<UpdateInfo>>;
 
-    /// The scopes that have at least one update, for cache warm-up and listings.
+    /// The scopes that have at least one update, for cache warm-up and listings (the
+    /// updates of deleted branches excluded).
     async fn scopes(&self) -> Result<Vec<Scope>>;
+
+    /// The stored channels (those with a row; see [`channels`]) of `app`, or of every app.
+    async fn channels(&self, app: Option<&str>) -> Result<Vec<channels::Channel>>;
+
+    /// The branches of `app` (with updates, or created explicitly) and their update
+    /// counts, by name; `channels` is left empty ([`channels::branches`] fills it).
+    async fn branches(&self, app: &str) -> Result<Vec<channels::Branch>>;
+
+    /// Applies `change` to the branches and channels of `app` in one transaction that
+    /// bumps the change counter (nothing of a refused or failed change is kept).
+    async fn change_branches(&self, app: &str, change: channels::BranchChange) -> Result<()>;
 
     /// What became of the patch from launch asset `base` to launch asset `target`, if it
     /// was tried.

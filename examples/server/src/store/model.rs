@@ -68,7 +68,9 @@ pub const DEFAULT_APP: &str = "default";
 pub struct Scope {
     /// The app (one server can serve several).
     pub app: String,
-    /// The channel (`expo-channel-name`).
+    /// The branch: the stream of updates a channel (`expo-channel-name`) serves. A channel
+    /// without a configuration serves the branch of its own name (see
+    /// [`super::channels`]), hence the name of this field.
     pub channel: String,
     /// The runtime version (`expo-runtime-version`).
     pub runtime_version: String,

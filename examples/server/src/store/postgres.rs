@@ -15,6 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use uuid::Uuid;
 
+use super::channels::{self, Branch, BranchChange, Channel};
 use super::rows::{self, now_millis, to_i64};
 use super::{
     AssetHash, BlobRecord, Buckets, DeviceReport, GcReport, HealthSeries, MetadataStore, NewUpdate,
@@ -420,8 +421,45 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn scopes(&self) -> Result<Vec<Scope>> {
-        let rows = self.map(sqlx::query(rows::SELECT_SCOPES).fetch_all(&self.pool).await)?;
+        let rows = self.map(
+            sqlx::query(rows::SELECT_SCOPES)
+                .bind(&super::channels::RETIRED_PREFIX[..1])
+                .fetch_all(&self.pool)
+                .await,
+        )?;
         rows.iter().map(rows::scope).collect()
+    }
+
+    async fn channels(&self, app: Option<&str>) -> Result<Vec<Channel>> {
+        let rows = self.map(
+            sqlx::query(channels::SELECT_CHANNELS)
+                .bind(app)
+                .fetch_all(&self.pool)
+                .await,
+        )?;
+        rows.iter().map(channels::channel_row).collect()
+    }
+
+    async fn branches(&self, app: &str) -> Result<Vec<Branch>> {
+        let rows = self.map(
+            sqlx::query(channels::SELECT_BRANCHES)
+                .bind(app)
+                .bind(&channels::RETIRED_PREFIX[..1])
+                .fetch_all(&self.pool)
+                .await,
+        )?;
+        rows.iter().map(channels::branch_row).collect()
+    }
+
+    async fn change_branches(&self, app: &str, change: BranchChange) -> Result<()> {
+        let mut tx = self.map(self.pool.begin().await)?;
+        // The row lock that serializes writers (see the module docs).
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        channels::apply_change!(&mut tx, app, change, now_millis());
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {

@@ -19,7 +19,24 @@ pub const MAX_CANDIDATES: u32 = 100;
 
 /// The bucket (0 to 99) of an install, from its `eas-client-id`.
 pub fn bucket(client_id: &str) -> u8 {
-    let digest = Sha256::digest(client_id.trim().to_ascii_lowercase().as_bytes());
+    salted_bucket(b"", client_id)
+}
+
+/// The bucket (0 to 99) of an install for one purpose: SHA-256 of `salt` then the
+/// lower-cased, trimmed client id. Distinct salts give independent buckets (the channel
+/// split of [`super::channels`] does not follow the rollout bucket); the empty salt is
+/// [`bucket`]. Lower-cases through a stack buffer: no allocation on the manifest path.
+pub fn salted_bucket(salt: &[u8], client_id: &str) -> u8 {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    let mut chunk = [0_u8; 64];
+    for piece in client_id.trim().as_bytes().chunks(chunk.len()) {
+        let lowered = &mut chunk[..piece.len()];
+        lowered.copy_from_slice(piece);
+        lowered.make_ascii_lowercase();
+        hasher.update(&*lowered);
+    }
+    let digest = hasher.finalize();
     let mut first = [0_u8; 8];
     first.copy_from_slice(&digest[..8]);
     // 2^64 is not a multiple of 100, but the bias (below 1e-17) is irrelevant.

@@ -80,7 +80,7 @@ pub(super) const SELECT_ASSETS: &str = "SELECT is_launch_asset, hash, asset_key,
 
 /// Every scope with an update; see [`scope`].
 pub(super) const SELECT_SCOPES: &str = "SELECT DISTINCT app, channel, runtime_version, platform FROM updates \
-     ORDER BY app, channel, runtime_version, platform";
+     WHERE substr(channel, 1, 1) <> $1 ORDER BY app, channel, runtime_version, platform";
 
 /// The newest `created_at` of a scope (`$1`..`$4`: app, channel, runtime, platform).
 pub(super) const NEWEST_IN_SCOPE: &str = "SELECT MAX(created_at) AS newest FROM updates \

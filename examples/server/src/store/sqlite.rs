@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
+use super::channels::{self, Branch, BranchChange, Channel};
 use super::rows::{self, now_millis, to_i64};
 use super::{
     AssetHash, BlobRecord, Buckets, DeviceReport, GcReport, HealthSeries, MetadataStore, NewUpdate,
@@ -258,9 +259,37 @@ impl MetadataStore for SqliteStore {
 
     async fn scopes(&self) -> Result<Vec<Scope>> {
         let rows = sqlx::query(rows::SELECT_SCOPES)
+            .bind(&super::channels::RETIRED_PREFIX[..1])
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::scope).collect()
+    }
+
+    async fn channels(&self, app: Option<&str>) -> Result<Vec<Channel>> {
+        let rows = sqlx::query(channels::SELECT_CHANNELS)
+            .bind(app)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(channels::channel_row).collect()
+    }
+
+    async fn branches(&self, app: &str) -> Result<Vec<Branch>> {
+        let rows = sqlx::query(channels::SELECT_BRANCHES)
+            .bind(app)
+            .bind(&channels::RETIRED_PREFIX[..1])
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(channels::branch_row).collect()
+    }
+
+    async fn change_branches(&self, app: &str, change: BranchChange) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        channels::apply_change!(&mut tx, app, change, now_millis());
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn patch(&self, base: &AssetHash, target: &AssetHash) -> Result<Option<PatchRecord>> {

@@ -1,5 +1,6 @@
-// The admin page: lists updates per scope over the admin JSON API and runs rollbacks,
-// rollouts and republishes. No framework, no inline handlers (the page's CSP forbids them),
+// The admin page: shows which branch each channel serves (and splits), lists updates per
+// scope (branch, runtime version, platform) over the admin JSON API and runs rollbacks,
+// rollouts, republishes and channel changes. No framework, no inline handlers (the page's CSP forbids them),
 // and text is always inserted as text, never as HTML.
 'use strict';
 
@@ -59,12 +60,14 @@ async function call(method, path, body) {
 function showSignedIn(signedIn) {
   $('login').hidden = signedIn;
   $('updates').hidden = !signedIn;
+  $('channels').hidden = !signedIn;
   $('sign-out').hidden = !signedIn;
 }
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   $('scopes').replaceChildren();
+  $('channel-map').replaceChildren();
   showSignedIn(false);
   if (message) fail(message);
   $('token').focus();
@@ -100,7 +103,10 @@ async function refresh() {
     const value = $(id).value.trim();
     if (value) query.set(name, value);
   }
-  const updates = await call('GET', `updates?${query}`);
+  const [updates, channels, branches] = await Promise.all([
+    call('GET', `updates?${query}`), call('GET', 'channels'), call('GET', 'branches'),
+  ]);
+  renderChannels(channels, branches.map((b) => b.name));
   const groups = new Map();
   for (const u of updates) {
     const key = scopeKey(u);
@@ -111,6 +117,88 @@ async function refresh() {
   if (sections.length === 0) sections.push(element('p', { text: 'No updates.' }));
   $('scopes').replaceChildren(...sections);
   showSignedIn(true);
+}
+
+// The channel map: per channel, the branch it serves and its split, with the forms that
+// point it at another branch, start or resize a split, and end it.
+function renderChannels(channels, branches) {
+  const options = (selected) => branches.map((name) => {
+    const option = element('option', { value: name, text: name });
+    if (name === selected) option.setAttribute('selected', '');
+    return option;
+  });
+  const sections = channels.map((c, i) => {
+    // Ids by position: a channel name may hold spaces.
+    const titleId = `channel-${i}`;
+    const serves = c.split
+      ? `serves branch ${c.branch}, and branch ${c.split.branch} to ${c.split.percent}% of installs`
+      : `serves branch ${c.branch}`;
+    const point = element('form', { class: 'point', dataset: { channel: c.name } }, [
+      element('label', { for: `point-${i}`, text: 'Branch' }),
+      element('select', { id: `point-${i}`, name: 'branch', 'aria-label': `Branch of ${c.name}` },
+        options(c.branch)),
+      element('button', { type: 'submit', text: 'Point', 'aria-label': `Point ${c.name} at the branch` }),
+    ]);
+    const split = element('form', { class: 'split', dataset: { channel: c.name } }, [
+      element('label', { for: `split-branch-${i}`, text: 'Split branch' }),
+      element('select', {
+        id: `split-branch-${i}`, name: 'branch', 'aria-label': `Split branch of ${c.name}`,
+      }, options(c.split?.branch ?? branches.find((b) => b !== c.branch) ?? '')),
+      element('label', { for: `split-percent-${i}`, text: 'Percent' }),
+      element('input', {
+        id: `split-percent-${i}`, name: 'percent', type: 'number', min: '0', max: '100',
+        step: '1', required: '', class: 'percent', value: String(c.split?.percent ?? 10),
+        'aria-label': `Split percent of ${c.name}`,
+      }),
+      element('button', {
+        type: 'submit', text: c.split ? 'Resize split' : 'Start split',
+        'aria-label': `Split ${c.name}`,
+      }),
+    ]);
+    const children = [element('h3', { id: titleId, text: `channel ${c.name}` }),
+      element('p', { class: 'serves', text: serves }), point, split];
+    if (c.split) {
+      children.push(element('div', { class: 'scope-actions' }, [['main', c.branch], ['split', c.split.branch]]
+        .map(([keep, branch]) => element('button', {
+          type: 'button', text: `End split, keep ${branch}`,
+          'aria-label': `End the split of ${c.name} keeping ${branch}`,
+          dataset: { action: 'end-split', channel: c.name, keep },
+        }))));
+    }
+    return element('section', { class: 'channel', 'aria-labelledby': titleId }, children);
+  });
+  if (sections.length === 0) sections.push(element('p', { text: 'No channels yet: publish an update.' }));
+  $('channel-map').replaceChildren(...sections);
+}
+
+function channelPath(name) {
+  return `channels/${encodeURIComponent(name)}`;
+}
+
+async function onChannelForm(form) {
+  const name = form.dataset.channel;
+  const branch = form.elements.branch.value;
+  if (form.classList.contains('point')) {
+    await call('PUT', channelPath(name), { branch });
+    await refresh();
+    say(`Channel ${name} now serves branch ${branch}.`);
+    return;
+  }
+  const percent = Number(form.elements.percent.value);
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    fail('A split is a whole number from 0 to 100.');
+    return;
+  }
+  await call('PUT', `${channelPath(name)}/split`, { branch, percent });
+  await refresh();
+  say(`Channel ${name} now serves branch ${branch} to ${percent}% of installs.`);
+}
+
+async function onChannelAction(button) {
+  const { channel, keep } = button.dataset;
+  const kept = await call('DELETE', `${channelPath(channel)}/split?keep=${keep}`);
+  await refresh();
+  say(`Split of ${channel} ended: it serves branch ${kept.branch}.`);
 }
 
 function renderScope(updates) {
@@ -340,7 +428,9 @@ async function onAction(button) {
     const scope = JSON.parse(button.dataset.scope);
     const what = action === 'embedded' ? 'the embedded update' : 'the previous update';
     if (!window.confirm(`Roll back ${scopeLabel(scope)} to ${what}?`)) return;
-    const created = await call('POST', 'rollback', { ...scope, embedded: action === 'embedded' });
+    // The scope's stream is a branch (`channel` in a rollback body names a channel).
+    const { channel: branch, ...rest } = scope;
+    const created = await call('POST', 'rollback', { ...rest, branch, embedded: action === 'embedded' });
     await refresh();
     say(`Rolled back ${scopeLabel(scope)}: now serving ${created.map((u) => u.id).join(', ')}.`);
   } else if (action === 'health') {
@@ -385,6 +475,14 @@ document.addEventListener('DOMContentLoaded', () => {
   $('scopes').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]');
     if (button) guarded(() => onAction(button));
+  });
+  $('channel-map').addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(() => onChannelForm(event.target));
+  });
+  $('channel-map').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action]');
+    if (button) guarded(() => onChannelAction(button));
   });
   $('scopes').addEventListener('submit', (event) => {
     event.preventDefault();
