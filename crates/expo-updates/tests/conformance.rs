@@ -166,7 +166,7 @@ fn fixture() -> &'static Fixture {
         let configured = Responder::new()
             .with_manifest_filters(&ManifestFilters::new(filters))
             .unwrap()
-            .with_server_defined_headers(&ServerDefinedHeaders::new(defined))
+            .with_server_defined_headers(&ServerDefinedHeaders::new(defined).unwrap())
             .unwrap();
         Fixture {
             source,
