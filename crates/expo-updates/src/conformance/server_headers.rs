@@ -1,0 +1,129 @@
+//! What a server tells the client beyond the manifest: `expo-manifest-filters`,
+//! `expo-server-defined-headers` and the `assetRequestHeaders` of the extensions. Each is
+//! optional; when sent, it is held to what the clients do with it.
+
+use expo_sfv::{ManifestFilters, ServerDefinedHeaders};
+use http::{HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::answer::{Answer, Kind};
+use crate::headers::names;
+
+/// The outcome of one of these checks on one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Not sent: nothing to judge.
+    NotSent(&'static str),
+    Pass(String),
+    Fail(String),
+}
+
+/// `expo-manifest-filters`: an Expo SFV dictionary, which the served manifest's `metadata`
+/// passes as the clients judge it (they refuse a manifest failing its own filters).
+pub(crate) fn manifest_filters(answer: &Answer) -> Verdict {
+    let Some(value) = answer.headers.get(names::EXPO_MANIFEST_FILTERS) else {
+        return Verdict::NotSent("no expo-manifest-filters header");
+    };
+    let filters = match ManifestFilters::try_from(value) {
+        Ok(filters) => filters,
+        Err(e) => {
+            return Verdict::Fail(format!(
+                "expo-manifest-filters is not an Expo SFV dictionary: {e}"
+            ));
+        }
+    };
+    let Kind::Update { metadata, .. } = &answer.kind else {
+        return Verdict::Pass(format!("expo-manifest-filters: {filters}"));
+    };
+    let mut strings = Vec::with_capacity(metadata.len());
+    for (key, value) in metadata {
+        match value.as_str() {
+            Some(text) => strings.push((key.as_str(), text)),
+            None => {
+                return Verdict::Fail(format!(
+                    "metadata member {key:?} is not a string, so no filter can match it"
+                ));
+            }
+        }
+    }
+    match filters.mismatch(strings) {
+        None => Verdict::Pass(format!(
+            "expo-manifest-filters: {filters}, which the manifest metadata passes"
+        )),
+        Some(key) => Verdict::Fail(format!(
+            "the manifest metadata fails its own filter {key:?} (expo-manifest-filters: {filters}, metadata: {}): clients refuse such a manifest",
+            Value::Object(metadata.clone())
+        )),
+    }
+}
+
+/// `expo-server-defined-headers`: an Expo SFV dictionary that names no header the client
+/// sets itself ([`ServerDefinedHeaders::RESERVED`]).
+pub(crate) fn server_defined_headers(answer: &Answer) -> Verdict {
+    let Some(value) = answer.headers.get(names::EXPO_SERVER_DEFINED_HEADERS) else {
+        return Verdict::NotSent("no expo-server-defined-headers header");
+    };
+    match ServerDefinedHeaders::try_from(value) {
+        Err(e) => Verdict::Fail(format!(
+            "expo-server-defined-headers is not an Expo SFV dictionary: {e}"
+        )),
+        Ok(headers) => match headers.reserved_key() {
+            Some(key) => Verdict::Fail(format!(
+                "expo-server-defined-headers defines {key:?}, a request header the client sets itself"
+            )),
+            None => Verdict::Pass(format!("expo-server-defined-headers: {headers}")),
+        },
+    }
+}
+
+/// `assetRequestHeaders`: an object whose keys are asset keys of the manifest, each an
+/// object of header names to string values that can be sent as they are.
+pub(crate) fn asset_request_headers(answer: &Answer) -> Verdict {
+    let Kind::Update {
+        assets, extensions, ..
+    } = &answer.kind
+    else {
+        return Verdict::NotSent("no manifest");
+    };
+    let Some(headers) = extensions
+        .as_ref()
+        .map(|e| &e["assetRequestHeaders"])
+        .filter(|h| !h.is_null())
+    else {
+        return Verdict::NotSent("no assetRequestHeaders in an extensions part");
+    };
+    let Some(per_key) = headers.as_object() else {
+        return Verdict::Fail("assetRequestHeaders is not an object".to_owned());
+    };
+    let mut problems = Vec::new();
+    let mut sent = 0;
+    for (key, headers) in per_key {
+        if !assets.iter().any(|a| a.key == *key) {
+            problems.push(format!("{key:?} is not the key of an asset of the manifest"));
+        }
+        let Some(headers) = headers.as_object() else {
+            problems.push(format!("assetRequestHeaders[{key:?}] is not an object"));
+            continue;
+        };
+        for (name, value) in headers {
+            sent += 1;
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                problems.push(format!("{key:?}: {name:?} is not a header name"));
+            }
+            match value.as_str() {
+                Some(text) if HeaderValue::from_str(text).is_ok() => {}
+                Some(_) => problems.push(format!("{key:?}: {name} is not a header value")),
+                None => problems.push(format!("{key:?}: {name} is not a string")),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Verdict::Pass(format!(
+            "{sent} headers for {} of {} assets",
+            per_key.len(),
+            assets.len()
+        ))
+    } else {
+        Verdict::Fail(problems.join("; "))
+    }
+}
