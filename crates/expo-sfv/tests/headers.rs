@@ -337,7 +337,10 @@ fn server_defined_headers_refuse_what_the_client_sets_itself() {
         assert!(err.to_string().contains(reserved), "{err}");
         assert!(ServerDefinedHeaders::try_from(dict).is_err());
     }
-    assert_eq!(headers.to_header_value(), r#"x-tenant="acme", authorization="Bearer t""#);
+    assert_eq!(
+        headers.to_header_value(),
+        r#"x-tenant="acme", authorization="Bearer t""#
+    );
     assert_eq!(headers.reserved_key(), None);
     // What a server sent is read as it is, and the reserved member found.
     let sent: ServerDefinedHeaders = r#"x-a="1", expo-runtime-version="2""#.parse().unwrap();

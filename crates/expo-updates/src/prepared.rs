@@ -168,7 +168,10 @@ impl PreparedUpdate {
     ///
     /// [`FilterMismatch`] when the manifest's `metadata` does not pass them
     /// ([`ManifestFilters::mismatch`]): clients refuse such a manifest.
-    pub fn with_manifest_filters(mut self, filters: &ManifestFilters) -> Result<Self, FilterMismatch> {
+    pub fn with_manifest_filters(
+        mut self,
+        filters: &ManifestFilters,
+    ) -> Result<Self, FilterMismatch> {
         if let Some(key) = filters.mismatch(&self.metadata) {
             return Err(FilterMismatch {
                 key: key.to_owned(),

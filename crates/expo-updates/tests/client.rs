@@ -268,7 +268,9 @@ fn filtered_update() -> Arc<expo_updates::PreparedUpdate> {
     let query = query("multipart/mixed");
     let response = serve(
         &source(),
-        query.to_request("https://updates.example.com/manifest").unwrap(),
+        query
+            .to_request("https://updates.example.com/manifest")
+            .unwrap(),
     );
     let report = check_manifest_response(&query, &response, Some(&verifier()));
     let mut manifest = report.manifest().unwrap().clone();
@@ -375,10 +377,14 @@ fn filters_the_manifest_fails_reserved_and_stray_asset_headers_are_errors() {
     let mut manifest = report.manifest().unwrap().clone();
     manifest.metadata.clear();
     let mut extensions = report.extensions().unwrap().clone();
-    extensions
-        .asset_request_headers
-        .insert("no-such-asset".into(), [("x-a".to_owned(), "1".to_owned())].into());
-    let stray = Arc::new(expo_updates::PreparedUpdate::new(&manifest, Some(&extensions)));
+    extensions.asset_request_headers.insert(
+        "no-such-asset".into(),
+        [("x-a".to_owned(), "1".to_owned())].into(),
+    );
+    let stray = Arc::new(expo_updates::PreparedUpdate::new(
+        &manifest,
+        Some(&extensions),
+    ));
     let (query, response) = answer_with(&stray, "multipart/mixed", None);
     let report = check_manifest_response(&query, &response, Some(&verifier()));
     let found = errors(&report);

@@ -680,7 +680,11 @@ fn an_updates_own_filters_go_with_every_answer_serving_it() {
         ),
     ] {
         assert_eq!(answer.status, 200, "{label}");
-        assert_eq!(answer.header("expo-manifest-filters"), Some(PRODUCTION), "{label}");
+        assert_eq!(
+            answer.header("expo-manifest-filters"),
+            Some(PRODUCTION),
+            "{label}"
+        );
         let manifest = answer.manifest();
         assert_eq!(manifest.metadata["branchName"], "production", "{label}");
         let filters: ManifestFilters = PRODUCTION.parse().unwrap();
@@ -1560,10 +1564,7 @@ fn independent_parsers_agree() {
                 );
                 assert_eq!(result["filtersPass"], true, "{result}");
                 // One entry of asset request headers per asset key of the manifest.
-                assert_eq!(
-                    result["assetHeaderKeys"], result["assetKeys"],
-                    "{result}"
-                );
+                assert_eq!(result["assetHeaderKeys"], result["assetKeys"], "{result}");
                 assert!(!result["assetKeys"].as_array().unwrap().is_empty());
             }
             if *label == "signed next" {

@@ -416,7 +416,10 @@ impl TestServer {
         out.extend_from_slice(&body);
         let mut asset_headers = serde_json::Map::new();
         for asset in Self::assets(generation, &platform) {
-            asset_headers.insert(asset.key.clone(), json!({"x-cdn-token": format!("t-{}", asset.key)}));
+            asset_headers.insert(
+                asset.key.clone(),
+                json!({"x-cdn-token": format!("t-{}", asset.key)}),
+            );
         }
         if self.has(Fault::HeadersForUnknownAssetKey) {
             asset_headers.insert("no-such-key".to_owned(), json!({"x-cdn-token": "t"}));

@@ -99,7 +99,9 @@ pub(crate) fn asset_request_headers(answer: &Answer) -> Verdict {
     let mut sent = 0;
     for (key, headers) in per_key {
         if !assets.iter().any(|a| a.key == *key) {
-            problems.push(format!("{key:?} is not the key of an asset of the manifest"));
+            problems.push(format!(
+                "{key:?} is not the key of an asset of the manifest"
+            ));
         }
         let Some(headers) = headers.as_object() else {
             problems.push(format!("assetRequestHeaders[{key:?}] is not an object"));
