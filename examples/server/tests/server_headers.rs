@@ -52,7 +52,7 @@ fn write_config(dir: &Path, text: &str) -> PathBuf {
 /// A manifest request of a real client (multipart first) as the crate's checker builds it.
 fn query(channel: Option<&str>, accept: &str) -> ManifestQuery {
     let mut query = ManifestQuery::new(Platform::Ios, RuntimeVersion::new("1.0.0").unwrap());
-    query.accept = accept.to_owned();
+    accept.clone_into(&mut query.accept);
     query.channel = channel.map(str::to_owned);
     query
 }
@@ -406,9 +406,9 @@ lifetime = "1h"
         );
 
         // The right token: the asset, its bytes.
-        let served = fetch(&asset.url, &[(TOKEN_HEADER, token)]).await;
-        assert_eq!(served.0, 200, "{}", served.1);
-        assert_eq!(AssetHash::of(&served.2), asset.hash);
+        let (status, error, bytes) = fetch(&asset.url, &[(TOKEN_HEADER, token)]).await;
+        assert_eq!(status, 200, "{error}");
+        assert_eq!(AssetHash::of(&bytes), asset.hash);
 
         // Hostile requests: no token, twice, garbage, a forged signature, a stretched
         // expiry, another asset's token, a genuine but expired one.

@@ -337,6 +337,13 @@ fn app_states(
             "app configured: /{name}/manifest"
         );
     }
+    let tokens = |state: &AppState| state.asset_headers.tokens().is_some();
+    if (tokens(state) || apps.iter().any(tokens)) && !(tokens(state) && apps.iter().all(tokens)) {
+        // Blobs are shared: any app's asset path serves any stored blob.
+        tracing::warn!(
+            "some apps need asset tokens and others do not: the bytes of a protected app's assets are also served, without a token, under the other apps' /assets paths"
+        );
+    }
     Ok(apps)
 }
 
