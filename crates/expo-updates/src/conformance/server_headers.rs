@@ -129,3 +129,110 @@ pub(crate) fn asset_request_headers(answer: &Answer) -> Verdict {
         Verdict::Fail(problems.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::Response;
+
+    use super::*;
+    use crate::conformance::answer;
+
+    const B: &str = "b0undary";
+
+    /// A multipart answer with this manifest `metadata`, `extensions` part (when given) and
+    /// response headers.
+    fn answer_with(metadata: &str, extensions: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+        let manifest = format!(
+            r#"{{"id":"0754dad0-d200-4634-813c-ef1f26106028","createdAt":"2026-01-31T12:34:56.789Z",
+            "runtimeVersion":"1","launchAsset":{{"hash":"h","key":"bundle","contentType":"application/javascript",
+            "url":"https://u.test/a"}},"assets":[{{"hash":"i","key":"image","contentType":"image/png",
+            "url":"https://u.test/b"}}],"metadata":{metadata},"extra":{{}}}}"#
+        );
+        let mut body = format!(
+            "--{B}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}"
+        );
+        if let Some(extensions) = extensions {
+            body.push_str(&format!(
+                "\r\n--{B}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"extensions\"\r\n\r\n{extensions}"
+            ));
+        }
+        body.push_str(&format!("\r\n--{B}--\r\n"));
+        let mut builder = Response::builder()
+            .status(200)
+            .header("content-type", format!("multipart/mixed; boundary={B}"));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        answer::read(&builder.body(Bytes::from(body)).unwrap(), "1")
+    }
+
+    fn failed(verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Fail(message) => message,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn filters_are_judged_against_the_metadata_as_clients_do() {
+        let filters = [("expo-manifest-filters", r#"branchname="main""#)];
+        let ok = answer_with(r#"{"branchName":"main","x":"y"}"#, None, &filters);
+        assert!(matches!(manifest_filters(&ok), Verdict::Pass(_)));
+        let absent = answer_with("{}", None, &filters);
+        assert!(matches!(manifest_filters(&absent), Verdict::Pass(_)));
+        let other = answer_with(r#"{"BRANCHNAME":"other"}"#, None, &filters);
+        assert!(failed(manifest_filters(&other)).contains("branchname"));
+        let number = answer_with(r#"{"branchName":1}"#, None, &filters);
+        assert!(failed(manifest_filters(&number)).contains("not a string"));
+        let bad = answer_with("{}", None, &[("expo-manifest-filters", "branchname=main")]);
+        assert!(failed(manifest_filters(&bad)).contains("Expo SFV"));
+        assert!(matches!(
+            manifest_filters(&answer_with("{}", None, &[])),
+            Verdict::NotSent(_)
+        ));
+    }
+
+    #[test]
+    fn server_defined_headers_name_no_reserved_header() {
+        let sent = |value| answer_with("{}", None, &[("expo-server-defined-headers", value)]);
+        assert!(matches!(
+            server_defined_headers(&sent(r#"x-a="1", x-b=2"#)),
+            Verdict::Pass(_)
+        ));
+        assert!(
+            failed(server_defined_headers(&sent(
+                r#"x-a="1", eas-client-id="x""#
+            )))
+            .contains("eas-client-id")
+        );
+        assert!(failed(server_defined_headers(&sent("x-a=(1)"))).contains("Expo SFV"));
+    }
+
+    #[test]
+    fn asset_request_headers_are_for_the_manifests_keys_and_sendable() {
+        let with = |extensions| asset_request_headers(&answer_with("{}", Some(extensions), &[]));
+        assert!(matches!(
+            with(r#"{"assetRequestHeaders":{"bundle":{"x-t":"1"},"image":{}}}"#),
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(with("{}"), Verdict::NotSent(_)));
+        assert!(failed(with(r#"{"assetRequestHeaders":{"nope":{"x-t":"1"}}}"#)).contains("nope"));
+        assert!(
+            failed(with(r#"{"assetRequestHeaders":{"bundle":{"x t":"1"}}}"#))
+                .contains("not a header name")
+        );
+        assert!(
+            failed(with(r#"{"assetRequestHeaders":{"bundle":{"x-t":1}}}"#))
+                .contains("not a string")
+        );
+        assert!(
+            failed(with(r#"{"assetRequestHeaders":{"bundle":{"x-t":"a\nb"}}}"#))
+                .contains("not a header value")
+        );
+        assert!(
+            failed(with(r#"{"assetRequestHeaders":{"bundle":"x"}}"#)).contains("not an object")
+        );
+        assert!(failed(with(r#"{"assetRequestHeaders":[]}"#)).contains("not an object"));
+    }
+}
