@@ -132,6 +132,8 @@ pub(crate) fn asset_request_headers(answer: &Answer) -> Verdict {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use bytes::Bytes;
     use http::Response;
 
@@ -153,11 +155,13 @@ mod tests {
             "--{B}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}"
         );
         if let Some(extensions) = extensions {
-            body.push_str(&format!(
+            write!(
+                body,
                 "\r\n--{B}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"extensions\"\r\n\r\n{extensions}"
-            ));
+            )
+            .unwrap();
         }
-        body.push_str(&format!("\r\n--{B}--\r\n"));
+        write!(body, "\r\n--{B}--\r\n").unwrap();
         let mut builder = Response::builder()
             .status(200)
             .header("content-type", format!("multipart/mixed; boundary={B}"));
