@@ -283,6 +283,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn responders_with_other_server_defined_headers_never_share_an_answer() {
+        let with = |value: &str| {
+            let mut defined = expo_sfv::ServerDefinedHeaders::default();
+            defined.insert("x-cohort", value).unwrap();
+            responder().with_server_defined_headers(&defined).unwrap()
+        };
+        let (app, beta) = (with("app"), with("beta"));
+        let answers = Answers::new(Some(update()));
+        let request = request(&[
+            ("expo-protocol-version", "1"),
+            ("accept", "multipart/mixed"),
+        ]);
+        for _ in 0..2 {
+            for (responder, expected) in [
+                (&app, r#"x-cohort="app""#),
+                (&beta, r#"x-cohort="beta""#),
+                (&Responder::new(), ""),
+            ] {
+                let (_, headers, _) = bytes(answers.answer(responder, &request).unwrap()).await;
+                let sent = headers
+                    .get("expo-server-defined-headers")
+                    .map_or("", |v| v.to_str().unwrap());
+                assert_eq!(sent, expected);
+            }
+        }
+        assert_eq!(answers.kept.read().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
     async fn a_signature_asked_of_a_server_without_keys_is_refused_every_time() {
         let answers = Answers::new(Some(update()));
         let request = request(&[("expo-expect-signature", "sig")]);
