@@ -313,6 +313,17 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends, the check answers (no panic) and refuses it.
+        #[test]
+        fn arbitrary_values_are_refused(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..160)) {
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let refused = tokens().check(&AssetHash::of(b"a"), &value, SystemTime::now());
+                proptest::prop_assert!(refused.is_err());
+            }
+        }
+    }
+
     #[test]
     fn configuration_is_checked() {
         assert!(AssetTokens::new("short", "x-t", Duration::from_mins(1)).is_err());
