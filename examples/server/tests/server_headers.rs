@@ -456,3 +456,62 @@ lifetime = "1h"
         assert_eq!(head.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn manifests_are_rebuilt_with_fresh_tokens_before_theirs_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = write_config(
+        dir.path(),
+        &format!("[serve.asset-token]\nsecret = \"{SECRET}\"\nlifetime = \"4s\"\n"),
+    );
+    publish(&data, "production");
+    let server = Server::start(
+        &data,
+        &[
+            "--sample=false",
+            "--default-channel",
+            "production",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let query = query(None, "multipart/mixed");
+    let launch_token = |response: &http::Response<Bytes>| {
+        let report = check_manifest_response(&query, response, None);
+        let (asset, headers) = asset_headers(&report).swap_remove(0);
+        let token = headers
+            .into_iter()
+            .find(|(name, _)| name == "expo-asset-token")
+            .unwrap()
+            .1;
+        (asset, token)
+    };
+    let (asset, first) = launch_token(&send(&server, "/manifest", &query).await);
+    // The same prepared manifest within half the lifetime.
+    let (_, again) = launch_token(&send(&server, "/manifest", &query).await);
+    assert_eq!(again, first);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (_, renewed) = launch_token(&send(&server, "/manifest", &query).await);
+    assert_ne!(renewed, first, "rebuilt after half the lifetime");
+    let fresh = fetch(&asset.url, &[("expo-asset-token", &renewed)]).await;
+    assert_eq!(fresh.0, 200, "{}", fresh.1);
+    // Once the first token is past its expiry (at most 4s after it was issued), it is
+    // refused.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let old = fetch(&asset.url, &[("expo-asset-token", &first)]).await;
+    assert_refused_named(&old, "expo-asset-token");
+}
+
+fn assert_refused_named(answer: &(StatusCode, Value, Vec<u8>), header: &str) {
+    assert_eq!(answer.0, 403, "{}", answer.1);
+    assert_eq!(answer.1["error"]["header"], header);
+    assert!(
+        answer.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{}",
+        answer.1
+    );
+}
