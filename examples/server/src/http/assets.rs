@@ -10,6 +10,9 @@
 //!
 //! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
 //! immutable and cacheable for a year.
+//!
+//! When the app signs asset tokens ([`crate::asset_headers`]), a request needs the valid
+//! token for that very hash first: 401 without one, 403 otherwise, naming the header.
 
 use std::ops::Range;
 
