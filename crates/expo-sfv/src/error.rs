@@ -69,6 +69,12 @@ pub enum Error {
         /// The member.
         key: &'static str,
     },
+    /// A server-defined header names a header the client sets itself (one
+    /// of [`ServerDefinedHeaders::RESERVED`](crate::ServerDefinedHeaders::RESERVED)).
+    #[error(
+        "member {0:?}: a request header the client sets itself or that carries the protocol; a server may not define it"
+    )]
+    ReservedKey(String),
     /// A member of a typed header has the wrong type.
     #[error("{header}: member {key:?} must be {expected}")]
     WrongType {
@@ -118,7 +124,8 @@ impl Error {
             | Error::NotAllowed { key, .. }
             | Error::InvalidKey(key)
             | Error::InvalidString(key)
-            | Error::NumberOutOfRange(key) => Some(key),
+            | Error::NumberOutOfRange(key)
+            | Error::ReservedKey(key) => Some(key),
             Error::Missing { key, .. } | Error::WrongType { key, .. } => Some(key),
             _ => None,
         }

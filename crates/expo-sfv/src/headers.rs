@@ -242,20 +242,6 @@ macro_rules! dictionary_header {
         pub struct $name(Dictionary);
 
         impl $name {
-            /// Wraps a dictionary.
-            pub fn new(dictionary: Dictionary) -> Self {
-                $name(dictionary)
-            }
-
-            /// Parses the header value.
-            ///
-            /// # Errors
-            ///
-            /// As [`Dictionary::parse`].
-            pub fn parse(input: &str) -> Result<Self, Error> {
-                Dictionary::parse(input).map($name)
-            }
-
             /// The value of `key`.
             pub fn get(&self, key: &str) -> Option<&Item> {
                 self.0.get(key)
@@ -266,25 +252,19 @@ macro_rules! dictionary_header {
                 &self.0
             }
 
-            /// The members, to change them.
-            pub fn dictionary_mut(&mut self) -> &mut Dictionary {
-                &mut self.0
-            }
-
             /// The members, unwrapped.
             pub fn into_dictionary(self) -> Dictionary {
                 self.0
             }
 
+            /// Whether there are no members.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+
             /// The canonical header value.
             pub fn to_header_value(&self) -> String {
                 self.0.to_header_value()
-            }
-        }
-
-        impl From<Dictionary> for $name {
-            fn from(dictionary: Dictionary) -> Self {
-                $name(dictionary)
             }
         }
 
@@ -316,38 +296,216 @@ dictionary_header! {
     /// `expo-manifest-filters`: the client keeps only updates whose manifest
     /// `metadata` has, for every key here, no value or an equal value.
     ///
+    /// Keys are lower case (SFV keys are); clients compare them with the
+    /// metadata keys lower-cased, so the filter `branchname` applies to the
+    /// metadata member `branchName` (what EAS sends). A client refuses a
+    /// manifest that does not pass the filters sent with it: check with
+    /// [`mismatch`](Self::mismatch) before sending.
+    ///
     /// # Examples
     ///
     /// ```
     /// use expo_sfv::{Dictionary, Item, ManifestFilters};
     ///
     /// let mut members = Dictionary::new();
-    /// members.insert("branch", "production")?;
+    /// members.insert("branchname", "production")?;
     /// let filters = ManifestFilters::new(members);
-    /// assert_eq!(filters.to_header_value(), r#"branch="production""#);
+    /// assert_eq!(filters.to_header_value(), r#"branchname="production""#);
     ///
-    /// let parsed: ManifestFilters = r#"branch="production""#.parse()?;
-    /// assert_eq!(parsed.get("branch").and_then(Item::as_str), Some("production"));
+    /// let parsed: ManifestFilters = r#"branchname="production""#.parse()?;
+    /// assert_eq!(parsed.get("branchname").and_then(Item::as_str), Some("production"));
+    /// assert!(parsed.matches([("branchName", "production")]));
+    /// assert!(!parsed.matches([("branchName", "staging")]));
+    /// assert!(parsed.matches([("message", "fix")])); // no value passes
     /// # Ok::<(), expo_sfv::Error>(())
     /// ```
     ManifestFilters
+}
+
+impl ManifestFilters {
+    /// Wraps a dictionary.
+    pub fn new(dictionary: Dictionary) -> Self {
+        ManifestFilters(dictionary)
+    }
+
+    /// Parses the header value.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dictionary::parse`].
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        Dictionary::parse(input).map(ManifestFilters)
+    }
+
+    /// The members, to change them.
+    pub fn dictionary_mut(&mut self) -> &mut Dictionary {
+        &mut self.0
+    }
+
+    /// The first filter key that `metadata` (a manifest's `metadata`
+    /// members) does not pass, as the Expo Updates clients judge it: the
+    /// metadata member whose key equals the filter key ignoring ASCII case
+    /// must be absent or equal to the filter, which must then be a string
+    /// (a number or boolean never equals a metadata string).
+    pub fn mismatch<K, V>(&self, metadata: impl IntoIterator<Item = (K, V)>) -> Option<&str>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        // One pass over the metadata; the filters are few.
+        metadata.into_iter().find_map(|(key, value)| {
+            let (filter_key, filter) = self
+                .0
+                .iter()
+                .find(|(filter_key, _)| filter_key.eq_ignore_ascii_case(key.as_ref()))?;
+            (filter.as_str() != Some(value.as_ref())).then_some(filter_key)
+        })
+    }
+
+    /// Whether `metadata` passes every filter ([`mismatch`](Self::mismatch) finds none).
+    pub fn matches<K, V>(&self, metadata: impl IntoIterator<Item = (K, V)>) -> bool
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.mismatch(metadata).is_none()
+    }
+}
+
+impl From<Dictionary> for ManifestFilters {
+    fn from(dictionary: Dictionary) -> Self {
+        ManifestFilters(dictionary)
+    }
 }
 
 dictionary_header! {
     /// `expo-server-defined-headers`: headers the client stores and sends back
     /// with every later manifest request.
     ///
+    /// A server may not define the headers a client sets itself or that carry
+    /// the protocol ([`RESERVED`](Self::RESERVED)): depending on the client
+    /// and the order it writes headers in, such a member would either be
+    /// overwritten or replace what the client means to say (its platform,
+    /// runtime version, channel, the update it runs). [`new`](Self::new) and
+    /// [`insert`](Self::insert) refuse them; [`parse`](Self::parse) reads
+    /// what a server sent as it is, and [`reserved_key`](Self::reserved_key)
+    /// finds one.
+    ///
     /// # Examples
     ///
     /// ```
-    /// use expo_sfv::ServerDefinedHeaders;
+    /// use expo_sfv::{Error, ServerDefinedHeaders};
     ///
     /// let mut headers = ServerDefinedHeaders::default();
-    /// headers.dictionary_mut().insert("expo-channel-name", "staging")?;
-    /// assert_eq!(headers.to_header_value(), r#"expo-channel-name="staging""#);
+    /// headers.insert("x-tenant", "acme")?;
+    /// assert_eq!(headers.to_header_value(), r#"x-tenant="acme""#);
+    /// assert_eq!(
+    ///     headers.insert("expo-channel-name", "staging"),
+    ///     Err(Error::ReservedKey("expo-channel-name".into()))
+    /// );
+    ///
+    /// let sent: ServerDefinedHeaders = r#"expo-platform="ios""#.parse()?;
+    /// assert_eq!(sent.reserved_key(), Some("expo-platform"));
     /// # Ok::<(), expo_sfv::Error>(())
     /// ```
     ServerDefinedHeaders
+}
+
+impl ServerDefinedHeaders {
+    /// The headers a server may not define, lower case: the protocol's request
+    /// headers (those the clients write themselves, and `expo-channel-name`,
+    /// which the app configures), content negotiation, and HTTP framing.
+    pub const RESERVED: &'static [&'static str] = &[
+        "a-im",
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "content-type",
+        "eas-client-id",
+        "expo-api-version",
+        "expo-channel-name",
+        "expo-current-update-id",
+        "expo-embedded-update-id",
+        "expo-expect-signature",
+        "expo-extra-params",
+        "expo-fatal-error",
+        "expo-json-error",
+        "expo-platform",
+        "expo-protocol-version",
+        "expo-recent-failed-update-ids",
+        "expo-requested-update-id",
+        "expo-runtime-version",
+        "expo-updates-environment",
+        "host",
+        "te",
+        "transfer-encoding",
+        "upgrade",
+    ];
+
+    /// Whether `name` (any case) is one of [`RESERVED`](Self::RESERVED).
+    pub fn is_reserved(name: &str) -> bool {
+        Self::RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
+
+    /// The members of `dictionary` as server-defined headers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReservedKey`] naming the first reserved member.
+    pub fn new(dictionary: Dictionary) -> Result<Self, Error> {
+        let headers = ServerDefinedHeaders(dictionary);
+        match headers.reserved_key() {
+            Some(key) => Err(Error::ReservedKey(key.to_owned())),
+            None => Ok(headers),
+        }
+    }
+
+    /// Parses a received header value as it is, reserved members included
+    /// (a client ignores what it may not take; see
+    /// [`reserved_key`](Self::reserved_key)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Dictionary::parse`].
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        Dictionary::parse(input).map(ServerDefinedHeaders)
+    }
+
+    /// Sets header `name` to `value`, as [`Dictionary::insert`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReservedKey`] for a reserved name, else as
+    /// [`Dictionary::insert`] (names are lower case, strings printable ASCII).
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<Item>) -> Result<(), Error> {
+        let name = name.into();
+        if Self::is_reserved(&name) {
+            return Err(Error::ReservedKey(name));
+        }
+        self.0.insert(name, value)
+    }
+
+    /// Removes header `name`, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<Item> {
+        self.0.remove(name)
+    }
+
+    /// The first member that is a reserved header, if any.
+    pub fn reserved_key(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .map(|(key, _)| key)
+            .find(|key| Self::is_reserved(key))
+    }
+}
+
+impl TryFrom<Dictionary> for ServerDefinedHeaders {
+    type Error = Error;
+
+    fn try_from(dictionary: Dictionary) -> Result<Self, Error> {
+        ServerDefinedHeaders::new(dictionary)
+    }
 }
 
 fn wrong_type(header: &'static str, key: &'static str, expected: &'static str) -> Error {

@@ -305,3 +305,65 @@ fn signature_leaves_out_only_what_cannot_be_written() {
     assert_eq!(s.to_header_value(), r#"sig="x", alg="rsa-v1_5-sha256""#);
     assert_eq!(s.to_string(), s.to_header_value());
 }
+
+#[test]
+fn server_defined_headers_refuse_what_the_client_sets_itself() {
+    let mut headers = ServerDefinedHeaders::default();
+    headers.insert("x-tenant", "acme").unwrap();
+    headers.insert("authorization", "Bearer t").unwrap();
+    for reserved in [
+        "expo-channel-name",
+        "expo-platform",
+        "expo-runtime-version",
+        "expo-protocol-version",
+        "expo-current-update-id",
+        "expo-embedded-update-id",
+        "eas-client-id",
+        "accept",
+        "host",
+    ] {
+        assert_eq!(
+            headers.insert(reserved, "x"),
+            Err(Error::ReservedKey(reserved.into())),
+            "{reserved}"
+        );
+        let err = headers.insert(reserved.to_uppercase(), "x").unwrap_err();
+        assert_eq!(err.member(), Some(reserved.to_uppercase().as_str()));
+        let mut dict = Dictionary::new();
+        dict.insert("x-ok", 1).unwrap();
+        dict.insert(reserved, "x").unwrap();
+        let err = ServerDefinedHeaders::new(dict.clone()).unwrap_err();
+        assert_eq!(err, Error::ReservedKey(reserved.into()));
+        assert!(err.to_string().contains(reserved), "{err}");
+        assert!(ServerDefinedHeaders::try_from(dict).is_err());
+    }
+    assert_eq!(
+        headers.to_header_value(),
+        r#"x-tenant="acme", authorization="Bearer t""#
+    );
+    assert_eq!(headers.reserved_key(), None);
+    // What a server sent is read as it is, and the reserved member found.
+    let sent: ServerDefinedHeaders = r#"x-a="1", expo-runtime-version="2""#.parse().unwrap();
+    assert_eq!(sent.reserved_key(), Some("expo-runtime-version"));
+    assert!(ServerDefinedHeaders::is_reserved("Expo-Platform"));
+    assert!(!ServerDefinedHeaders::is_reserved("expo-platformx"));
+}
+
+#[test]
+fn manifest_filters_judge_metadata_as_the_clients_do() {
+    let filters: ManifestFilters = r#"branchname="production", tier="gold""#.parse().unwrap();
+    // Metadata keys are compared ignoring case (EAS sends `branchName`).
+    assert!(filters.matches([("branchName", "production"), ("tier", "gold")]));
+    assert_eq!(
+        filters.mismatch([("branchName", "staging"), ("tier", "gold")]),
+        Some("branchname")
+    );
+    assert_eq!(filters.mismatch([("TIER", "silver")]), Some("tier"));
+    // An absent member passes; so do members no filter names.
+    assert!(filters.matches([("message", "fix")]));
+    assert!(filters.matches(Vec::<(&str, &str)>::new()));
+    // A filter that is not a string never equals a metadata string.
+    let numeric: ManifestFilters = "build=42".parse().unwrap();
+    assert_eq!(numeric.mismatch([("build", "42")]), Some("build"));
+    assert!(ManifestFilters::default().matches([("branchName", "x")]));
+}

@@ -7,7 +7,8 @@
 //                 "certificate": PEM | null }]
 // stdout: JSON [{ "ok": true, "sfv": {header: [[key, value]]}, "parts": [{ "name", "body": base64,
 //                 "signature": { "keyid", "alg", "verified": bool } | null }],
-//                 "signature": {...} | null }            (the response header, for JSON answers)
+//                 "signature": {...} | null,           (the response header, for JSON answers)
+//                 "filtersPass": bool, "assetKeys": [key], "assetHeaderKeys": [key] }  (with a manifest)
 //               | { "ok": false, "error": string }]
 'use strict';
 
@@ -42,6 +43,13 @@ function verify(certificatePEM, header, body) {
   return result;
 }
 
+// As expo-updates' SelectionPolicies.matchesFilters: metadata keys lower-cased, a filter
+// passes when the metadata lacks its key or holds the same value.
+function passesFilters(filters, metadata) {
+  const lower = new Map(Object.entries(metadata ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
+  return filters.every(([key, value]) => !lower.has(key) || lower.get(key) === value);
+}
+
 async function check({ contentType, body, headers, certificate }) {
   const bytes = Buffer.from(body, 'base64');
   const sfv = {};
@@ -62,6 +70,20 @@ async function check({ contentType, body, headers, certificate }) {
     }
   } else if (headers['expo-signature'] !== undefined) {
     result.signature = verify(certificate, headers['expo-signature'], bytes);
+  }
+  const manifestPart = result.parts.find((part) => part.name === 'manifest');
+  const manifestBody = manifestPart ? Buffer.from(manifestPart.body, 'base64') : contentType.includes('json') ? bytes : null;
+  if (manifestBody) {
+    const manifest = JSON.parse(manifestBody.toString('utf8'));
+    if (sfv['expo-manifest-filters']) {
+      result.filtersPass = passesFilters(sfv['expo-manifest-filters'], manifest.metadata);
+    }
+    result.assetKeys = [manifest.launchAsset, ...(manifest.assets ?? [])].map((a) => a.key).sort();
+    const extensionsPart = result.parts.find((part) => part.name === 'extensions');
+    if (extensionsPart) {
+      const extensions = JSON.parse(Buffer.from(extensionsPart.body, 'base64').toString('utf8'));
+      result.assetHeaderKeys = Object.keys(extensions.assetRequestHeaders ?? {}).sort();
+    }
   }
   return result;
 }

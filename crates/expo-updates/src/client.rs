@@ -35,7 +35,7 @@ use expo_manifest::{
     UpdateId,
 };
 use expo_multipart::{Limits, Part};
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 
 use crate::headers as h;
 
@@ -275,7 +275,53 @@ pub fn check_manifest_response(
             "a signature was sent though none was asked for",
         );
     }
+    check_update_headers(headers, &mut report);
     report
+}
+
+/// What goes with an update: the filters its metadata must pass (clients refuse the
+/// manifest otherwise) and asset request headers for its own asset keys.
+fn check_update_headers(headers: &HeaderMap, report: &mut ManifestReport) {
+    let Some(ManifestAnswer::Update {
+        manifest,
+        extensions,
+    }) = &report.answer
+    else {
+        return;
+    };
+    let mut findings = Vec::new();
+    if let Some(Ok(filters)) = headers
+        .get(h::names::EXPO_MANIFEST_FILTERS)
+        .map(expo_sfv::ManifestFilters::try_from)
+        && let Some(key) = filters.mismatch(&manifest.metadata)
+    {
+        findings.push(format!(
+            "the manifest metadata does not pass its own filter {key:?} (expo-manifest-filters: {filters}): clients refuse it"
+        ));
+    }
+    let keys: Vec<&str> = std::iter::once(&manifest.launch_asset)
+        .chain(&manifest.assets)
+        .map(|a| a.key.as_str())
+        .collect();
+    for (key, asset_headers) in extensions.iter().flat_map(|e| &e.asset_request_headers) {
+        if !keys.contains(&key.as_str()) {
+            findings.push(format!(
+                "assetRequestHeaders names {key:?}, which is no asset key of the manifest"
+            ));
+        }
+        for (name, value) in asset_headers {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || HeaderValue::from_str(value).is_err()
+            {
+                findings.push(format!(
+                    "assetRequestHeaders[{key:?}]: {name:?} cannot be sent as a header"
+                ));
+            }
+        }
+    }
+    for finding in findings {
+        report.push(Severity::Error, finding);
+    }
 }
 
 fn check_common_headers(headers: &HeaderMap, report: &mut ManifestReport) {
@@ -325,6 +371,16 @@ fn check_common_headers(headers: &HeaderMap, report: &mut ManifestReport) {
                 );
             }
         }
+    }
+    if let Some(Ok(defined)) = headers
+        .get(h::names::EXPO_SERVER_DEFINED_HEADERS)
+        .map(expo_sfv::ServerDefinedHeaders::try_from)
+        && let Some(key) = defined.reserved_key()
+    {
+        report.push(
+            Severity::Error,
+            format!("expo-server-defined-headers defines {key:?}, a request header the client sets itself"),
+        );
     }
 }
 

@@ -31,7 +31,7 @@ pub use asset::{FileAsset, FileAssetError, FileSource};
 pub use body::UpdateBody;
 pub use error::{HeaderValueError, ProtocolError, SourceError};
 pub use error_body::{ErrorBody, ErrorCode, ErrorTarget};
-pub use prepared::{PreparedDirective, PreparedUpdate};
+pub use prepared::{FilterMismatch, PreparedDirective, PreparedUpdate};
 pub use request::{
     MAX_CHANNEL_LEN, MAX_CLIENT_ID_LEN, MAX_FATAL_ERROR_LEN, MAX_NAME_LEN, ProtocolVersion,
     UpdateRequest, check_name,

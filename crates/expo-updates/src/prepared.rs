@@ -1,16 +1,27 @@
 //! Updates and directives serialized once and signed once per key.
 
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use bytes::Bytes;
 use expo_codesign::Signer;
 use expo_manifest::{Directive, Extensions, Manifest, Timestamp, UpdateId};
 use expo_multipart::Part;
+use expo_sfv::ManifestFilters;
 use http::HeaderValue;
 
 use crate::error::ProtocolError;
 
 const JSON: &str = "application/json";
+
+/// A manifest that does not pass the `expo-manifest-filters` meant to be sent with it:
+/// clients refuse such a manifest ("provides filters that do not match its content").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the manifest metadata does not pass the manifest filter {key:?}")]
+pub struct FilterMismatch {
+    /// The filter key the metadata fails.
+    pub key: String,
+}
 
 /// `expo-signature` values of one body, by keyid.
 ///
@@ -98,6 +109,10 @@ pub struct PreparedUpdate {
     manifest_part: Part,
     extensions_part: Option<Part>,
     signatures: SignatureCache,
+    /// The manifest's `metadata`, which filters must match.
+    metadata: BTreeMap<String, String>,
+    /// `expo-manifest-filters` sent with every answer serving this update.
+    filters: Option<HeaderValue>,
 }
 
 impl PreparedUpdate {
@@ -118,7 +133,57 @@ impl PreparedUpdate {
             manifest: json,
             extensions,
             signatures: SignatureCache::default(),
+            metadata: manifest.metadata.clone(),
+            filters: None,
         }
+    }
+
+    /// Sends `filters` as `expo-manifest-filters` with every answer that serves this
+    /// update, or that tells a client running it that there is nothing new
+    /// (`noUpdateAvailable`, 204): filters describe the stream the update comes from, so
+    /// a client moved to another stream drops the updates of the old one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use expo_sfv::ManifestFilters;
+    /// use expo_updates::PreparedUpdate;
+    ///
+    /// let json = r#"{"id":"0754dad0-d200-d634-113c-ef1f26106028","createdAt":"2024-01-31T12:34:56.789Z",
+    ///   "runtimeVersion":"1","launchAsset":{"hash":"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    ///   "key":"bundle","contentType":"application/javascript","url":"https://u.example/a"},
+    ///   "assets":[],"metadata":{"branchName":"production"},"extra":{}}"#;
+    /// let manifest = expo_manifest::Manifest::from_json_slice(json.as_bytes())?;
+    /// let ok: ManifestFilters = r#"branchname="production""#.parse()?;
+    /// let update = PreparedUpdate::new(&manifest, None).with_manifest_filters(&ok)?;
+    /// assert_eq!(update.manifest_filters().unwrap(), r#"branchname="production""#);
+    ///
+    /// let wrong: ManifestFilters = r#"branchname="staging""#.parse()?;
+    /// let err = PreparedUpdate::new(&manifest, None).with_manifest_filters(&wrong).unwrap_err();
+    /// assert_eq!(err.key, "branchname");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FilterMismatch`] when the manifest's `metadata` does not pass them
+    /// ([`ManifestFilters::mismatch`]): clients refuse such a manifest.
+    pub fn with_manifest_filters(
+        mut self,
+        filters: &ManifestFilters,
+    ) -> Result<Self, FilterMismatch> {
+        if let Some(key) = filters.mismatch(&self.metadata) {
+            return Err(FilterMismatch {
+                key: key.to_owned(),
+            });
+        }
+        self.filters = (!filters.is_empty()).then(|| HeaderValue::from(filters));
+        Ok(self)
+    }
+
+    /// The `expo-manifest-filters` value sent with this update, if any.
+    pub fn manifest_filters(&self) -> Option<&HeaderValue> {
+        self.filters.as_ref()
     }
 
     /// The update id.
@@ -174,6 +239,7 @@ pub struct PreparedDirective {
     json: Bytes,
     part: Part,
     signatures: SignatureCache,
+    filters: Option<HeaderValue>,
 }
 
 impl PreparedDirective {
@@ -185,7 +251,24 @@ impl PreparedDirective {
             json,
             directive,
             signatures: SignatureCache::default(),
+            filters: None,
         }
+    }
+
+    /// Sends `filters` as `expo-manifest-filters` with every answer carrying this
+    /// directive (or the `noUpdateAvailable` or 204 that replaces it for a client it
+    /// does not apply to): the filters of the stream the directive was made on. A
+    /// client applies them to the updates it stores, and rolls back to its embedded
+    /// update only if that one passes them.
+    #[must_use]
+    pub fn with_manifest_filters(mut self, filters: &ManifestFilters) -> Self {
+        self.filters = (!filters.is_empty()).then(|| HeaderValue::from(filters));
+        self
+    }
+
+    /// The `expo-manifest-filters` value sent with this directive, if any.
+    pub fn manifest_filters(&self) -> Option<&HeaderValue> {
+        self.filters.as_ref()
     }
 
     /// `rollBackToEmbedded` made at `commit_time` (the stored time of the

@@ -112,7 +112,8 @@ impl Responder {
         self
     }
 
-    /// Sends `expo-manifest-filters` with every answer.
+    /// Sends `expo-manifest-filters` with every answer (answers serving an update or
+    /// directive prepared with its own filters send those instead).
     pub fn with_manifest_filters(
         mut self,
         filters: &ManifestFilters,
@@ -121,7 +122,8 @@ impl Responder {
         Ok(self)
     }
 
-    /// Sends `expo-server-defined-headers` with every answer.
+    /// Sends `expo-server-defined-headers` with every answer ([`ServerDefinedHeaders`]
+    /// refuses the headers a client sets itself).
     pub fn with_server_defined_headers(
         mut self,
         headers: &ServerDefinedHeaders,
@@ -139,6 +141,14 @@ impl Responder {
         self.common.retain(|(n, _)| *n != name);
         self.common.push((name, value));
         Ok(())
+    }
+
+    /// The `expo-server-defined-headers` value sent with every answer, if any.
+    pub fn server_defined_headers(&self) -> Option<&HeaderValue> {
+        self.common
+            .iter()
+            .find(|(name, _)| name == h::names::EXPO_SERVER_DEFINED_HEADERS)
+            .map(|(_, value)| value)
     }
 
     /// The signing keys, if any.
@@ -179,7 +189,30 @@ impl Responder {
     ///   device runs its embedded update (204 for clients that cannot take
     ///   directives); other directives as they are;
     /// - a directive to a JSON or protocol 0 client: 406.
+    ///
+    /// The manifest filters of the resolved update or directive
+    /// ([`PreparedUpdate::with_manifest_filters`]) go with every answer but errors,
+    /// replacing the responder's own ([`with_manifest_filters`](Self::with_manifest_filters)).
     pub fn respond(
+        &self,
+        request: &UpdateRequest,
+        resolved: Option<Resolved>,
+    ) -> Result<Response<UpdateBody>, ProtocolError> {
+        let filters = match &resolved {
+            Some(Resolved::Update(update)) => update.manifest_filters().cloned(),
+            Some(Resolved::Directive(directive)) => directive.manifest_filters().cloned(),
+            None => None,
+        };
+        let mut response = self.respond_unfiltered(request, resolved)?;
+        if let Some(filters) = filters {
+            response
+                .headers_mut()
+                .insert(h::EXPO_MANIFEST_FILTERS, filters);
+        }
+        Ok(response)
+    }
+
+    fn respond_unfiltered(
         &self,
         request: &UpdateRequest,
         resolved: Option<Resolved>,

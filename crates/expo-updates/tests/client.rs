@@ -261,3 +261,133 @@ fn error_status_is_reported_with_the_server_message() {
     let report = check_manifest_response(&query, &response, None);
     assert!(errors(&report)[0].contains("code signing is not configured"));
 }
+
+/// A prepared update of the sample export with `branchName` metadata, filters matching it
+/// and asset request headers for each of its assets.
+fn filtered_update() -> Arc<expo_updates::PreparedUpdate> {
+    let query = query("multipart/mixed");
+    let response = serve(
+        &source(),
+        query
+            .to_request("https://updates.example.com/manifest")
+            .unwrap(),
+    );
+    let report = check_manifest_response(&query, &response, Some(&verifier()));
+    let mut manifest = report.manifest().unwrap().clone();
+    manifest
+        .metadata
+        .insert("branchName".into(), "production".into());
+    let mut extensions = expo_manifest::Extensions::default();
+    for asset in manifest.all_assets() {
+        extensions.asset_request_headers.insert(
+            asset.key.clone(),
+            [("x-cdn-token".to_owned(), format!("t-{}", asset.hash))].into(),
+        );
+    }
+    let filters: expo_sfv::ManifestFilters = r#"branchname="production""#.parse().unwrap();
+    Arc::new(
+        expo_updates::PreparedUpdate::new(&manifest, Some(&extensions))
+            .with_manifest_filters(&filters)
+            .unwrap(),
+    )
+}
+
+fn answer_with(
+    update: &Arc<expo_updates::PreparedUpdate>,
+    accept: &str,
+    current: Option<expo_manifest::UpdateId>,
+) -> (ManifestQuery, http::Response<Bytes>) {
+    let mut defined = expo_sfv::ServerDefinedHeaders::default();
+    defined.insert("x-cohort", "beta").unwrap();
+    let responder = responder().with_server_defined_headers(&defined).unwrap();
+    let mut query = query(accept);
+    query.current_update_id = current;
+    let (parts, ()) = query.to_request("/manifest").unwrap().into_parts();
+    let request = expo_updates::UpdateRequest::from_parts(&parts).unwrap();
+    let response = responder
+        .respond(
+            &request,
+            Some(expo_updates::Resolved::Update(Arc::clone(update))),
+        )
+        .unwrap()
+        .map(expo_updates::UpdateBody::into_bytes);
+    (query, response)
+}
+
+#[test]
+fn filters_server_defined_and_asset_headers_round_trip_through_the_checker() {
+    let update = filtered_update();
+    for accept in ["multipart/mixed", "application/expo+json"] {
+        let (query, response) = answer_with(&update, accept, None);
+        assert_eq!(
+            response.headers()["expo-manifest-filters"],
+            r#"branchname="production""#
+        );
+        assert_eq!(
+            response.headers()["expo-server-defined-headers"],
+            r#"x-cohort="beta""#
+        );
+        let report = check_manifest_response(&query, &response, Some(&verifier()));
+        assert!(report.is_ok(), "{accept}: {:?}", report.findings);
+        if accept == "multipart/mixed" {
+            let manifest = report.manifest().unwrap();
+            for asset in manifest.all_assets() {
+                let request = asset_request(asset, report.extensions()).unwrap();
+                assert_eq!(
+                    request.headers()["x-cdn-token"],
+                    format!("t-{}", asset.hash).as_str()
+                );
+            }
+        }
+    }
+    // The client runs it: noUpdateAvailable still carries the filters of its stream.
+    let (query, response) = answer_with(&update, "multipart/mixed", Some(update.id()));
+    let report = check_manifest_response(&query, &response, Some(&verifier()));
+    assert_eq!(
+        report.answer,
+        Some(ManifestAnswer::Directive(
+            expo_manifest::Directive::NoUpdateAvailable
+        ))
+    );
+    assert_eq!(
+        response.headers()["expo-manifest-filters"],
+        r#"branchname="production""#
+    );
+}
+
+#[test]
+fn filters_the_manifest_fails_reserved_and_stray_asset_headers_are_errors() {
+    let update = filtered_update();
+    let (query, mut response) = answer_with(&update, "multipart/mixed", None);
+    response.headers_mut().insert(
+        "expo-manifest-filters",
+        http::HeaderValue::from_static(r#"branchname="staging""#),
+    );
+    response.headers_mut().insert(
+        "expo-server-defined-headers",
+        http::HeaderValue::from_static(r#"x-cohort="beta", expo-runtime-version="2""#),
+    );
+    let report = check_manifest_response(&query, &response, Some(&verifier()));
+    let found = errors(&report);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("expo-runtime-version"), "{found:?}");
+    assert!(found[1].contains("\"branchname\""), "{found:?}");
+
+    // Asset request headers for a key the manifest does not have.
+    let mut manifest = report.manifest().unwrap().clone();
+    manifest.metadata.clear();
+    let mut extensions = report.extensions().unwrap().clone();
+    extensions.asset_request_headers.insert(
+        "no-such-asset".into(),
+        [("x-a".to_owned(), "1".to_owned())].into(),
+    );
+    let stray = Arc::new(expo_updates::PreparedUpdate::new(
+        &manifest,
+        Some(&extensions),
+    ));
+    let (query, response) = answer_with(&stray, "multipart/mixed", None);
+    let report = check_manifest_response(&query, &response, Some(&verifier()));
+    let found = errors(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("no-such-asset"), "{found:?}");
+}

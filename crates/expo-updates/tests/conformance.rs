@@ -123,6 +123,36 @@ fn fixture() -> &'static Fixture {
             target(Platform::Ios, "ext", None),
             Resolved::Update(extended.clone()),
         );
+        // An update of the `production` branch: metadata, filters and a header per asset.
+        let mut manifest = Manifest::from_json_slice(ios.manifest_json()).unwrap();
+        manifest.id = expo_manifest::UpdateId::new_v4();
+        manifest.runtime_version = RuntimeVersion::new("branch").unwrap();
+        manifest
+            .metadata
+            .insert("branchName".into(), "production".into());
+        let mut extensions = Extensions::default();
+        for asset in manifest.all_assets() {
+            extensions.asset_request_headers.insert(
+                asset.key.clone(),
+                [("x-cdn-token".to_owned(), format!("t-{}", asset.hash))].into(),
+            );
+        }
+        let production: ManifestFilters = r#"branchname="production""#.parse().unwrap();
+        source.set(
+            target(Platform::Ios, "branch", None),
+            Resolved::Update(Arc::new(
+                PreparedUpdate::new(&manifest, Some(&extensions))
+                    .with_manifest_filters(&production)
+                    .unwrap(),
+            )),
+        );
+        source.set(
+            target(Platform::Ios, "branch-rollback", None),
+            Resolved::Directive(Arc::new(
+                PreparedDirective::roll_back_to_embedded(ROLLED_BACK_AT.parse().unwrap())
+                    .with_manifest_filters(&production),
+            )),
+        );
         source.set(
             target(Platform::Ios, "rollback", None),
             Resolved::Directive(Arc::new(PreparedDirective::roll_back_to_embedded(
@@ -166,7 +196,7 @@ fn fixture() -> &'static Fixture {
         let configured = Responder::new()
             .with_manifest_filters(&ManifestFilters::new(filters))
             .unwrap()
-            .with_server_defined_headers(&ServerDefinedHeaders::new(defined))
+            .with_server_defined_headers(&ServerDefinedHeaders::new(defined).unwrap())
             .unwrap();
         Fixture {
             source,
@@ -625,6 +655,99 @@ fn manifest_filters_and_server_defined_headers_are_sent_when_configured() {
         assert_eq!(defined.get("expo-cohort").unwrap().as_str(), Some("beta"));
         assert_common_headers(&answer);
     }
+}
+
+const PRODUCTION: &str = r#"branchname="production""#;
+
+#[test]
+fn an_updates_own_filters_go_with_every_answer_serving_it() {
+    let runtime = [("expo-runtime-version", "branch"), ("expo-platform", "ios")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut headers = runtime.to_vec();
+        headers.extend_from_slice(extra);
+        headers
+    };
+    let v1 = ("expo-protocol-version", "1");
+    for (label, answer) in [
+        ("multipart", get(&with(&[v1]))),
+        ("signed", signed(&with(&[v1, EXPECT_MAIN]))),
+        ("json", get(&with(&[v1, ("accept", "application/json")]))),
+        ("protocol 0", get(&with(&[]))),
+        // They replace the responder's own filters.
+        (
+            "configured",
+            call_with(&fixture().configured, "GET", &with(&[v1])),
+        ),
+    ] {
+        assert_eq!(answer.status, 200, "{label}");
+        assert_eq!(
+            answer.header("expo-manifest-filters"),
+            Some(PRODUCTION),
+            "{label}"
+        );
+        let manifest = answer.manifest();
+        assert_eq!(manifest.metadata["branchName"], "production", "{label}");
+        let filters: ManifestFilters = PRODUCTION.parse().unwrap();
+        assert!(filters.matches(&manifest.metadata), "{label}");
+    }
+    // The client runs it: noUpdateAvailable, and 204 for a JSON client, keep the filters.
+    let id = get(&with(&[v1])).manifest().id.to_string();
+    let current = ("expo-current-update-id", id.as_str());
+    let mut headers = with(&[v1]);
+    headers.push(current);
+    let directive = call_with(&fixture().unsigned, "GET", &headers);
+    assert_eq!(directive.directive(), Directive::NoUpdateAvailable);
+    assert_eq!(directive.header("expo-manifest-filters"), Some(PRODUCTION));
+}
+
+#[test]
+fn a_directives_filters_go_with_it_and_with_what_replaces_it_but_not_with_errors() {
+    let v1 = ("expo-protocol-version", "1");
+    let runtime = ("expo-runtime-version", "branch-rollback");
+    let platform = ("expo-platform", "ios");
+    let rollback = get(&[v1, runtime, platform]);
+    assert!(matches!(
+        rollback.directive(),
+        Directive::RollBackToEmbedded { .. }
+    ));
+    assert_eq!(rollback.header("expo-manifest-filters"), Some(PRODUCTION));
+    let embedded = "0754dad0-d200-d634-113c-ef1f26106028";
+    let running_embedded = get(&[
+        v1,
+        runtime,
+        platform,
+        ("expo-current-update-id", embedded),
+        ("expo-embedded-update-id", embedded),
+    ]);
+    assert_eq!(running_embedded.directive(), Directive::NoUpdateAvailable);
+    assert_eq!(
+        running_embedded.header("expo-manifest-filters"),
+        Some(PRODUCTION)
+    );
+    // A directive cannot reach a JSON client: the 406 names no stream.
+    let refused = get(&[v1, runtime, platform, ("accept", "application/json")]);
+    assert_eq!(refused.status, 406);
+    assert!(refused.header("expo-manifest-filters").is_none());
+}
+
+#[test]
+fn filters_the_manifest_would_fail_are_refused_when_prepared() {
+    let mut manifest = Manifest::from_json_slice(fixture().ios.manifest_json()).unwrap();
+    manifest
+        .metadata
+        .insert("BranchName".into(), "staging".into());
+    let production: ManifestFilters = PRODUCTION.parse().unwrap();
+    let err = PreparedUpdate::new(&manifest, None)
+        .with_manifest_filters(&production)
+        .unwrap_err();
+    assert_eq!(err.key, "branchname");
+    assert!(err.to_string().contains("branchname"), "{err}");
+    // Filters on keys the metadata lacks pass, as the clients judge them.
+    let other: ManifestFilters = r#"tier="gold""#.parse().unwrap();
+    let update = PreparedUpdate::new(&manifest, None)
+        .with_manifest_filters(&other)
+        .unwrap();
+    assert_eq!(update.manifest_filters().unwrap(), r#"tier="gold""#);
 }
 
 #[test]
@@ -1338,6 +1461,16 @@ fn independent_parsers_agree() {
             Some("expo-certificate.pem"),
         ),
         ("filters", call_with(&fx.configured, "GET", &IOS), None),
+        (
+            "branch",
+            signed(&[
+                ("expo-protocol-version", "1"),
+                ("expo-platform", "ios"),
+                ("expo-runtime-version", "branch"),
+                EXPECT_MAIN,
+            ]),
+            Some("expo-certificate.pem"),
+        ),
     ];
     let input: Vec<Value> = batch
         .iter()
@@ -1421,6 +1554,18 @@ fn independent_parsers_agree() {
                     result["sfv"]["expo-server-defined-headers"],
                     json!([["expo-cohort", "beta"]])
                 );
+            }
+            if *label == "branch" {
+                // structured-headers reads the filters, and the manifest Expo's parser
+                // extracted passes them the way expo-updates judges them.
+                assert_eq!(
+                    result["sfv"]["expo-manifest-filters"],
+                    json!([["branchname", "production"]])
+                );
+                assert_eq!(result["filtersPass"], true, "{result}");
+                // One entry of asset request headers per asset key of the manifest.
+                assert_eq!(result["assetHeaderKeys"], result["assetKeys"], "{result}");
+                assert!(!result["assetKeys"].as_array().unwrap().is_empty());
             }
             if *label == "signed next" {
                 assert_eq!(result["parts"][0]["signature"]["keyid"], "next");

@@ -62,10 +62,13 @@ enum Fault {
     NoAssetCacheControl,
     WrongRange,
     DropsOldAssets,
+    FiltersMetadataDisagree,
+    ReservedServerDefinedHeader,
+    HeadersForUnknownAssetKey,
 }
 
 impl Fault {
-    const ALL: [Fault; 31] = [
+    const ALL: [Fault; 34] = [
         Fault::NoSfvVersionHeader,
         Fault::ManifestPartTextPlain,
         Fault::MultipartForJson,
@@ -97,6 +100,9 @@ impl Fault {
         Fault::NoAssetCacheControl,
         Fault::WrongRange,
         Fault::DropsOldAssets,
+        Fault::FiltersMetadataDisagree,
+        Fault::ReservedServerDefinedHeader,
+        Fault::HeadersForUnknownAssetKey,
     ];
 
     /// The one check this fault must fail.
@@ -133,6 +139,9 @@ impl Fault {
             Fault::NoAssetCacheControl => "cache-assets",
             Fault::WrongRange => "range-asset",
             Fault::DropsOldAssets => "asset-urls-stable",
+            Fault::FiltersMetadataDisagree => "manifest-filters",
+            Fault::ReservedServerDefinedHeader => "server-defined-headers",
+            Fault::HeadersForUnknownAssetKey => "asset-request-headers",
         }
     }
 }
@@ -214,7 +223,8 @@ impl TestServer {
             "runtimeVersion": RUNTIME,
             "launchAsset": asset(&assets[0]),
             "assets": [asset(&assets[1])],
-            "metadata": {},
+            // EAS's spelling: the filter key is the lower-cased metadata key.
+            "metadata": {"branchName": "main"},
             "extra": {"expoClient": {"name": "test"}},
         }))
         .unwrap()
@@ -305,6 +315,18 @@ impl TestServer {
         if self.has(Fault::NoManifestCacheControl) {
             builder.headers_mut().unwrap().remove("cache-control");
         }
+        let branch = if self.has(Fault::FiltersMetadataDisagree) {
+            "other"
+        } else {
+            "main"
+        };
+        builder = builder.header("expo-manifest-filters", format!("branchname=\"{branch}\""));
+        let defined = if self.has(Fault::ReservedServerDefinedHeader) {
+            r#"x-cohort="beta", expo-channel-name="beta""#
+        } else {
+            r#"x-cohort="beta""#
+        };
+        builder = builder.header("expo-server-defined-headers", defined);
         if runtime != RUNTIME {
             let code = if self.has(Fault::NotFoundForNoUpdate) {
                 404
@@ -392,9 +414,20 @@ impl TestServer {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&body);
+        let mut asset_headers = serde_json::Map::new();
+        for asset in Self::assets(generation, &platform) {
+            asset_headers.insert(
+                asset.key.clone(),
+                json!({"x-cdn-token": format!("t-{}", asset.key)}),
+            );
+        }
+        if self.has(Fault::HeadersForUnknownAssetKey) {
+            asset_headers.insert("no-such-key".to_owned(), json!({"x-cdn-token": "t"}));
+        }
+        let extensions = json!({"assetRequestHeaders": asset_headers});
         write!(
             out,
-            "\r\n--{BOUNDARY}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"extensions\"\r\n\r\n{{\"assetRequestHeaders\":{{}}}}\r\n--{BOUNDARY}--"
+            "\r\n--{BOUNDARY}\r\ncontent-type: application/json\r\ncontent-disposition: form-data; name=\"extensions\"\r\n\r\n{extensions}\r\n--{BOUNDARY}--"
         )
         .unwrap();
         if !self.has(Fault::NoFinalCrlf) {

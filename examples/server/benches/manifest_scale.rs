@@ -198,6 +198,8 @@ fn manifest_latency(c: &mut Criterion) {
                 cache: Arc::clone(&cache),
                 signers: None,
                 responder: Arc::new(Responder::new()),
+                channel_responders: Arc::default(),
+                asset_headers: Arc::default(),
                 public_url: "https://updates.example.com".parse().unwrap(),
                 asset_urls: AssetUrls::Server,
                 trust_proxy: false,

@@ -141,6 +141,33 @@ fn drain_like_the_flusher(mut reports: tokio::sync::mpsc::Receiver<Event>) {
     });
 }
 
+/// The default app's state over `data`, signing with `signers`.
+fn app_state(data: &Data, signers: SignerSet, health: HealthRecorder) -> AppState {
+    AppState::new(AppShared {
+        app: Arc::from(DEFAULT_APP),
+        store: Arc::clone(&data.store),
+        blobs: Arc::clone(&data.blobs),
+        blob_memory: Arc::new(BlobMemory::new(ASSET_MEMORY, ASSET_MEMORY / 4)),
+        cache: Arc::new(ManifestCache::default()),
+        patches: None,
+        responder: Arc::new(Responder::new().with_signers(signers.clone())),
+        channel_responders: Arc::default(),
+        asset_headers: Arc::default(),
+        signers: Some(Arc::new(signers)),
+        public_url: "https://updates.example.com".parse().unwrap(),
+        asset_urls: AssetUrls::Server,
+        trust_proxy: false,
+        default_channel: "production".into(),
+        admin_token_digest: None,
+        forwarded_hosts: Arc::default(),
+        streams: Arc::new(StreamBudget::new(64 << 20)),
+        // What a download records (the request names its install) is queued and drained,
+        // as the flusher does.
+        health,
+        auto_rollback: None,
+    })
+}
+
 fn router_in_process(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -163,27 +190,7 @@ fn router_in_process(c: &mut Criterion) {
     assert!(metrics::install());
     let (health, reports) = HealthRecorder::new(QUEUE_CAPACITY);
     drain_like_the_flusher(reports);
-    let state = AppState::new(AppShared {
-        app: Arc::from(DEFAULT_APP),
-        store: Arc::clone(&data.store),
-        blobs: Arc::clone(&data.blobs),
-        blob_memory: Arc::new(BlobMemory::new(ASSET_MEMORY, ASSET_MEMORY / 4)),
-        cache: Arc::new(ManifestCache::default()),
-        patches: None,
-        responder: Arc::new(Responder::new().with_signers(signers.clone())),
-        signers: Some(Arc::new(signers)),
-        public_url: "https://updates.example.com".parse().unwrap(),
-        asset_urls: AssetUrls::Server,
-        trust_proxy: false,
-        default_channel: "production".into(),
-        admin_token_digest: None,
-        forwarded_hosts: Arc::default(),
-        streams: Arc::new(StreamBudget::new(64 << 20)),
-        // What a download records (the request names its install) is queued and drained,
-        // as the flusher does.
-        health,
-        auto_rollback: None,
-    });
+    let state = app_state(&data, signers, health);
     // What a connection calls: the router inside the request log.
     let app = traced(router(state, Vec::new(), None));
 

@@ -34,6 +34,7 @@ use crate::cli::{AssetUrlMode, Cli, ServeArgs};
 use crate::device_reports::{AutoRollback, DEFAULT_FLUSH_INTERVAL};
 use crate::error::{Error, Result};
 use crate::patches::{MAX_BASES, PatchSettings};
+use crate::settings::headers::{FileAssetToken, FileChannel, FileHeaders, HeaderSettings};
 use crate::settings::limits::{LimitArgs, Limits};
 use crate::settings::{
     AppSettings, DEFAULT_KEYID, KeyPath, LogFormat, ServeSettings, Settings, SigningKeyConfig,
@@ -80,6 +81,13 @@ struct FileApp {
     gc_older_than: Option<HumanDuration>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
+    #[serde(default)]
+    server_defined_headers: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    channels: BTreeMap<String, FileChannel>,
+    #[serde(default)]
+    asset_request_headers: BTreeMap<String, String>,
+    asset_token: Option<FileAssetToken>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +123,25 @@ struct FileServe {
     metrics_token: Option<String>,
     #[serde(default)]
     forwarded_hosts: Vec<String>,
+    #[serde(default)]
+    server_defined_headers: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    channels: BTreeMap<String, FileChannel>,
+    #[serde(default)]
+    asset_request_headers: BTreeMap<String, String>,
+    asset_token: Option<FileAssetToken>,
+}
+
+/// The header tables of `[serve]` and `[apps.NAME]`: the same four members in both.
+macro_rules! file_headers {
+    ($table:expr) => {
+        FileHeaders {
+            server_defined_headers: $table.server_defined_headers.clone(),
+            channels: $table.channels.clone(),
+            asset_request_headers: $table.asset_request_headers.clone(),
+            asset_token: $table.asset_token.clone(),
+        }
+    };
 }
 
 impl FileServe {
@@ -212,6 +239,7 @@ impl Loaded {
             check_admin_token(app.admin_token.as_deref())?;
             let signing_keys = self.signing_keys(&app.signing_keys);
             check_unique_keyids(&signing_keys)?;
+            let headers = HeaderSettings::resolve(&format!("apps.{checked}"), &file_headers!(app))?;
             settings.apps.insert(
                 checked,
                 AppSettings {
@@ -219,6 +247,7 @@ impl Loaded {
                     default_channel: app.default_channel.clone(),
                     gc_older_than: app.gc_older_than.map(|d| d.0),
                     signing_keys,
+                    headers,
                 },
             );
         }
@@ -304,6 +333,12 @@ impl Loaded {
             (None | Some(AssetUrlMode::Server), None) => AssetUrls::Server,
         };
         let patches = patch_settings(args, file)?;
+        let headers = HeaderSettings::resolve("serve", &file_headers!(file))?;
+        if headers.asset_token.is_some() && matches!(asset_urls, AssetUrls::Presigned { .. }) {
+            return Err(Error::Config(
+                "[serve.asset-token] needs asset URLs of this server or a CDN: presigned URLs never reach /assets (they carry their own signature)".into(),
+            ));
+        }
         let (auto_rollback, health_flush_interval) = health_settings(args, file)?;
         Ok(ServeSettings {
             auto_rollback,
@@ -323,6 +358,7 @@ impl Loaded {
             sample: args.sample.or(file.sample).unwrap_or(true),
             asset_memory: asset_memory_bytes(args.asset_memory_mb.or(file.asset_memory_mb))?,
             limits: Limits::resolve(&args.limits.or(&file.limits()))?,
+            headers,
         })
     }
 }

@@ -27,7 +27,8 @@
 //! 3. Operations: [`publish`] (with [`compress`], [`app_config`], [`runtime`],
 //!    [`source_maps`], [`project`]), [`ops`] (republish, rollbacks), [`promote`],
 //!    [`remote_publish`], [`patches`], [`device_reports`] (launch and failure counts, the
-//!    automatic rollback), [`sample`], [`check`], [`output`].
+//!    automatic rollback), [`sample`], [`check`], [`output`], [`asset_headers`] (the
+//!    headers clients send for assets, signed asset tokens).
 //! 4. Settings: [`settings`] (what commands and the server run with), [`data`] (the stores
 //!    they name).
 //! 5. Front ends, side by side: [`http`] (the server) and [`cli`] (the flags), with
@@ -52,6 +53,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
 pub mod app_config;
+pub mod asset_headers;
 pub mod blobs;
 pub mod check;
 pub mod cli;

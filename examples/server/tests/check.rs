@@ -25,7 +25,9 @@ fn sample_export_v2() -> PathBuf {
 }
 
 /// `shop` signs with the 2048-bit test key, `blog` with the Expo-generated one; the default
-/// app signs with the Expo key too (given on the command line).
+/// app signs with the Expo key too (given on the command line). Every app sends
+/// server-defined headers (blog's for its channel) and asset request headers (shop's a
+/// signed token that its assets need), so their checks run rather than skip.
 fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("server.toml");
     let key = |name: &str| fixture(name).display().to_string();
@@ -33,11 +35,20 @@ fn write_config(dir: &Path) -> PathBuf {
         &path,
         format!(
             r#"
+[serve.server-defined-headers]
+x-tenant = "default"
+[serve.asset-request-headers]
+x-cdn-key = "edge"
+
 [apps.shop]
 admin-token = "shop-token-0123456789"
 [[apps.shop.signing-keys]]
 key = "{}"
 certificate = "{}"
+[apps.shop.server-defined-headers]
+x-tenant = "shop"
+[apps.shop.asset-token]
+secret = "shop-asset-token-secret-0123456789"
 
 [apps.blog]
 admin-token = "blog-token-0123456789"
@@ -45,6 +56,10 @@ admin-token = "blog-token-0123456789"
 keyid = "main"
 key = "{}"
 certificate = "{}"
+[apps.blog.channels.default.server-defined-headers]
+x-channel-cohort = 2
+[apps.blog.asset-request-headers]
+x-cdn-key = "blog-edge"
 "#,
             key("rsa2048-pkcs8.pem"),
             key("rsa2048-certificate.pem"),
@@ -156,6 +171,20 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
         let skipped = outcomes(&json, "skip");
         assert_eq!(skipped.len(), 1, "{app:?}: {skipped:#?}");
         assert!(skipped[0].contains("asset-urls-stable"), "{skipped:?}");
+        // What the server sends beyond the manifest is judged, not skipped as absent.
+        let passed = outcomes(&json, "pass");
+        for id in [
+            "manifest-filters",
+            "server-defined-headers",
+            "asset-request-headers",
+        ] {
+            assert!(
+                passed
+                    .iter()
+                    .any(|line| line.starts_with(&format!("\"{id}\""))),
+                "{app:?}: {id} did not pass: {passed:#?}"
+            );
+        }
         assert!(
             json["requests"].as_u64().unwrap() >= 25,
             "{}",

@@ -61,6 +61,10 @@ pub(crate) enum Kind {
         /// What is wrong with the manifest.
         problems: Vec<String>,
         signed: Signed,
+        /// The manifest's `metadata` members.
+        metadata: serde_json::Map<String, Value>,
+        /// The `extensions` part, when one was sent and is JSON.
+        extensions: Option<Value>,
     },
     Directive {
         kind: String,
@@ -200,23 +204,36 @@ fn read_parts(parsed: &RawMultipart, runtime_version: &str) -> Kind {
             .find(|(n, _)| n.eq_ignore_ascii_case("expo-signature"))
             .cloned(),
     };
-    let request_headers = named("extensions")
-        .and_then(|p| serde_json::from_slice::<Value>(&p.body).ok())
-        .map(|v| asset_request_headers(&v))
+    let extensions = named("extensions").map(|p| serde_json::from_slice::<Value>(&p.body));
+    let request_headers = extensions
+        .as_ref()
+        .and_then(|v| v.as_ref().ok())
+        .map(asset_request_headers)
         .unwrap_or_default();
     match (named("manifest"), named("directive")) {
         (Some(_), Some(_)) => Kind::Unusable("both a manifest and a directive part".to_owned()),
         (Some(part), None) => {
             let mut kind = read_manifest(signed(part), runtime_version, &request_headers);
             let content_type = part.value("content-type").unwrap_or("");
-            if let Kind::Update { problems, .. } = &mut kind
-                && !content_type
+            if let Kind::Update {
+                problems,
+                extensions: kept,
+                ..
+            } = &mut kind
+            {
+                if !content_type
                     .to_ascii_lowercase()
                     .starts_with("application/json")
-            {
-                problems.push(format!(
-                    "the manifest part has content-type {content_type:?}, must be application/json"
-                ));
+                {
+                    problems.push(format!(
+                        "the manifest part has content-type {content_type:?}, must be application/json"
+                    ));
+                }
+                match extensions {
+                    Some(Ok(value)) => *kept = Some(value),
+                    Some(Err(e)) => problems.push(format!("the extensions part is not JSON: {e}")),
+                    None => {}
+                }
             }
             kind
         }
@@ -320,6 +337,8 @@ fn read_manifest(
         assets,
         problems,
         signed,
+        metadata: value["metadata"].as_object().cloned().unwrap_or_default(),
+        extensions: None,
     }
 }
 

@@ -157,6 +157,27 @@ pub const CHECKS: &[Check] = &[
         "the manifest is JSON (content-type application/json in a multipart part) with the required fields, for the runtime version asked",
     ),
     check(
+        "manifest-filters",
+        Group::Manifest,
+        Level::Must,
+        "Common response headers (expo-manifest-filters); Manifest body (metadata)",
+        "expo-manifest-filters, when sent, is an Expo SFV dictionary the served manifest's metadata passes (keys compared ignoring case; clients refuse a manifest failing its own filters)",
+    ),
+    check(
+        "server-defined-headers",
+        Group::Manifest,
+        Level::Must,
+        "Common response headers (expo-server-defined-headers)",
+        "expo-server-defined-headers, when sent, is an Expo SFV dictionary naming no request header the client sets itself (platform, runtime version, channel, protocol headers)",
+    ),
+    check(
+        "asset-request-headers",
+        Group::Manifest,
+        Level::Must,
+        "Extensions body (assetRequestHeaders); Asset request",
+        "extensions.assetRequestHeaders, when sent, has one object per asset key of the manifest, of header names to string header values",
+    ),
+    check(
         "accept-json",
         Group::Negotiation,
         Level::Should,

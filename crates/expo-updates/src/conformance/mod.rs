@@ -56,6 +56,7 @@ mod catalog;
 mod multipart;
 mod probes;
 mod report;
+mod server_headers;
 mod signature;
 
 use std::future::Future;

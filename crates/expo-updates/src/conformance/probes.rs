@@ -9,6 +9,7 @@ use http::{Request, Response};
 use super::answer::{self, Answer, AssetRef, Kind, Structure};
 use super::assets::{decode, fresh_manifest, hash, long_lived, same_hash};
 use super::report::{Outcome, Report};
+use super::server_headers::{self, Verdict};
 use super::signature::parse_header;
 use super::{MAX_REQUESTS_CEILING, Options, ServedUpdate, Transport, catalog};
 
@@ -280,6 +281,7 @@ impl<'a, T: Transport> Session<'a, T> {
             ),
         }
         self.signatures(&answer, subject);
+        self.server_headers(&answer, subject);
         match answer.header("cache-control") {
             Some(value) => {
                 let ok = fresh_manifest(value);
@@ -293,6 +295,27 @@ impl<'a, T: Transport> Session<'a, T> {
             None => self.fail("cache-manifest", subject, "no cache-control"),
         }
         Some(answer)
+    }
+
+    /// Manifest filters, server-defined headers and asset request headers, when sent.
+    fn server_headers(&mut self, answer: &Answer, subject: &str) {
+        for (id, verdict) in [
+            ("manifest-filters", server_headers::manifest_filters(answer)),
+            (
+                "server-defined-headers",
+                server_headers::server_defined_headers(answer),
+            ),
+            (
+                "asset-request-headers",
+                server_headers::asset_request_headers(answer),
+            ),
+        ] {
+            match verdict {
+                Verdict::NotSent(why) => self.skip(id, subject, why),
+                Verdict::Pass(message) => self.pass(id, subject, message),
+                Verdict::Fail(message) => self.fail(id, subject, message),
+            }
+        }
     }
 
     /// Multipart framing and part headers, byte for byte.

@@ -27,8 +27,9 @@ pub struct Answers {
 }
 
 /// What selects an answer: every input of [`Responder::respond`] but the resolved update.
-/// Bounded: three formats, three flags and the responder's keys (or none). `K` is the
-/// keyid: borrowed from the responder to look up, owned once kept.
+/// Bounded: three formats, three flags, the responder's keys (or none) and the server-defined
+/// headers of the responders that render it (the app's, a channel's). `K` is the keyid:
+/// borrowed from the responder to look up, owned once kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct AnswerKey<K> {
     format: ResponseFormat,
@@ -39,6 +40,8 @@ struct AnswerKey<K> {
     embedded: bool,
     /// The keyid of the key that signs; `None`: unsigned.
     signer: Option<K>,
+    /// The responder's `expo-server-defined-headers` (a channel's may differ from the app's).
+    defined: Option<K>,
 }
 
 impl<K: AsRef<str>> AnswerKey<K> {
@@ -48,6 +51,7 @@ impl<K: AsRef<str>> AnswerKey<K> {
             && self.current == other.current
             && self.embedded == other.embedded
             && self.signer.as_ref().map(AsRef::as_ref) == other.signer.as_ref().map(AsRef::as_ref)
+            && self.defined.as_ref().map(AsRef::as_ref) == other.defined.as_ref().map(AsRef::as_ref)
     }
 }
 
@@ -59,6 +63,7 @@ impl AnswerKey<&str> {
             current: self.current,
             embedded: self.embedded,
             signer: self.signer.map(Box::from),
+            defined: self.defined.map(Box::from),
         }
     }
 }
@@ -147,6 +152,10 @@ impl Answers {
             current: served.is_some() && request.current_update_id() == served,
             embedded: request.runs_embedded_update(),
             signer,
+            // Expo SFV is printable ASCII: `to_str` cannot fail on it.
+            defined: responder
+                .server_defined_headers()
+                .and_then(|value| value.to_str().ok()),
         })
     }
 }
@@ -283,6 +292,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn responders_with_other_server_defined_headers_never_share_an_answer() {
+        let with = |value: &str| {
+            let mut defined = expo_sfv::ServerDefinedHeaders::default();
+            defined.insert("x-cohort", value).unwrap();
+            responder().with_server_defined_headers(&defined).unwrap()
+        };
+        let (app, beta) = (with("app"), with("beta"));
+        let answers = Answers::new(Some(update()));
+        let request = request(&[
+            ("expo-protocol-version", "1"),
+            ("accept", "multipart/mixed"),
+        ]);
+        for _ in 0..2 {
+            for (responder, expected) in [
+                (&app, r#"x-cohort="app""#),
+                (&beta, r#"x-cohort="beta""#),
+                (&Responder::new(), ""),
+            ] {
+                let (_, headers, _) = bytes(answers.answer(responder, &request).unwrap()).await;
+                let sent = headers
+                    .get("expo-server-defined-headers")
+                    .map_or("", |v| v.to_str().unwrap());
+                assert_eq!(sent, expected);
+            }
+        }
+        assert_eq!(answers.kept.read().unwrap().len(), 3);
     }
 
     #[tokio::test]

@@ -10,6 +10,9 @@
 //!
 //! The URL names the content (SHA-256 hex, or the manifest's base64url), so responses are
 //! immutable and cacheable for a year.
+//!
+//! When the app signs asset tokens ([`crate::asset_headers`]), a request needs the valid
+//! token for that very hash first: 401 without one, 403 otherwise, naming the header.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -25,7 +28,7 @@ use expo_updates::{
     StoredAsset,
 };
 
-use super::error::ApiError;
+use super::error::{ApiError, codes};
 use super::state::AppState;
 use crate::blobs::{ByteRange, ContentCoding};
 use crate::error::Error;
@@ -54,6 +57,9 @@ pub async fn asset(
             .into_response(),
         Ok(Some(hash)) => match parse_asset_hash(hash) {
             Err(e) => ApiError::from(e).parameter("hash").into_response(),
+            Ok(hash) if let Err(refused) = token_check(&state, &hash, request.headers()) => {
+                refused.into_response()
+            }
             Ok(hash) => {
                 let (parts, _) = request.into_parts();
                 match expo_updates::asset_response(&Blobs(&state), &hash, &parts).await {
@@ -68,6 +74,48 @@ pub async fn asset(
     };
     untrusted_content(response.headers_mut());
     response
+}
+
+/// With an asset token configured, the request's token for `hash`: 401 without one, 403
+/// for one that is not valid (malformed, forged, another asset's, expired), each naming
+/// the header.
+fn token_check(
+    state: &AppState,
+    hash: &AssetHash,
+    headers: &HeaderMap,
+) -> std::result::Result<(), ApiError> {
+    let Some(tokens) = state.asset_headers.tokens() else {
+        return Ok(());
+    };
+    let name = tokens.header();
+    let mut values = headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        let sent = headers.get_all(name).iter().count();
+        return Err(if sent == 0 {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::ASSET_TOKEN_REQUIRED,
+                format!("this asset needs the {name} header the manifest gives for it"),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::ASSET_TOKEN_INVALID,
+                format!("{name} is sent {sent} times; send it once"),
+            )
+        }
+        .header(name.as_str().to_owned()));
+    };
+    tokens
+        .check(hash, value, std::time::SystemTime::now())
+        .map_err(|why| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::ASSET_TOKEN_INVALID,
+                format!("the {name} header {why}"),
+            )
+            .header(name.as_str().to_owned())
+        })
 }
 
 /// A 416 in the server's error shape, with the protocol layer's `content-range`.

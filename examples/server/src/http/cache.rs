@@ -14,12 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
-use expo_updates::{AssetDescription, PreparedDirective, PreparedUpdate, Resolved};
+use expo_updates::{AssetDescription, Resolved};
 use tokio::sync::OnceCell;
 
 use super::answers::Answers;
 use super::recent::Recent;
-use super::served::{AssetLinks, Served, served};
+use super::served::{AssetLinks, prepare};
 use crate::blobs::ContentCoding;
 use crate::error::{Error, Result};
 use uuid::Uuid;
@@ -177,17 +177,10 @@ impl ScopeEntry {
         let started = Instant::now();
         let resolved = match &self.update {
             None => None,
-            Some(update) => Some(match served(update, links).await? {
-                Served::Manifest(manifest) => {
-                    Resolved::Update(Arc::new(PreparedUpdate::new(&manifest, None)))
-                }
-                Served::Directive(directive) => {
-                    Resolved::Directive(Arc::new(PreparedDirective::new(directive)))
-                }
-            }),
+            Some(update) => Some(prepare(update, links).await?),
         };
+        // Expiring URLs and asset tokens alike: rebuilt after half their lifetime.
         let until = links
-            .urls
             .lifetime()
             .and_then(|lifetime| started.checked_add(reuse_for(lifetime)));
         super::metrics::record_manifest_built();
@@ -464,6 +457,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::asset_headers;
     use crate::blobs::{
         AssetUrls, BlobReader, BlobStore, ByteRange, ContentCoding, PreparedBlob, StoredBlob,
     };
@@ -570,6 +564,7 @@ mod tests {
             urls: &urls,
             blobs: &signer,
             base,
+            headers: &asset_headers::NONE,
         };
         let signatures = || signer.signed.load(Ordering::Acquire);
 
@@ -595,6 +590,7 @@ mod tests {
             urls: &server,
             blobs: &signer,
             base: "http://a",
+            headers: &asset_headers::NONE,
         };
         entry.resolved(&plain).await.unwrap();
         tokio::time::sleep(reuse_for(lifetime)).await;
@@ -693,6 +689,7 @@ mod tests {
                     urls: &urls,
                     blobs: &signer,
                     base: host,
+                    headers: &asset_headers::NONE,
                 };
                 entry.resolved(&links).await.unwrap();
             }

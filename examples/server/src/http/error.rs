@@ -32,6 +32,10 @@ pub mod codes {
     pub const DATABASE_UNAVAILABLE: ErrorCode = ErrorCode::from_static("database_unavailable");
     /// 503: the upload memory budget is spent; `retry-after` says when to try again.
     pub const BUSY: ErrorCode = ErrorCode::from_static("busy");
+    /// 401: the app's assets need a token (its header is named) and the request has none.
+    pub const ASSET_TOKEN_REQUIRED: ErrorCode = ErrorCode::from_static("asset_token_required");
+    /// 403: the asset token is malformed, forged, for another asset, or expired.
+    pub const ASSET_TOKEN_INVALID: ErrorCode = ErrorCode::from_static("asset_token_invalid");
 }
 
 /// An error answered to a client: a status and an [`ErrorBody`].

@@ -51,6 +51,7 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             urls: &state.asset_urls,
             blobs: state.blobs.as_ref(),
             base: base.as_ref(),
+            headers: &state.asset_headers,
         };
         let answers = entry.answers(&links).await.map_err(|e| source_error(&e))?;
         let downloaded = match (answers.resolved(), &entry.update) {
@@ -62,7 +63,8 @@ pub async fn manifest(State(state): State<AppState>, request: Request) -> Respon
             }
             _ => None,
         };
-        let response = answers.answer(responder, &request)?;
+        // The channel's server-defined headers (the app's when it has none of its own).
+        let response = answers.answer(state.responder_for(channel), &request)?;
         if let Some(id) = downloaded
             && response.status().is_success()
         {

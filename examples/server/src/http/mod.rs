@@ -30,17 +30,19 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
 use expo_codesign::SignerSet;
+use expo_sfv::ServerDefinedHeaders;
 use expo_updates::Responder;
 
 use self::cache::ManifestCache;
 use self::error::ApiError;
-use self::state::{AppShared, AppState};
+use self::state::{AppShared, AppState, ChannelResponders};
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
 use crate::data::Data;
 use crate::device_reports::{self, Flusher, HealthRecorder};
 use crate::error::{Error, Result};
 use crate::sample;
+use crate::settings::headers::HeaderSettings;
 use crate::settings::{ServeSettings, Settings};
 use crate::store::DEFAULT_APP;
 
@@ -155,16 +157,13 @@ pub async fn serve(
         }
         .run(),
     );
-    if let Some(policy) = serve.auto_rollback {
-        tracing::info!(
-            threshold = policy.threshold(),
-            min_devices = policy.min_devices(),
-            "automatic rollback is on"
-        );
-    }
+    log_auto_rollback(&serve);
+    let (default_responder, channel_responders) = responders(signers.as_ref(), &serve.headers)?;
     let state = AppState::new(AppShared {
         app: Arc::from(DEFAULT_APP),
-        responder: Arc::new(responder(signers.as_ref())),
+        responder: default_responder,
+        channel_responders,
+        asset_headers: Arc::new(serve.headers.asset_headers()?),
         store: Arc::clone(&data.store),
         blobs: Arc::clone(&data.blobs),
         blob_memory: Arc::new(BlobMemory::new(
@@ -184,7 +183,7 @@ pub async fn serve(
         health,
         auto_rollback: serve.auto_rollback,
     });
-    let apps = app_states(settings, &serve, &state, &app_signers);
+    let apps = app_states(settings, &serve, &state, &app_signers)?;
     cache::refresh_channel_labels(data.store.as_ref()).await;
     let watcher = tokio::spawn(cache::watch_changes(
         Arc::clone(&data.store),
@@ -233,6 +232,16 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn log_auto_rollback(serve: &ServeSettings) {
+    if let Some(policy) = serve.auto_rollback {
+        tracing::info!(
+            threshold = policy.threshold(),
+            min_devices = policy.min_devices(),
+            "automatic rollback is on"
+        );
+    }
 }
 
 /// Where `/metrics` is served: its own listener with `--metrics-bind`, else on the app port
@@ -301,13 +310,21 @@ fn app_states(
     serve: &ServeSettings,
     state: &AppState,
     app_signers: &BTreeMap<String, Option<SignerSet>>,
-) -> Vec<AppState> {
+) -> Result<Vec<AppState>> {
     let mut apps = Vec::with_capacity(settings.apps.len());
     for (name, app) in &settings.apps {
         let signers = app_signers.get(name).cloned().flatten();
+        if app.headers.asset_token.is_some() && serve.asset_urls.lifetime().is_some() {
+            return Err(Error::Config(format!(
+                "[apps.{name}.asset-token] needs asset URLs of this server or a CDN: presigned URLs never reach /assets"
+            )));
+        }
+        let (responder, channel_responders) = responders(signers.as_ref(), &app.headers)?;
         apps.push(AppState::new(AppShared {
             app: Arc::from(name.as_str()),
-            responder: Arc::new(responder(signers.as_ref())),
+            responder,
+            channel_responders,
+            asset_headers: Arc::new(app.headers.asset_headers()?),
             signers: signers.map(Arc::new),
             public_url: serve.public_url.with_segment(name),
             default_channel: settings.channel_of(name).to_owned(),
@@ -321,14 +338,45 @@ fn app_states(
             "app configured: /{name}/manifest"
         );
     }
-    apps
+    let tokens = |state: &AppState| state.asset_headers.tokens().is_some();
+    if (tokens(state) || apps.iter().any(tokens)) && !(tokens(state) && apps.iter().all(tokens)) {
+        // Blobs are shared: any app's asset path serves any stored blob.
+        tracing::warn!(
+            "some apps need asset tokens and others do not: the bytes of a protected app's assets are also served, without a token, under the other apps' /assets paths"
+        );
+    }
+    Ok(apps)
 }
 
-fn responder(signers: Option<&SignerSet>) -> Responder {
-    match signers {
+/// The responder of an app (its keys, its app-wide server-defined headers), and one per
+/// channel with server-defined headers of its own.
+fn responders(
+    signers: Option<&SignerSet>,
+    headers: &HeaderSettings,
+) -> Result<(Arc<Responder>, ChannelResponders)> {
+    let base = match signers {
         Some(signers) => Responder::new().with_signers(signers.clone()),
         None => Responder::new(),
-    }
+    };
+    let with_headers = |value: &str| -> Result<Arc<Responder>> {
+        if value.is_empty() {
+            return Ok(Arc::new(base.clone()));
+        }
+        // Checked when the settings were read; parsed again from their canonical form.
+        let defined = ServerDefinedHeaders::parse(value)
+            .and_then(|parsed| ServerDefinedHeaders::new(parsed.into_dictionary()))
+            .map_err(|e| Error::Config(format!("server-defined-headers: {e}")))?;
+        base.clone()
+            .with_server_defined_headers(&defined)
+            .map(Arc::new)
+            .map_err(|e| Error::Config(format!("server-defined-headers: {e}")))
+    };
+    let channels = headers
+        .channels
+        .iter()
+        .map(|(channel, value)| Ok((channel.clone(), with_headers(value)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    Ok((with_headers(&headers.server_defined)?, Arc::new(channels)))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,14 +1,33 @@
 //! What a scope serves, in the protocol's model: a manifest with absolute asset URLs, or a
-//! `rollBackToEmbedded` directive.
+//! `rollBackToEmbedded` directive; and, prepared from it, what the protocol layer answers
+//! with (with the stream's manifest filters and the asset request headers).
+//!
+//! Manifest filters, as EAS sends them: the manifest's `metadata` carries `branchName`, the
+//! stream the update was published to, and every answer serving it (or a directive made on
+//! that stream) carries `expo-manifest-filters: branchname="<stream>"`. A client keeps only
+//! stored updates whose `branchName` is absent or equal, so an install moved to another
+//! stream stops launching the updates of the old one.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
-use expo_manifest::{Asset, Directive, Manifest, RuntimeVersion, Timestamp, UpdateId};
+use expo_manifest::{Asset, Directive, Extensions, Manifest, RuntimeVersion, Timestamp, UpdateId};
+use expo_sfv::ManifestFilters;
+use expo_updates::{PreparedDirective, PreparedUpdate, Resolved};
 
+use crate::asset_headers::AssetHeaders;
 use crate::blobs::{AssetUrls, BlobStore, PublicUrl};
 use crate::error::{Error, Result};
 use crate::store::{Update, UpdateAsset, UpdateKind};
+
+/// The manifest `metadata` member naming the update's stream (EAS's spelling).
+pub const BRANCH_NAME: &str = "branchName";
+
+/// The `expo-manifest-filters` key matching [`BRANCH_NAME`] (SFV keys are lower case;
+/// clients compare them with metadata keys lower-cased).
+pub const BRANCH_NAME_FILTER: &str = "branchname";
 
 /// Longest forwarded host accepted.
 const MAX_HOST_LEN: usize = 255;
@@ -81,9 +100,35 @@ pub struct AssetLinks<'a> {
     pub blobs: &'a dyn BlobStore,
     /// This server's public URL as seen by the request (see [`request_base_url`]).
     pub base: &'a str,
+    /// The headers clients send with each asset request (`assetRequestHeaders`).
+    pub headers: &'a AssetHeaders,
 }
 
 impl AssetLinks<'_> {
+    /// How long what is built now stays valid: the shorter of the URLs' lifetime
+    /// (presigned) and the asset tokens'; `None`: forever.
+    pub fn lifetime(&self) -> Option<Duration> {
+        match (self.urls.lifetime(), self.headers.lifetime()) {
+            (Some(urls), Some(tokens)) => Some(urls.min(tokens)),
+            (urls, tokens) => urls.or(tokens),
+        }
+    }
+
+    /// The extensions of `manifest`: the asset request headers of each of its assets.
+    fn extensions(&self, manifest: &Manifest) -> Extensions {
+        let mut extensions = Extensions::default();
+        if self.headers.is_empty() {
+            return extensions;
+        }
+        let now = SystemTime::now();
+        for asset in manifest.all_assets() {
+            extensions
+                .asset_request_headers
+                .insert(asset.key.clone(), self.headers.for_asset(&asset.hash, now));
+        }
+        extensions
+    }
+
     /// The manifest entry of `asset`.
     async fn asset(&self, asset: &UpdateAsset) -> Result<Asset> {
         Ok(Asset {
@@ -96,7 +141,56 @@ impl AssetLinks<'_> {
     }
 }
 
-/// The manifest or directive of `update`, with asset URLs built by `links`.
+/// The stream `update` was published to: the one its manifest filters name.
+pub fn stream(update: &Update) -> &str {
+    &update.info.scope.channel
+}
+
+/// `branchname="<stream>"`; `None` for a name SFV cannot write (stored names are printable
+/// ASCII, which it can).
+fn stream_filters(update: &Update) -> Option<ManifestFilters> {
+    let mut filters = ManifestFilters::default();
+    match filters
+        .dictionary_mut()
+        .insert(BRANCH_NAME_FILTER, stream(update))
+    {
+        Ok(()) => Some(filters),
+        Err(error) => {
+            tracing::warn!(%error, update = %update.info.id, "no manifest filters for this stream name");
+            None
+        }
+    }
+}
+
+/// What the protocol layer answers from for `update`: its manifest (asset URLs and
+/// request headers built by `links`) or directive, serialized once, with the manifest
+/// filters of its stream.
+pub async fn prepare(update: &Update, links: &AssetLinks<'_>) -> Result<Resolved> {
+    let filters = stream_filters(update);
+    Ok(match served(update, links).await? {
+        Served::Manifest(manifest) => {
+            let extensions = links.extensions(&manifest);
+            let mut prepared = PreparedUpdate::new(&manifest, Some(&extensions));
+            if let Some(filters) = &filters {
+                prepared = prepared
+                    .with_manifest_filters(filters)
+                    .map_err(|e| Error::Corrupt(format!("update {}: {e}", update.info.id)))?;
+            }
+            Resolved::Update(Arc::new(prepared))
+        }
+        Served::Directive(directive) => {
+            let mut prepared = PreparedDirective::new(directive);
+            if let Some(filters) = &filters {
+                prepared = prepared.with_manifest_filters(filters);
+            }
+            Resolved::Directive(Arc::new(prepared))
+        }
+    })
+}
+
+/// The manifest or directive of `update`, with asset URLs built by `links`; its metadata
+/// names its stream ([`BRANCH_NAME`], replacing a published member of that name in any
+/// case).
 pub async fn served(update: &Update, links: &AssetLinks<'_>) -> Result<Served> {
     let info = &update.info;
     let time = Timestamp::from_millis(info.created_at)?;
@@ -113,11 +207,13 @@ pub async fn served(update: &Update, links: &AssetLinks<'_>) -> Result<Served> {
             for asset in &update.assets {
                 assets.push(links.asset(asset).await?);
             }
-            let metadata = update
+            let mut metadata: std::collections::BTreeMap<String, String> = update
                 .metadata
                 .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case(BRANCH_NAME))
                 .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
                 .collect();
+            metadata.insert(BRANCH_NAME.to_owned(), stream(update).to_owned());
             Ok(Served::Manifest(Box::new(Manifest {
                 id: UpdateId::from_uuid(info.id),
                 created_at: time,
@@ -148,6 +244,7 @@ mod tests {
             urls: &AssetUrls::Server,
             blobs: &blobs,
             base,
+            headers: &crate::asset_headers::NONE,
         };
         served(update, &links).await
     }

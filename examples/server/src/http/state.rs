@@ -3,6 +3,7 @@
 //! [`AppState`] is one `Arc`: axum clones the state of a route for each request it serves,
 //! so cloning it must cost one atomic increment, not a dozen (the fields are [`AppShared`]).
 
+use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use expo_updates::Responder;
 
 use super::cache::ManifestCache;
 use super::patched::PatchIndex;
+use crate::asset_headers::AssetHeaders;
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{AssetUrls, BlobMemory, BlobStore, PublicUrl};
 use crate::device_reports::{AutoRollback, HealthRecorder};
@@ -25,6 +27,18 @@ impl AppState {
     /// The state of one app.
     pub fn new(shared: AppShared) -> Self {
         Self(Arc::new(shared))
+    }
+}
+
+/// The responders of the channels with server-defined headers of their own, by channel.
+pub type ChannelResponders = Arc<BTreeMap<String, Arc<Responder>>>;
+
+impl AppShared {
+    /// The responder of requests for `channel`.
+    pub fn responder_for(&self, channel: &str) -> &Responder {
+        self.channel_responders
+            .get(channel)
+            .unwrap_or(&self.responder)
     }
 }
 
@@ -56,8 +70,13 @@ pub struct AppShared {
     pub patches: Option<Arc<PatchIndex>>,
     /// Code-signing keys; `None` when signing is off.
     pub signers: Option<Arc<SignerSet>>,
-    /// Renders manifest answers (holds the signing keys too).
+    /// Renders manifest answers (holds the signing keys and the app-wide
+    /// `expo-server-defined-headers` too).
     pub responder: Arc<Responder>,
+    /// The responders of the channels with server-defined headers of their own.
+    pub channel_responders: ChannelResponders,
+    /// The headers clients send with asset requests (and the token `/assets` checks).
+    pub asset_headers: Arc<AssetHeaders>,
     /// Base of asset URLs: the public URL, plus `/{app}` for apps other than the default.
     pub public_url: PublicUrl,
     /// Where asset URLs point (this server, presigned S3, a CDN): build them with

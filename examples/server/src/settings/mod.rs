@@ -2,6 +2,7 @@
 //! over the configuration file over defaults: see [`crate::config`]), and the value types
 //! flags and the file share.
 
+pub mod headers;
 pub mod limits;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use self::headers::HeaderSettings;
 use self::limits::Limits;
 use crate::blobs::{AssetUrls, PublicUrl};
 use crate::device_reports::AutoRollback;
@@ -138,6 +140,8 @@ pub struct AppSettings {
     pub gc_older_than: Option<std::time::Duration>,
     /// Its signing keys, the default first; none: unsigned.
     pub signing_keys: Vec<SigningKeyConfig>,
+    /// Its server-defined and asset request headers.
+    pub headers: HeaderSettings,
 }
 
 /// Names an app cannot have: the first path segment of the server's own routes.
@@ -205,6 +209,8 @@ pub struct ServeSettings {
     pub health_max_devices: u64,
     /// Timeouts, caps, `/metrics` and forwarded hosts.
     pub limits: Limits,
+    /// The default app's server-defined and asset request headers.
+    pub headers: HeaderSettings,
 }
 
 /// Reads a small text file (configuration, PEM, JSON) with a size limit.
