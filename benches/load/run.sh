@@ -20,6 +20,10 @@
 #       running beside wrk (benches/load/hostile.py: 1,000 slowloris connections trickling
 #       header bytes, or 2,000 requests/s for made-up runtime versions), and fails when a
 #       real request gets a non-2xx answer or keeps less than half its throughput
+#   SPLIT=1 benches/load/run.sh
+#       also publishes the export to a second branch, and measures /manifest with channel
+#       `production` serving one branch, then split 50/50 between the two (each request
+#       names one of 1,000 installs, so both branches are served)
 #   BIN=path/to/expo-update-server benches/load/run.sh
 #       measures that binary instead of building this tree (to compare two versions)
 #
@@ -34,6 +38,7 @@ RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 APPS=${APPS:-0}
+SPLIT=${SPLIT:-0}
 if [[ ${1:-} == --smoke ]]; then DURATION=1 RUNS=1; fi
 
 for tool in wrk nginx curl python3; do
@@ -297,6 +302,70 @@ if ((APPS > 0)); then
     done
     apps_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$apps_pid/status")
     printf '\npeak RSS of the %s-app server: %.1f MB\n' "$APPS" "$(python3 -c "print($apps_rss_kb / 1024)")"
+fi
+
+if ((SPLIT > 0)); then
+    # wrk names one of 1,000 installs per request, in turn, with or without a split.
+    cat >"$work/installs.lua" <<'LUA'
+local ids, n = {}, 0
+for i = 1, 1000 do ids[i] = string.format("%08x-0000-4000-8000-%012x", i, i * 7919) end
+request = function()
+    n = n % #ids + 1
+    wrk.headers["eas-client-id"] = ids[n]
+    return wrk.format()
+end
+LUA
+    "$bin" --data-dir "$work/data" publish "$ROOT/test-fixtures/sample-export/dist" \
+        --runtime-version 1.0.0 --platform all --branch canary >/dev/null 2>&1
+    measure_installs() { # header...
+        local args=()
+        for h in "$@"; do args+=(-H "$h"); done
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/installs.lua" \
+            "${args[@]}" "$ours/manifest" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), ms("50%"), ms("99%"),
+      non2xx.group(1) if non2xx else 0)'
+    }
+    split_on() { "$bin" --data-dir "$work/data" channel split production --split-branch canary --percent 50 >/dev/null; }
+    split_off() { "$bin" --data-dir "$work/data" channel set production --branch production >/dev/null; }
+    echo
+    echo "channel production: one branch, then split 50/50 between two (1,000 installs in turn):"
+    echo
+    echo "| endpoint | one branch req/s | split req/s | split / one | one p50 / p99 ms | split p50 / p99 ms |"
+    echo "|---|---|---|---|---|---|"
+    for name in manifest-multipart-signed manifest-json; do
+        IFS='|' read -ra hs <<<"${headers[$name]}"
+        req=("${hs[@]}" 'expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
+        u_rps=() u_p50=() u_p99=() s_rps=() s_p50=() s_p99=()
+        for _ in $(seq "$RUNS"); do
+            split_off
+            sleep 1.5 # the server notices the change (it polls the store's change counter)
+            read -r rps p50 p99 bad < <(measure_installs "${req[@]}")
+            u_rps+=("$rps") u_p50+=("$p50") u_p99+=("$p99")
+            split_on
+            sleep 1.5
+            read -r rps p50 p99 bad2 < <(measure_installs "${req[@]}")
+            s_rps+=("$rps") s_p50+=("$p50") s_p99+=("$p99")
+            ((bad + bad2 == 0)) || { echo "non-2xx answers to $name" >&2; failed=1; }
+        done
+        # Both branches were served during the split.
+        served=$(for i in $(seq 16); do
+            curl -sf "$ours/manifest" "${common[@]}" -H 'accept: application/expo+json' \
+                -H "eas-client-id: $(printf '%08x-0000-4000-8000-%012x' "$i" $((i * 7919)))" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+        done | sort -u | wc -l)
+        ((served == 2)) || { echo "the split served $served distinct updates to 16 installs, not 2" >&2; failed=1; }
+        u=$(median "${u_rps[@]}") sp=$(median "${s_rps[@]}")
+        printf '| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |\n' "$name" "$u" "$sp" \
+            "$(python3 -c "print($sp / $u)")" "$(median "${u_p50[@]}")" "$(median "${u_p99[@]}")" \
+            "$(median "${s_p50[@]}")" "$(median "${s_p99[@]}")"
+    done
 fi
 
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
