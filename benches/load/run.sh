@@ -21,8 +21,8 @@
 #       header bytes, or 2,000 requests/s for made-up runtime versions), and fails when a
 #       real request gets a non-2xx answer or keeps less than half its throughput
 #   SPLIT=1 benches/load/run.sh
-#       also publishes the export to a second branch, and measures /manifest with channel
-#       `production` serving one branch, then split 50/50 between the two (each request
+#       also publishes the export to a second branch, and measures /manifest with the
+#       default channel serving one branch, then split 50/50 between the two (each request
 #       names one of 1,000 installs, so both branches are served)
 #   BIN=path/to/expo-update-server benches/load/run.sh
 #       measures that binary instead of building this tree (to compare two versions)
@@ -332,10 +332,10 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), ms("50%"), ms("99%"),
       non2xx.group(1) if non2xx else 0)'
     }
-    split_on() { "$bin" --data-dir "$work/data" channel split production --split-branch canary --percent 50 >/dev/null; }
-    split_off() { "$bin" --data-dir "$work/data" channel set production --branch production >/dev/null; }
+    split_on() { "$bin" --data-dir "$work/data" channel split default --split-branch canary --percent 50 >/dev/null; }
+    split_off() { "$bin" --data-dir "$work/data" channel set default --branch default >/dev/null; }
     echo
-    echo "channel production: one branch, then split 50/50 between two (1,000 installs in turn):"
+    echo "the default channel: one branch, then split 50/50 between two (1,000 installs in turn):"
     echo
     echo "| endpoint | one branch req/s | split req/s | split / one | one p50 / p99 ms | split p50 / p99 ms |"
     echo "|---|---|---|---|---|---|"
