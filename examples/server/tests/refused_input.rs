@@ -405,19 +405,10 @@ async fn refused_admin_input_is_a_4xx_naming_the_parameter_or_field() {
     assert_eq!(after, list);
 }
 
-/// Every name the branch and channel routes read (path segment, body member, query
-/// parameter), refused with a 4xx naming it; nothing changes.
-#[tokio::test(flavor = "multi_thread")]
-async fn refused_branch_and_channel_input_is_a_4xx_naming_it() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
-    let http = client();
-    let admin = Admin {
-        http: &http,
-        server: &server,
-    };
-    let branches: Value = server.admin_json("/admin/branches", TOKEN).await;
-    let channels: Value = server.admin_json("/admin/channels", TOKEN).await;
+/// Refused names (path segments, body members) and values (percent, query parameters) of
+/// the branch and channel routes.
+#[allow(clippy::too_many_lines, reason = "a table of cases")]
+fn branch_cases(admin: &Admin<'_>) -> Vec<Case> {
     let long = long();
     let mut cases: Vec<Case> = Vec::new();
     for bad in ["a%09b", "caf%C3%A9", &*long] {
@@ -524,6 +515,23 @@ async fn refused_branch_and_channel_input_is_a_4xx_naming_it() {
             parameter("force"),
         ));
     }
+    cases
+}
+
+/// Every name the branch and channel routes read (path segment, body member, query
+/// parameter), refused with a 4xx naming it; nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_branch_and_channel_input_is_a_4xx_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--admin-token", TOKEN]);
+    let http = client();
+    let admin = Admin {
+        http: &http,
+        server: &server,
+    };
+    let branches: Value = server.admin_json("/admin/branches", TOKEN).await;
+    let channels: Value = server.admin_json("/admin/channels", TOKEN).await;
+    let cases = branch_cases(&admin);
     for (what, request, target) in cases {
         let response = request.send().await.unwrap();
         assert_refused(&what, response, &target).await;
