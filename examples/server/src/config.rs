@@ -625,6 +625,37 @@ certificate = "/etc/cert.pem"
     }
 
     #[test]
+    fn header_tables_are_read_for_the_default_app_and_checked_against_presigned_urls() {
+        let serve = |args: &[&str], file: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("server.toml");
+            std::fs::write(&path, file).unwrap();
+            let cli = Cli::try_parse_from(args).unwrap();
+            Loaded::read(Some(&path))
+                .and_then(|loaded| loaded.serve(serve_args(&cli)))
+                .map(|s| s.headers)
+        };
+        let token = "[serve.asset-token]\nsecret = \"0123456789abcdef0123456789abcdef\"\n";
+        let headers = serve(
+            &["x", "serve"],
+            &format!("[serve.server-defined-headers]\nx-a = \"1\"\n{token}"),
+        )
+        .unwrap();
+        assert_eq!(headers.server_defined, r#"x-a="1""#);
+        assert!(headers.asset_token.is_some());
+        let err = serve(&["x", "serve", "--asset-urls", "presigned"], token).unwrap_err();
+        assert!(err.to_string().contains("asset-token"), "{err}");
+        // A misspelt table is refused, not ignored.
+        assert!(
+            serve(
+                &["x", "serve"],
+                "[serve.server-defined-header]\nx = \"1\"\n"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn the_example_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expo-update-server.example.toml");
         let loaded = Loaded::read(Some(&path)).unwrap();
