@@ -139,6 +139,8 @@ measure() { # url header...
     shift
     local args=()
     for h in "$@"; do args+=(-H "$h"); done
+    # WRK_SCRIPT: a Lua script shaping each request.
+    [[ -n ${WRK_SCRIPT:-} ]] && args+=(-s "$WRK_SCRIPT")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" |
         python3 -c '
 import re, sys
@@ -317,21 +319,6 @@ end
 LUA
     "$bin" --data-dir "$work/data" publish "$ROOT/test-fixtures/sample-export/dist" \
         --runtime-version 1.0.0 --platform all --branch canary >/dev/null 2>&1
-    measure_installs() { # header...
-        local args=()
-        for h in "$@"; do args+=(-H "$h"); done
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/installs.lua" \
-            "${args[@]}" "$ours/manifest" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)", text, re.M)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), ms("50%"), ms("99%"),
-      non2xx.group(1) if non2xx else 0)'
-    }
     split_on() { "$bin" --data-dir "$work/data" channel split default --split-branch canary --percent 50 >/dev/null; }
     split_off() { "$bin" --data-dir "$work/data" channel set default --branch default >/dev/null; }
     echo
@@ -346,11 +333,11 @@ print(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), ms("50%"), m
         for _ in $(seq "$RUNS"); do
             split_off
             sleep 1.5 # the server notices the change (it polls the store's change counter)
-            read -r rps p50 p99 bad < <(measure_installs "${req[@]}")
+            read -r rps p50 p99 bad < <(WRK_SCRIPT=$work/installs.lua measure "$ours/manifest" "${req[@]}")
             u_rps+=("$rps") u_p50+=("$p50") u_p99+=("$p99")
             split_on
             sleep 1.5
-            read -r rps p50 p99 bad2 < <(measure_installs "${req[@]}")
+            read -r rps p50 p99 bad2 < <(WRK_SCRIPT=$work/installs.lua measure "$ours/manifest" "${req[@]}")
             s_rps+=("$rps") s_p50+=("$p50") s_p99+=("$p99")
             ((bad + bad2 == 0)) || { echo "non-2xx answers to $name" >&2; failed=1; }
         done
