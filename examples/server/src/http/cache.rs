@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use crate::store::channels::ChannelMap;
 use crate::store::{
-    AssetHash, BlobRecord, ChangeListener, MetadataStore, Platform, Scope, Update, UpdateFilter,
-    UpdateInfo, rollout,
+    AssetHash, BlobRecord, ChangeListener, MetadataStore, Platform, Scope, ScopeKey, ScopeParts,
+    Update, UpdateFilter, UpdateInfo, rollout,
 };
 
 /// At most this many blob records are cached (only blobs that exist are).
@@ -212,7 +212,7 @@ pub struct ManifestCache {
     blobs: Recent<AssetHash, Arc<AssetDescription>>,
     /// The channel rows of every app, loaded once per change (a fresh cell each
     /// invalidation; concurrent first requests share one query).
-    channels: Mutex<Arc<OnceCell<Arc<ChannelMap>>>>,
+    channels: RwLock<Arc<OnceCell<Arc<ChannelMap>>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: AtomicU64,
     /// Wakes the background work that follows changes (the patcher).
@@ -226,7 +226,7 @@ impl Default for ManifestCache {
             misses: Recent::new(MAX_MISSES),
             loading: Mutex::default(),
             blobs: Recent::new(MAX_BLOBS),
-            channels: Mutex::default(),
+            channels: RwLock::default(),
             generation: AtomicU64::new(0),
             changed: tokio::sync::Notify::new(),
         }
@@ -273,21 +273,42 @@ impl ManifestCache {
         let map = self.channel_map(store).await?;
         let (branch, fallback) = map.route(app, channel, client_id);
         let mut entry = self
-            .get(store, &Scope::new(app, branch, runtime_version, platform)?)
+            .get_parts(store, (app, branch, runtime_version, platform))
             .await?;
         if entry.update.is_none()
             && let Some(other) = fallback
         {
             entry = self
-                .get(store, &Scope::new(app, other, runtime_version, platform)?)
+                .get_parts(store, (app, other, runtime_version, platform))
                 .await?;
         }
         entry.for_client(store, client_id).await
     }
 
+    /// [`get`](Self::get) by the scope's parts: a cached scope is found with the request's
+    /// text, no `Scope` (three `String`s) built.
+    async fn get_parts(
+        &self,
+        store: &dyn MetadataStore,
+        parts: ScopeParts<'_>,
+    ) -> Result<Arc<ScopeEntry>> {
+        if let Some(entry) = self.cached(&parts) {
+            super::metrics::record_manifest_cache(true);
+            return Ok(entry);
+        }
+        let (app, channel, runtime_version, platform) = parts;
+        self.get(store, &Scope::new(app, channel, runtime_version, platform)?)
+            .await
+    }
+
     /// The channel map, from `store` on the first request after a change.
     pub async fn channel_map(&self, store: &dyn MetadataStore) -> Result<Arc<ChannelMap>> {
-        let cell = Arc::clone(&*lock(&self.channels));
+        let cell = Arc::clone(
+            &*self
+                .channels
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         cell.get_or_try_init(|| async {
             Ok::<_, crate::error::Error>(Arc::new(ChannelMap::new(store.channels(None).await?)))
         })
@@ -295,7 +316,7 @@ impl ManifestCache {
         .cloned()
     }
 
-    fn cached(&self, scope: &Scope) -> Option<Arc<ScopeEntry>> {
+    fn cached(&self, scope: &(dyn ScopeKey + '_)) -> Option<Arc<ScopeEntry>> {
         self.entries.get(scope).or_else(|| self.misses.get(scope))
     }
 
@@ -351,7 +372,10 @@ impl ManifestCache {
             loading.clear();
             self.entries.clear();
             self.misses.clear();
-            *lock(&self.channels) = Arc::default();
+            *self
+                .channels
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::default();
         }
         // Blobs never change, but a future garbage collection may remove them.
         self.blobs.clear();

@@ -18,6 +18,7 @@
 //! assert!(recent.len() <= 4);
 //! ```
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{RwLock, RwLockWriteGuard};
@@ -47,8 +48,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Recent<K, V> {
         }
     }
 
-    /// The value of `key`, marked as used.
-    pub fn get(&self, key: &K) -> Option<V> {
+    /// The value of `key` (any borrowed form of the key type), marked as used.
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         {
             let inner = self
                 .inner
@@ -62,8 +66,8 @@ impl<K: Eq + Hash + Clone, V: Clone> Recent<K, V> {
             }
         }
         let mut inner = self.write();
-        let value = inner.old.remove(key)?;
-        self.insert_young(&mut inner, key.clone(), value.clone());
+        let (key, value) = inner.old.remove_entry(key)?;
+        self.insert_young(&mut inner, key, value.clone());
         Some(value)
     }
 

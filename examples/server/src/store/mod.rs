@@ -27,9 +27,9 @@ use uuid::Uuid;
 
 pub use model::{
     AssetHash, BlobRecord, DEFAULT_APP, MAX_MESSAGE_LEN, MAX_NAME_LEN, NewUpdate, PatchColumns,
-    PatchOutcome, PatchRecord, Platform, Scope, SourceMap, StoredSourceMap, Update, UpdateAsset,
-    UpdateFilter, UpdateInfo, UpdateKind, checked_message, checked_name, iso_millis,
-    parse_asset_hash,
+    PatchOutcome, PatchRecord, Platform, Scope, ScopeKey, ScopeParts, SourceMap, StoredSourceMap,
+    Update, UpdateAsset, UpdateFilter, UpdateInfo, UpdateKind, checked_message, checked_name,
+    iso_millis, parse_asset_hash,
 };
 pub use postgres::{DatabaseUrl, PostgresStore};
 pub use rows::now_millis;

@@ -64,7 +64,7 @@ pub fn parse_asset_hash(s: &str) -> Result<AssetHash> {
 pub const DEFAULT_APP: &str = "default";
 
 /// The (app, channel, runtime version, platform) an update is served to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Scope {
     /// The app (one server can serve several).
     pub app: String,
@@ -94,6 +94,67 @@ impl Scope {
         })
     }
 }
+
+impl Scope {
+    /// The four parts, borrowed: what a [`ScopeKey`] hashes and compares.
+    pub fn parts(&self) -> ScopeParts<'_> {
+        (
+            &self.app,
+            &self.channel,
+            &self.runtime_version,
+            self.platform,
+        )
+    }
+}
+
+/// (app, channel, runtime version, platform), borrowed.
+pub type ScopeParts<'a> = (&'a str, &'a str, &'a str, Platform);
+
+/// A scope as a map key, owned ([`Scope`]) or borrowed from a request ([`ScopeParts`]):
+/// maps keyed by `Scope` are searched with the request's text, no `String` built.
+pub trait ScopeKey {
+    /// The four parts.
+    fn parts(&self) -> ScopeParts<'_>;
+}
+
+impl ScopeKey for Scope {
+    fn parts(&self) -> ScopeParts<'_> {
+        Scope::parts(self)
+    }
+}
+
+impl ScopeKey for ScopeParts<'_> {
+    fn parts(&self) -> ScopeParts<'_> {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn ScopeKey + 'a> for Scope {
+    fn borrow(&self) -> &(dyn ScopeKey + 'a) {
+        self
+    }
+}
+
+// `Borrow` requires the owned and the borrowed forms to hash alike: both hash the parts.
+impl std::hash::Hash for Scope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl std::hash::Hash for dyn ScopeKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn ScopeKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn ScopeKey + '_ {}
 
 /// Longest app, channel or runtime version name.
 pub const MAX_NAME_LEN: usize = expo_updates::MAX_NAME_LEN;
@@ -443,6 +504,25 @@ impl UpdateFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_is_found_by_its_borrowed_parts_and_only_by_its_own() {
+        let scope = Scope::new("default", "production", "1.0.0", Platform::Ios).unwrap();
+        let mut map = std::collections::HashMap::new();
+        map.insert(scope, 1);
+        let parts: ScopeParts<'_> = ("default", "production", "1.0.0", Platform::Ios);
+        assert_eq!(map.get(&parts as &dyn ScopeKey), Some(&1));
+        for other in [
+            ("default", "production", "1.0.0", Platform::Android),
+            ("default", "production", "1.0.1", Platform::Ios),
+            ("default", "staging", "1.0.0", Platform::Ios),
+            ("other", "production", "1.0.0", Platform::Ios),
+            // The parts are hashed apart: moving a character across them is another key.
+            ("defaultp", "roduction", "1.0.0", Platform::Ios),
+        ] {
+            assert_eq!(map.get(&other as &dyn ScopeKey), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn asset_hash_parses_hex_and_base64url() {
