@@ -177,6 +177,27 @@ async fn manifest_filters_name_the_stream_of_what_is_served() {
     let response = send(&server, "/manifest", &refused).await;
     assert_eq!(response.status(), 406);
     assert_eq!(header(&response, "expo-manifest-filters"), None);
+
+    // The channel moved to another branch: its answers name that branch, so an install
+    // drops what the old branch gave it.
+    publish(&data, "canary");
+    run_ok(bin(&data).args(["channel", "set", "production", "--branch", "canary"]));
+    let moved = query(Some("production"), "multipart/mixed");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let response = send(&server, "/manifest", &moved).await;
+        if header(&response, "expo-manifest-filters") == Some(r#"branchname="canary""#) {
+            let report = check_manifest_response(&moved, &response, None);
+            assert!(report.is_ok(), "{:?}", report.findings);
+            assert_eq!(report.manifest().unwrap().metadata["branchName"], "canary");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not notice the channel's move"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
