@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Backend, bin, run_json, sample_export};
+use common::{Backend, bin, block_on, run_json, sample_export};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -96,6 +96,24 @@ fn report(output: &Output) -> Value {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         )
+    })
+}
+
+/// The id of the update `manifest_url` serves an iOS install of runtime 1.0.0.
+fn served_id(manifest_url: &str) -> Option<String> {
+    let url = manifest_url.to_owned();
+    block_on(async move {
+        let response = reqwest::Client::new()
+            .get(url)
+            .header("expo-protocol-version", "1")
+            .header("expo-platform", "ios")
+            .header("expo-runtime-version", "1.0.0")
+            .header("accept", "application/expo+json")
+            .send()
+            .await
+            .ok()?;
+        let manifest: Value = response.json().await.ok()?;
+        manifest["id"].as_str().map(str::to_owned)
     })
 }
 
@@ -194,6 +212,8 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
 
     // Phase two for blog (whose state was saved last): a new update, the old asset URLs
     // still answer the same bytes.
+    let manifest = server.url("/blog/manifest");
+    let before = served_id(&manifest);
     publish(
         backend,
         data.path(),
@@ -201,6 +221,15 @@ fn check_finds_nothing_wrong_with_this_server_in_any_app(backend: &Backend) {
         Some("blog"),
         &sample_export_v2(),
     );
+    // The server hears of another process's publish within its poll of the store.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while served_id(&manifest) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new update is never served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let output = check(
         Some("blog"),
         "expo-certificate.pem",
