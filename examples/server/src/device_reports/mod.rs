@@ -341,8 +341,6 @@ impl Flusher {
                 _ = ticker.tick() => self.flush(&mut pending, &mut judge).await,
             }
         }
-        // Events sent between the last tick and the closing of the queue.
-        self.drain(&mut pending);
         self.flush(&mut pending, &mut judge).await;
         if !pending.is_empty() {
             tracing::error!(
@@ -352,7 +350,8 @@ impl Flusher {
         }
     }
 
-    /// Merges every queued event into `pending`; `false` once every sender is gone.
+    /// Merges every queued event into `pending`; `false` once every sender is gone (and
+    /// so every event they sent has been merged).
     fn drain(&mut self, pending: &mut Pending) -> bool {
         loop {
             match self.receiver.try_recv() {

@@ -237,10 +237,14 @@ impl ManifestCache {
     /// The entry of `scope`, loading it from `store` on a miss (once, however many
     /// requests miss it at the same time).
     pub async fn get(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
-        if let Some(entry) = self.cached(scope) {
-            super::metrics::record_manifest_cache(true);
-            return Ok(entry);
+        match self.hit(scope) {
+            Some(entry) => Ok(entry),
+            None => self.load_once(store, scope).await,
         }
+    }
+
+    /// Loads `scope` from the store, once however many requests missed it together.
+    async fn load_once(&self, store: &dyn MetadataStore, scope: &Scope) -> Result<Arc<ScopeEntry>> {
         let cell = Arc::clone(lock(&self.loading).entry(scope.clone()).or_default());
         let loaded = cell
             .get_or_try_init(|| async {
@@ -292,13 +296,19 @@ impl ManifestCache {
         store: &dyn MetadataStore,
         parts: ScopeParts<'_>,
     ) -> Result<Arc<ScopeEntry>> {
-        if let Some(entry) = self.cached(&parts) {
-            super::metrics::record_manifest_cache(true);
+        if let Some(entry) = self.hit(&parts) {
             return Ok(entry);
         }
         let (app, channel, runtime_version, platform) = parts;
-        self.get(store, &Scope::new(app, channel, runtime_version, platform)?)
+        self.load_once(store, &Scope::new(app, channel, runtime_version, platform)?)
             .await
+    }
+
+    /// The cached entry of `scope`, counted as a cache hit.
+    fn hit(&self, scope: &(dyn ScopeKey + '_)) -> Option<Arc<ScopeEntry>> {
+        let entry = self.cached(scope)?;
+        super::metrics::record_manifest_cache(true);
+        Some(entry)
     }
 
     /// The channel map, from `store` on the first request after a change.
