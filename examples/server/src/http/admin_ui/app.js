@@ -103,8 +103,10 @@ async function refresh() {
     const value = $(id).value.trim();
     if (value) query.set(name, value);
   }
-  const [updates, channels, branches] = await Promise.all([
-    call('GET', `updates?${query}`), call('GET', 'channels'), call('GET', 'branches'),
+  // One request first: a refused token is then refused once, not by three requests racing.
+  const channels = await call('GET', 'channels');
+  const [updates, branches] = await Promise.all([
+    call('GET', `updates?${query}`), call('GET', 'branches'),
   ]);
   renderChannels(channels, branches.map((b) => b.name));
   const groups = new Map();
