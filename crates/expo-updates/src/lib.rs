@@ -15,6 +15,7 @@ mod error_body;
 pub mod headers;
 mod prepared;
 mod request;
+pub mod request_headers;
 mod response;
 #[cfg(feature = "tower")]
 pub mod service;
@@ -36,6 +37,7 @@ pub use request::{
     MAX_CHANNEL_LEN, MAX_CLIENT_ID_LEN, MAX_FATAL_ERROR_LEN, MAX_NAME_LEN, ProtocolVersion,
     UpdateRequest, check_name,
 };
+pub use request_headers::{RequestHeader, RequestHeaders};
 pub use response::Responder;
 pub use source::{AssetSource, InMemorySource, Resolved, Target, UpdateSource, export_manifest};
 

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use expo_accept::ResponseFormat;
 use expo_manifest::{Platform, RuntimeVersion, UpdateId};
 use expo_sfv::{Dictionary, ExpectSignature};
-use http::{HeaderMap, HeaderName, Method, request::Parts};
+use http::{HeaderMap, Method, request::Parts};
 
 use crate::error::{HeaderValueError, ProtocolError, shorten};
 use crate::headers as h;
+use crate::request_headers::{RequestHeader as Rh, RequestHeaders};
 
 /// Longest name accepted by [`check_name`] (and so longest `expo-channel-name`).
 pub const MAX_NAME_LEN: usize = 255;
@@ -102,22 +103,32 @@ impl UpdateRequest {
     /// when none of the three structures is acceptable), then the optional
     /// headers (400 when malformed).
     pub fn from_parts(parts: &Parts) -> Result<Self, ProtocolError> {
-        if parts.method != Method::GET && parts.method != Method::POST {
-            return Err(ProtocolError::MethodNotAllowed {
-                method: shorten(parts.method.as_str()),
-                allow: Self::ALLOW,
-            });
-        }
-        Self::from_headers(&parts.headers)
+        Self::from_method_and_headers(&parts.method, &RequestHeaders::scan(&parts.headers))
     }
 
     /// [`from_parts`](Self::from_parts) without the method check.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ProtocolError> {
-        let protocol_version = match text(
-            headers,
-            &h::EXPO_PROTOCOL_VERSION,
-            h::names::EXPO_PROTOCOL_VERSION,
-        )? {
+        Self::from_request_headers(&RequestHeaders::scan(headers))
+    }
+
+    /// [`from_parts`](Self::from_parts) on a request whose headers were already scanned
+    /// (a server that reads them for more than this request, once).
+    pub fn from_method_and_headers(
+        method: &Method,
+        headers: &RequestHeaders<'_>,
+    ) -> Result<Self, ProtocolError> {
+        if *method != Method::GET && *method != Method::POST {
+            return Err(ProtocolError::MethodNotAllowed {
+                method: shorten(method.as_str()),
+                allow: Self::ALLOW,
+            });
+        }
+        Self::from_request_headers(headers)
+    }
+
+    /// [`from_headers`](Self::from_headers) on headers already scanned.
+    pub fn from_request_headers(headers: &RequestHeaders<'_>) -> Result<Self, ProtocolError> {
+        let protocol_version = match text(headers, Rh::ProtocolVersion)? {
             None | Some("0") => ProtocolVersion::V0,
             Some("1") => ProtocolVersion::V1,
             Some(other) => {
@@ -126,7 +137,7 @@ impl UpdateRequest {
                 });
             }
         };
-        let platform = match required(headers, &h::EXPO_PLATFORM, h::names::EXPO_PLATFORM)? {
+        let platform = match required(headers, Rh::Platform)? {
             "ios" => Platform::Ios,
             "android" => Platform::Android,
             other => {
@@ -135,24 +146,16 @@ impl UpdateRequest {
                 });
             }
         };
-        let runtime_version = RuntimeVersion::new(required(
-            headers,
-            &h::EXPO_RUNTIME_VERSION,
-            h::names::EXPO_RUNTIME_VERSION,
-        )?)
-        .map_err(|e| invalid(h::names::EXPO_RUNTIME_VERSION, e))?;
+        let runtime_version = RuntimeVersion::new(required(headers, Rh::RuntimeVersion)?)
+            .map_err(|e| invalid(h::names::EXPO_RUNTIME_VERSION, e))?;
         let format = negotiate(headers)?;
-        let expect_signature = text(
-            headers,
-            &h::EXPO_EXPECT_SIGNATURE,
-            h::names::EXPO_EXPECT_SIGNATURE,
-        )?
-        .map(parse_expect_signature)
-        .transpose()?;
-        let channel = text(headers, &h::EXPO_CHANNEL_NAME, h::names::EXPO_CHANNEL_NAME)?
+        let expect_signature = text(headers, Rh::ExpectSignature)?
+            .map(parse_expect_signature)
+            .transpose()?;
+        let channel = text(headers, Rh::ChannelName)?
             .map(|v| named(h::names::EXPO_CHANNEL_NAME, v))
             .transpose()?;
-        let client_id = text(headers, &h::EAS_CLIENT_ID, h::names::EAS_CLIENT_ID)?
+        let client_id = text(headers, Rh::ClientId)?
             .map(|v| {
                 bounded(h::names::EAS_CLIENT_ID, v, MAX_CLIENT_ID_LEN).map(|mut v| {
                     v.make_ascii_lowercase();
@@ -160,11 +163,7 @@ impl UpdateRequest {
                 })
             })
             .transpose()?;
-        let recent_failed_update_ids = match text(
-            headers,
-            &h::EXPO_RECENT_FAILED_UPDATE_IDS,
-            h::names::EXPO_RECENT_FAILED_UPDATE_IDS,
-        )? {
+        let recent_failed_update_ids = match text(headers, Rh::RecentFailedUpdateIds)? {
             None => Vec::new(),
             Some(v) => expo_sfv::parse_string_list(v)
                 .map_err(|e| invalid(h::names::EXPO_RECENT_FAILED_UPDATE_IDS, e))?
@@ -172,17 +171,15 @@ impl UpdateRequest {
                 .map(|id| id.to_ascii_lowercase())
                 .collect(),
         };
-        let extra_params = text(headers, &h::EXPO_EXTRA_PARAMS, h::names::EXPO_EXTRA_PARAMS)?
+        let extra_params = text(headers, Rh::ExtraParams)?
             .map(|v| Dictionary::parse(v).map_err(|e| invalid(h::names::EXPO_EXTRA_PARAMS, e)))
             .transpose()?;
         // The parser expo-patch uses too: `bsdiff;q=0` is a refusal.
-        let accepts_bsdiff = expo_accept::accepts_im(
-            headers
-                .get_all(h::A_IM)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-            "bsdiff",
-        );
+        let accepts_bsdiff = headers.first(Rh::AIm).is_some()
+            && expo_accept::accepts_im(
+                headers.all(Rh::AIm).filter_map(|v| v.to_str().ok()),
+                "bsdiff",
+            );
         Ok(UpdateRequest {
             protocol_version,
             platform,
@@ -190,21 +187,9 @@ impl UpdateRequest {
             format,
             expect_signature,
             channel,
-            current_update_id: update_id(
-                headers,
-                &h::EXPO_CURRENT_UPDATE_ID,
-                h::names::EXPO_CURRENT_UPDATE_ID,
-            )?,
-            embedded_update_id: update_id(
-                headers,
-                &h::EXPO_EMBEDDED_UPDATE_ID,
-                h::names::EXPO_EMBEDDED_UPDATE_ID,
-            )?,
-            requested_update_id: update_id(
-                headers,
-                &h::EXPO_REQUESTED_UPDATE_ID,
-                h::names::EXPO_REQUESTED_UPDATE_ID,
-            )?,
+            current_update_id: update_id(headers, Rh::CurrentUpdateId)?,
+            embedded_update_id: update_id(headers, Rh::EmbeddedUpdateId)?,
+            requested_update_id: update_id(headers, Rh::RequestedUpdateId)?,
             client_id,
             recent_failed_update_ids,
             fatal_error: fatal_error(headers),
@@ -301,32 +286,18 @@ fn invalid(header: &'static str, source: impl Into<HeaderValueError>) -> Protoco
 }
 
 /// A header that may appear once, as text.
-fn text<'a>(
-    headers: &'a HeaderMap,
-    key: &HeaderName,
-    name: &'static str,
-) -> Result<Option<&'a str>, ProtocolError> {
-    let mut values = headers.get_all(key).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(invalid(name, HeaderValueError::Repeated));
-    }
-    first
-        .to_str()
-        .map(|v| Some(v.trim()))
-        .map_err(|_| invalid(name, HeaderValueError::NotVisibleAscii))
+fn text<'a>(headers: &RequestHeaders<'a>, header: Rh) -> Result<Option<&'a str>, ProtocolError> {
+    headers
+        .single(header)
+        .map_err(|e| invalid(header.name(), e))
 }
 
-fn required<'a>(
-    headers: &'a HeaderMap,
-    key: &HeaderName,
-    name: &'static str,
-) -> Result<&'a str, ProtocolError> {
-    match text(headers, key, name)? {
+fn required<'a>(headers: &RequestHeaders<'a>, header: Rh) -> Result<&'a str, ProtocolError> {
+    match text(headers, header)? {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ProtocolError::MissingHeader { header: name }),
+        _ => Err(ProtocolError::MissingHeader {
+            header: header.name(),
+        }),
     }
 }
 
@@ -379,13 +350,9 @@ fn bounded(header: &'static str, value: &str, max: usize) -> Result<String, Prot
         .map_err(|e| invalid(header, e))
 }
 
-fn update_id(
-    headers: &HeaderMap,
-    key: &HeaderName,
-    name: &'static str,
-) -> Result<Option<UpdateId>, ProtocolError> {
-    text(headers, key, name)?
-        .map(|v| v.parse().map_err(|e| invalid(name, e)))
+fn update_id(headers: &RequestHeaders<'_>, header: Rh) -> Result<Option<UpdateId>, ProtocolError> {
+    text(headers, header)?
+        .map(|v| v.parse().map_err(|e| invalid(header.name(), e)))
         .transpose()
 }
 
@@ -410,8 +377,8 @@ fn parse_expect_signature(value: &str) -> Result<Arc<ExpectSignature>, ProtocolE
     Ok(parsed)
 }
 
-fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
-    let mut values = headers.get_all(http::header::ACCEPT).iter();
+fn negotiate(headers: &RequestHeaders<'_>) -> Result<ResponseFormat, ProtocolError> {
+    let mut values = headers.all(Rh::Accept);
     let joined;
     let accept = match (values.next(), values.next()) {
         (None, _) => None,
@@ -422,7 +389,7 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
         // Several `accept` lines are one list (RFC 9110 5.3).
         (Some(_), Some(_)) => {
             let mut buffer = String::new();
-            for value in headers.get_all(http::header::ACCEPT) {
+            for value in headers.all(Rh::Accept) {
                 let value = value
                     .to_str()
                     .map_err(|_| invalid("accept", HeaderValueError::NotVisibleAscii))?;
@@ -451,8 +418,8 @@ fn negotiate(headers: &HeaderMap) -> Result<ResponseFormat, ProtocolError> {
     })
 }
 
-fn fatal_error(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(h::EXPO_FATAL_ERROR)?.as_bytes();
+fn fatal_error(headers: &RequestHeaders<'_>) -> Option<String> {
+    let value = headers.first(Rh::FatalError)?.as_bytes();
     let value = value.get(..MAX_FATAL_ERROR_LEN).unwrap_or(value);
     // Cutting may split a UTF-8 sequence; the lossy decode marks it.
     Some(String::from_utf8_lossy(value).into_owned())

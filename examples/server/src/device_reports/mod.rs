@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
+use expo_updates::RequestHeaders;
 use metrics::Counter;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -169,10 +169,10 @@ impl HealthRecorder {
     /// Reads the health headers of a manifest request, before it is validated.
     ///
     /// Malformed values are ignored and counted, and a malformed
-    /// `expo-recent-failed-update-ids` is removed from `headers` (see
+    /// `expo-recent-failed-update-ids` is forgotten by `headers` (see
     /// [`Observation::read`]) so it never costs the device its update check. Nothing is
     /// queued: [`HealthRecorder::report`] does that once the request passed validation.
-    pub fn read(&self, headers: &mut HeaderMap) -> Option<Observation> {
+    pub fn read(&self, headers: &mut RequestHeaders<'_>) -> Option<Observation> {
         Observation::read(headers, |why| self.counters.ignored(why).increment(1))
     }
 
@@ -592,13 +592,15 @@ mod tests {
     async fn a_full_queue_drops_instead_of_waiting() {
         let (recorder, mut receiver) = HealthRecorder::new(1);
         for device in ["a", "b", "c"] {
-            let mut headers = HeaderMap::new();
+            let mut headers = axum::http::HeaderMap::new();
             headers.insert("eas-client-id", device.parse().unwrap());
             headers.insert(
                 "expo-current-update-id",
                 Uuid::from_u128(1).to_string().parse().unwrap(),
             );
-            let observation = recorder.read(&mut headers).unwrap();
+            let observation = recorder
+                .read(&mut expo_updates::RequestHeaders::scan(&headers))
+                .unwrap();
             recorder.report(observation);
         }
         assert!(receiver.try_recv().is_ok());

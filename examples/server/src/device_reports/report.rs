@@ -1,9 +1,7 @@
 //! Reading one manifest request's health headers into an [`Observation`].
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-// The `HeaderName` constants, not the text: a lookup by text parses and hashes the name
-// on every request.
-use expo_updates::{MAX_CLIENT_ID_LEN, headers as h};
+// Read from the request's one scan of its headers, which validation reads too.
+use expo_updates::{MAX_CLIENT_ID_LEN, RequestHeader, RequestHeaders};
 use uuid::Uuid;
 
 use crate::store::{DeviceHash, DeviceReport};
@@ -52,24 +50,27 @@ pub struct Observation {
 
 impl Observation {
     /// Reads the health headers of a manifest request; `ignored` hears of every part left
-    /// uncounted. A malformed `expo-recent-failed-update-ids` is removed from `headers`:
+    /// uncounted. A malformed `expo-recent-failed-update-ids` is forgotten by `headers`:
     /// it only feeds these counts, so it must never cost the device its update check.
     ///
     /// Attribution (see the module docs of [`crate::device_reports`]): the current update
     /// counts as launched; each recent failed id as failed; `expo-fatal-error` counts as a
     /// failure of the current update only when no failed id is listed (otherwise the crash
     /// it describes is the failed update's, and the client now runs a fallback).
-    pub fn read(headers: &mut HeaderMap, mut ignored: impl FnMut(Ignored)) -> Option<Self> {
-        let current =
-            single(headers, &h::EXPO_CURRENT_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
-        let embedded =
-            single(headers, &h::EXPO_EMBEDDED_UPDATE_ID).and_then(|v| Uuid::parse_str(v).ok());
+    pub fn read(
+        headers: &mut RequestHeaders<'_>,
+        mut ignored: impl FnMut(Ignored),
+    ) -> Option<Self> {
+        let current = single(headers, RequestHeader::CurrentUpdateId)
+            .and_then(|v| Uuid::parse_str(v).ok());
+        let embedded = single(headers, RequestHeader::EmbeddedUpdateId)
+            .and_then(|v| Uuid::parse_str(v).ok());
         let launched = current.filter(|id| Some(*id) != embedded);
         let mut failed = failed_ids(headers, &mut ignored);
         if failed.is_empty()
             && let Some(id) = launched
             && headers
-                .get(&h::EXPO_FATAL_ERROR)
+                .first(RequestHeader::FatalError)
                 .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
         {
             failed.push(id);
@@ -77,7 +78,7 @@ impl Observation {
         if launched.is_none() && failed.is_empty() {
             return None;
         }
-        let client_id = single(headers, &h::EAS_CLIENT_ID)
+        let client_id = single(headers, RequestHeader::ClientId)
             .filter(|id| !id.is_empty() && id.len() <= MAX_CLIENT_ID_LEN);
         let Some(client_id) = client_id else {
             ignored(Ignored::NoClientId);
@@ -115,31 +116,23 @@ impl Observation {
 }
 
 /// The trimmed text of a header sent once; `None` when absent, repeated or not ASCII.
-fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    value.to_str().ok().map(str::trim)
+fn single<'a>(headers: &RequestHeaders<'a>, header: RequestHeader) -> Option<&'a str> {
+    headers.single(header).ok().flatten()
 }
 
-fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec<Uuid> {
-    let values: Vec<&HeaderValue> = headers
-        .get_all(&h::EXPO_RECENT_FAILED_UPDATE_IDS)
-        .iter()
-        .collect();
-    let members = match values.as_slice() {
-        [] => return Vec::new(),
-        [value] => value
-            .to_str()
-            .ok()
-            .and_then(|text| expo_sfv::parse_string_list(text.trim()).ok()),
-        _ => None,
-    };
+fn failed_ids(headers: &mut RequestHeaders<'_>, ignored: &mut impl FnMut(Ignored)) -> Vec<Uuid> {
+    const FAILED: RequestHeader = RequestHeader::RecentFailedUpdateIds;
+    if headers.first(FAILED).is_none() {
+        return Vec::new();
+    }
+    let members = headers
+        .single(FAILED)
+        .ok()
+        .flatten()
+        .and_then(|text| expo_sfv::parse_string_list(text).ok());
     let Some(members) = members else {
         ignored(Ignored::MalformedFailedIds);
-        headers.remove(&h::EXPO_RECENT_FAILED_UPDATE_IDS);
+        headers.forget(FAILED);
         return Vec::new();
     };
     let mut ids = Vec::new();
@@ -162,6 +155,8 @@ fn failed_ids(headers: &mut HeaderMap, ignored: &mut impl FnMut(Ignored)) -> Vec
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
     use super::*;
 
     const A: &str = "0754dad0-d200-4634-913c-ef1f26106028";
@@ -176,11 +171,17 @@ mod tests {
         map
     }
 
-    fn read(pairs: &[(&'static str, &str)]) -> (Option<Observation>, Vec<Ignored>, HeaderMap) {
-        let mut map = headers(pairs);
+    /// The observation, what was ignored, and whether `expo-recent-failed-update-ids` is
+    /// still there for the protocol layer to read.
+    fn read(pairs: &[(&'static str, &str)]) -> (Option<Observation>, Vec<Ignored>, bool) {
+        let map = headers(pairs);
+        let mut scanned = RequestHeaders::scan(&map);
         let mut ignored = Vec::new();
-        let observation = Observation::read(&mut map, |why| ignored.push(why));
-        (observation, ignored, map)
+        let observation = Observation::read(&mut scanned, |why| ignored.push(why));
+        let left = scanned
+            .first(RequestHeader::RecentFailedUpdateIds)
+            .is_some();
+        (observation, ignored, left)
     }
 
     fn id(text: &str) -> Uuid {
@@ -250,7 +251,7 @@ mod tests {
             ("expo-recent-failed-update-ids", "(\"unterminated"),
         ]);
         assert_eq!(ignored, [Ignored::MalformedFailedIds]);
-        assert!(left.get("expo-recent-failed-update-ids").is_none());
+        assert!(!left, "the malformed list is not read by validation");
         assert_eq!(observation.unwrap().launched, Some(id(A)), "still counted");
 
         let (observation, ignored, left) = read(&[
@@ -261,7 +262,7 @@ mod tests {
             ),
         ]);
         assert_eq!(ignored, [Ignored::InvalidFailedId]);
-        assert!(left.get("expo-recent-failed-update-ids").is_some());
+        assert!(left);
         assert_eq!(observation.unwrap().failed, [id(B)]);
     }
 
@@ -315,12 +316,13 @@ mod tests {
             let current_is_valid = map
                 .get("expo-current-update-id")
                 .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim().parse::<expo_manifest::UpdateId>().is_ok()));
-            if let Some(observation) = Observation::read(&mut map, |_| {}) {
+            let mut scanned = RequestHeaders::scan(&map);
+            if let Some(observation) = Observation::read(&mut scanned, |_| {}) {
                 proptest::prop_assert!(observation.failed.len() <= MAX_FAILED_IDS);
                 proptest::prop_assert!(observation.reports().count() <= MAX_FAILED_IDS + 1);
             }
             if current_is_valid {
-                let answer = expo_updates::UpdateRequest::from_headers(&map);
+                let answer = expo_updates::UpdateRequest::from_request_headers(&scanned);
                 proptest::prop_assert!(answer.is_ok(), "{answer:?}");
             }
         }

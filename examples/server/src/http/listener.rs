@@ -33,11 +33,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
-use tower::Layer as _;
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::{Trace, TraceLayer};
 
 use super::error::ApiError;
+use super::request_log::RequestLog;
 use crate::settings::limits::Limits;
 
 /// How long accepting pauses after an error such as running out of file descriptors.
@@ -67,16 +65,16 @@ fn over_capacity_answer() -> Vec<u8> {
     answer
 }
 
-/// `router` with the request log of `tower_http` (a span per request and events at DEBUG,
+/// `router` with the request log ([`RequestLog`]: a span per request and events at DEBUG,
 /// failed responses at ERROR) around it: the service a connection calls.
 ///
 /// Around the whole router rather than a layer of it: `Router::layer` wraps every route in
 /// one more boxed service, cloned (allocated) for every request.
-pub type Traced = Trace<Router, SharedClassifier<ServerErrorsAsFailures>>;
+pub type Traced = RequestLog<Router>;
 
 /// [`Traced`] `router`.
 pub fn traced(router: Router) -> Traced {
-    TraceLayer::new_for_http().layer(router)
+    RequestLog::new(router)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains for at most

@@ -8,7 +8,7 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use expo_updates::{ProtocolError, Resolved, SourceError, UpdateRequest};
+use expo_updates::{ProtocolError, RequestHeaders, Resolved, SourceError, UpdateRequest};
 
 use super::metrics;
 use super::served::{AssetLinks, request_base_url};
@@ -16,13 +16,15 @@ use super::state::AppState;
 
 /// The manifest endpoint.
 pub async fn manifest(State(state): State<AppState>, request: Request) -> Response {
-    let (mut parts, _body) = request.into_parts();
-    // Read (and cleaned of a malformed failed-ids list) before validation, queued after it:
+    let (parts, _body) = request.into_parts();
+    // One walk over the headers finds every protocol header, for both readers below.
+    let mut headers = RequestHeaders::scan(&parts.headers);
+    // Read (and rid of a malformed failed-ids list) before validation, queued after it:
     // a request the protocol refuses reports nothing.
-    let observation = state.health.read(&mut parts.headers);
+    let observation = state.health.read(&mut headers);
     let responder = &state.responder;
     let answer = async {
-        let request = UpdateRequest::from_parts(&parts)?;
+        let request = UpdateRequest::from_method_and_headers(&parts.method, &headers)?;
         if let Some(observation) = observation {
             state.health.report(observation);
         }

@@ -16,6 +16,7 @@ pub mod patched;
 pub mod publish;
 pub mod readiness;
 pub mod recent;
+pub mod request_log;
 pub mod served;
 pub mod signing;
 pub mod source_maps;
@@ -72,7 +73,7 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
         .fallback(move |uri: axum::http::Uri| std::future::ready(not_found(&uri, &names)))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(metrics::TrackLayer)
-        // The request log (`TraceLayer`) wraps the whole router: `listener::traced`.
+        // The request log (`RequestLog`) wraps the whole router: `listener::traced`.
         .with_state(state)
 }
 
