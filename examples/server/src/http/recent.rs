@@ -19,9 +19,11 @@
 //! ```
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{RwLock, RwLockWriteGuard};
+
+// Seeded per map, and several times faster than SipHash on the short keys of a request.
+use foldhash::HashMap;
 
 /// A map of at most `capacity` entries, least recently used out.
 #[derive(Debug)]
@@ -42,8 +44,8 @@ impl<K: Eq + Hash + Clone, V: Clone> Recent<K, V> {
         Self {
             half: (capacity / 2).max(1),
             inner: RwLock::new(Generations {
-                young: HashMap::new(),
-                old: HashMap::new(),
+                young: HashMap::default(),
+                old: HashMap::default(),
             }),
         }
     }

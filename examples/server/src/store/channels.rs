@@ -165,13 +165,15 @@ pub enum BranchChange {
 /// lookup: keyed by app, then channel name).
 #[derive(Debug, Default)]
 pub struct ChannelMap {
-    apps: HashMap<String, HashMap<String, Channel>>,
+    // Looked up on every manifest request: foldhash, not SipHash.
+    apps: foldhash::HashMap<String, foldhash::HashMap<String, Channel>>,
 }
 
 impl ChannelMap {
     /// A map of these channel rows.
     pub fn new(channels: Vec<Channel>) -> Self {
-        let mut apps: HashMap<String, HashMap<String, Channel>> = HashMap::new();
+        let mut apps: foldhash::HashMap<String, foldhash::HashMap<String, Channel>> =
+            foldhash::HashMap::default();
         for channel in channels {
             apps.entry(channel.app.clone())
                 .or_default()

@@ -8,12 +8,13 @@
 //! ran): a handle taken before would stay a no-op.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::http::Method;
+// Looked up several times per request: foldhash, not SipHash.
+use foldhash::{HashMap, HashSet};
 use metrics::{Counter, Histogram};
 use uuid::Uuid;
 
