@@ -133,21 +133,33 @@ impl ScopeEntry {
         store: &dyn MetadataStore,
         client_id: Option<&str>,
     ) -> Result<Arc<Self>> {
+        let id = match self.kept_for_client(client_id) {
+            Ok(entry) => return Ok(entry),
+            Err(id) => id,
+        };
+        let update = store.update(id).await?.map(Arc::new);
+        let entry = Arc::new(Self::new(update));
+        let Some(rollout) = &self.rollout else {
+            return Ok(entry);
+        };
+        Ok(Arc::clone(
+            lock(&rollout.entries).entry(id).or_insert(entry),
+        ))
+    }
+
+    /// [`for_client`](Self::for_client) without the store: the entry, or the id of the
+    /// update to load for it.
+    fn kept_for_client(self: &Arc<Self>, client_id: Option<&str>) -> Result<Arc<Self>, Uuid> {
         let Some(rollout) = &self.rollout else {
             return Ok(Arc::clone(self));
         };
         let Some(selected) = rollout::select(&rollout.candidates, client_id) else {
             return Ok(Arc::new(Self::new(None)));
         };
-        let id = selected.id;
-        if let Some(entry) = lock(&rollout.entries).get(&id) {
-            return Ok(Arc::clone(entry));
-        }
-        let update = store.update(id).await?.map(Arc::new);
-        let entry = Arc::new(Self::new(update));
-        Ok(Arc::clone(
-            lock(&rollout.entries).entry(id).or_insert(entry),
-        ))
+        lock(&rollout.entries)
+            .get(&selected.id)
+            .cloned()
+            .ok_or(selected.id)
     }
 
     /// What the protocol layer answers from, with asset URLs built by `links`; built again
@@ -159,18 +171,8 @@ impl ScopeEntry {
     /// [`resolved`](Self::resolved), with the answers rendered from it so far: kept
     /// as long as it is.
     pub async fn answers(&self, links: &AssetLinks<'_>) -> Result<Arc<Answers>> {
-        {
-            let mut slots = lock(&self.prepared);
-            if let Some(at) = slots.iter().rposition(|p| p.base == links.base)
-                && slots[at].until.is_none_or(|until| Instant::now() < until)
-            {
-                let answers = Arc::clone(&slots[at].answers);
-                if at + 1 != slots.len() {
-                    let used = slots.remove(at);
-                    slots.push(used);
-                }
-                return Ok(answers);
-            }
+        if let Some(answers) = self.kept_answers(links) {
+            return Ok(answers);
         }
         // Built without the lock (building may sign URLs): concurrent misses may build
         // twice, and the last one is kept.
@@ -196,6 +198,24 @@ impl ScopeEntry {
             answers: Arc::clone(&answers),
         });
         Ok(answers)
+    }
+
+    /// [`answers`](Self::answers) when they are kept and still fresh: no future, no work.
+    pub fn kept_answers(&self, links: &AssetLinks<'_>) -> Option<Arc<Answers>> {
+        let mut slots = lock(&self.prepared);
+        let at = slots.iter().rposition(|p| p.base == links.base)?;
+        if slots[at]
+            .until
+            .is_some_and(|until| Instant::now() >= until)
+        {
+            return None;
+        }
+        let answers = Arc::clone(&slots[at].answers);
+        if at + 1 != slots.len() {
+            let used = slots.remove(at);
+            slots.push(used);
+        }
+        Some(answers)
     }
 }
 
@@ -274,6 +294,10 @@ impl ManifestCache {
         platform: Platform,
         client_id: Option<&str>,
     ) -> Result<Arc<ScopeEntry>> {
+        if let Some(entry) = self.kept_for_channel(app, channel, runtime_version, platform, client_id)
+        {
+            return Ok(entry);
+        }
         let map = self.channel_map(store).await?;
         let (branch, fallback) = map.route(app, channel, client_id);
         let mut entry = self
@@ -287,6 +311,39 @@ impl ManifestCache {
                 .await?;
         }
         entry.for_client(store, client_id).await
+    }
+
+    /// [`for_channel`](Self::for_channel) when all it needs is cached: no store query and
+    /// no future (the hot path of every app launch); `None` when something must be loaded.
+    pub fn kept_for_channel(
+        &self,
+        app: &str,
+        channel: &str,
+        runtime_version: &str,
+        platform: Platform,
+        client_id: Option<&str>,
+    ) -> Option<Arc<ScopeEntry>> {
+        let map = Arc::clone(
+            self.channels
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get()?,
+        );
+        let (branch, fallback) = map.route(app, channel, client_id);
+        let mut entry = self.cached(&(app, branch, runtime_version, platform))?;
+        let mut hits = 1;
+        if entry.update.is_none()
+            && let Some(other) = fallback
+        {
+            entry = self.cached(&(app, other, runtime_version, platform))?;
+            hits += 1;
+        }
+        let entry = entry.kept_for_client(client_id).ok()?;
+        // Counted as `for_channel` counts them, once it is sure to answer from the cache.
+        for _ in 0..hits {
+            super::metrics::record_manifest_cache(true);
+        }
+        Some(entry)
     }
 
     /// [`get`](Self::get) by the scope's parts: a cached scope is found with the request's
