@@ -26,7 +26,9 @@ impl RuntimeVersion {
         if value.len() > Self::MAX_LEN {
             return Err(Error::RuntimeVersionTooLong(value.len()));
         }
-        if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
+        // By byte (the first byte out of range starts the character reported).
+        if let Some(at) = value.bytes().position(|b| !(b' '..=b'~').contains(&b)) {
+            let c = value[at..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
             return Err(Error::RuntimeVersionCharacter(c));
         }
         Ok(RuntimeVersion(value))

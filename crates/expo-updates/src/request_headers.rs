@@ -94,14 +94,31 @@ impl RequestHeader {
             return Some(Self::Accept);
         }
         let text = name.as_str();
+        let bytes = text.as_bytes();
         // Every other one starts with `expo-`, `eas-` or is `a-im`: most of a request's
         // other headers (`host`, `user-agent`, `connection`...) stop at the first byte.
-        if !matches!(text.as_bytes().first(), Some(b'e' | b'a')) {
+        if !matches!(bytes.first(), Some(b'e' | b'a')) {
             return None;
         }
-        Self::ALL
-            .into_iter()
-            .find(|header| header.name().len() == text.len() && header.name() == text)
+        // The length (and where two share one, the sixth byte) leaves one candidate: one
+        // comparison instead of fourteen.
+        let candidate = match (bytes.len(), bytes.get(5)) {
+            (4, _) => Self::AIm,
+            (13, Some(b'p')) => Self::Platform,
+            (13, _) => Self::ClientId,
+            (16, _) => Self::FatalError,
+            (17, Some(b'c')) => Self::ChannelName,
+            (17, _) => Self::ExtraParams,
+            (20, _) => Self::RuntimeVersion,
+            (21, Some(b'p')) => Self::ProtocolVersion,
+            (21, _) => Self::ExpectSignature,
+            (22, _) => Self::CurrentUpdateId,
+            (23, _) => Self::EmbeddedUpdateId,
+            (24, _) => Self::RequestedUpdateId,
+            (29, _) => Self::RecentFailedUpdateIds,
+            _ => return None,
+        };
+        (candidate.name() == text).then_some(candidate)
     }
 }
 
