@@ -186,7 +186,14 @@ impl Connection {
                         overloaded().map(|body| Tracked::new(body, active)),
                     );
                 };
-                let request = request.map(|body| Body::new(Paced::new(body, body_timeout)));
+                let request = request.map(|body| {
+                    // Most requests (every GET) have no body: nothing to pace, nothing to box.
+                    if body.is_end_stream() {
+                        Body::empty()
+                    } else {
+                        Body::new(Paced::new(body, body_timeout))
+                    }
+                });
                 let response = match tower::Service::call(&mut router, request).await {
                     Ok(response) => response,
                     Err(never) => match never {},

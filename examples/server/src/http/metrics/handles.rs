@@ -50,8 +50,27 @@ impl Channel {
 }
 
 /// A route label value, shared rather than copied per request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Interned by [`route`] (one `Arc` per pattern and thread, kept for good): two routes are
+/// equal when they share the `Arc`, and the pointer is hashed, not the text. A route
+/// interned by another thread (a request that moved) is a key of its own, for the same
+/// handle: at most threads times routes keys.
+#[derive(Debug, Clone)]
 pub(super) struct Route(Arc<str>);
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Route {}
+
+impl Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0).cast::<u8>(), state);
+    }
+}
 
 impl Route {
     fn as_str(&self) -> &str {
