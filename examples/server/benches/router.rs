@@ -192,15 +192,7 @@ fn router_in_process(c: &mut Criterion) {
     drain_like_the_flusher(reports);
     let state = app_state(&data, signers, health);
     // What a connection calls: the router inside the request log.
-    let app = traced(router(state.clone(), Vec::new(), None));
-    {
-        let r = copy(&manifest_request("application/expo+json"));
-        let f = expo_update_server::http::manifest::manifest(axum::extract::State(state.clone()), r);
-        eprintln!("SIZE manifest future {}", std::mem::size_of_val(&f));
-        let r = copy(&manifest_request("application/expo+json"));
-        let f = app.clone().oneshot(r);
-        eprintln!("SIZE oneshot future {}", std::mem::size_of_val(&f));
-    }
+    let app = traced(router(state, Vec::new(), None));
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
     let (status, _, body) =
