@@ -415,6 +415,32 @@ fn negotiate(headers: &RequestHeaders<'_>) -> Result<ResponseFormat, ProtocolErr
             Some(joined.as_str())
         }
     };
+    let Some(accept) = accept else {
+        return negotiate_format(None);
+    };
+    // Every install of an app sends the same `accept`: the last one accepted is
+    // remembered per thread, like `expo-expect-signature`.
+    thread_local! {
+        static LAST: RefCell<Option<(Box<str>, ResponseFormat)>> = const { RefCell::new(None) };
+    }
+    if let Some(format) = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(raw, _)| **raw == *accept)
+            .map(|(_, format)| *format)
+    }) {
+        return Ok(format);
+    }
+    let format = negotiate_format(Some(accept))?;
+    if accept.len() <= MAX_REMEMBERED_ACCEPT_LEN {
+        LAST.set(Some((accept.into(), format)));
+    }
+    Ok(format)
+}
+
+/// Longest `accept` remembered (a client's is a few dozen bytes).
+const MAX_REMEMBERED_ACCEPT_LEN: usize = 256;
+
+fn negotiate_format(accept: Option<&str>) -> Result<ResponseFormat, ProtocolError> {
     expo_accept::negotiate_format(accept, &ResponseFormat::ALL).map_err(|e| match e {
         expo_accept::Error::NotAcceptable { .. } => ProtocolError::NotAcceptable,
         other => invalid("accept", other),
@@ -533,6 +559,28 @@ mod tests {
         all.push(("expo-expect-signature", "sig=?0"));
         let r = UpdateRequest::from_parts(&parts(&all)).unwrap();
         assert!(!r.expect_signature().unwrap().sig);
+    }
+
+    #[test]
+    fn remembered_accept_never_answers_for_another_value() {
+        let cases = [
+            ("application/expo+json", Ok(ResponseFormat::ExpoJson)),
+            ("multipart/mixed", Ok(ResponseFormat::MultipartMixed)),
+            ("application/expo+json", Ok(ResponseFormat::ExpoJson)),
+            ("text/html", Err(())),
+            ("text/html", Err(())),
+            ("multipart/mixed", Ok(ResponseFormat::MultipartMixed)),
+        ];
+        for (accept, expected) in cases {
+            let answer = with(&[("accept", accept)]).map(|r| r.format());
+            match expected {
+                Ok(format) => assert_eq!(answer.unwrap(), format, "{accept}"),
+                Err(()) => assert!(
+                    matches!(answer, Err(ProtocolError::NotAcceptable)),
+                    "{accept}"
+                ),
+            }
+        }
     }
 
     #[test]
