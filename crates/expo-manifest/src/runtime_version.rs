@@ -28,7 +28,10 @@ impl RuntimeVersion {
         }
         // By byte (the first byte out of range starts the character reported).
         if let Some(at) = value.bytes().position(|b| !(b' '..=b'~').contains(&b)) {
-            let c = value[at..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+            let c = value[at..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
             return Err(Error::RuntimeVersionCharacter(c));
         }
         Ok(RuntimeVersion(value))

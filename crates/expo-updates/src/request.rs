@@ -341,7 +341,10 @@ fn check_printable(value: &str, max: usize) -> Result<(), HeaderValueError> {
     // By byte (the first byte out of range starts the character reported).
     match value.bytes().position(|b| !(b' '..=b'~').contains(&b)) {
         Some(at) => Err(HeaderValueError::Character(
-            value[at..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER),
+            value[at..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER),
         )),
         None => Ok(()),
     }

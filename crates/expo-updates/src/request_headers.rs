@@ -254,7 +254,13 @@ mod tests {
             assert_eq!(RequestHeader::of(&name), Some(header), "{}", header.name());
             assert_eq!(RequestHeader::ALL[header as usize], header);
         }
-        for other in ["host", "accept-encoding", "expo-signature", "eas-client", "a-im2"] {
+        for other in [
+            "host",
+            "accept-encoding",
+            "expo-signature",
+            "eas-client",
+            "a-im2",
+        ] {
             assert_eq!(RequestHeader::of(&HeaderName::from_static(other)), None);
         }
     }
@@ -286,8 +292,14 @@ mod tests {
     #[test]
     fn a_forgotten_header_reads_as_absent() {
         let mut map = HeaderMap::new();
-        map.append("expo-recent-failed-update-ids", HeaderValue::from_static("x"));
-        map.append("expo-recent-failed-update-ids", HeaderValue::from_static("y"));
+        map.append(
+            "expo-recent-failed-update-ids",
+            HeaderValue::from_static("x"),
+        );
+        map.append(
+            "expo-recent-failed-update-ids",
+            HeaderValue::from_static("y"),
+        );
         let mut headers = RequestHeaders::scan(&map);
         headers.forget(RequestHeader::RecentFailedUpdateIds);
         assert!(matches!(

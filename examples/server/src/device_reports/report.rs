@@ -61,10 +61,10 @@ impl Observation {
         headers: &mut RequestHeaders<'_>,
         mut ignored: impl FnMut(Ignored),
     ) -> Option<Self> {
-        let current = single(headers, RequestHeader::CurrentUpdateId)
-            .and_then(|v| Uuid::parse_str(v).ok());
-        let embedded = single(headers, RequestHeader::EmbeddedUpdateId)
-            .and_then(|v| Uuid::parse_str(v).ok());
+        let current =
+            single(headers, RequestHeader::CurrentUpdateId).and_then(|v| Uuid::parse_str(v).ok());
+        let embedded =
+            single(headers, RequestHeader::EmbeddedUpdateId).and_then(|v| Uuid::parse_str(v).ok());
         let launched = current.filter(|id| Some(*id) != embedded);
         let mut failed = failed_ids(headers, &mut ignored);
         if failed.is_empty()

@@ -204,10 +204,7 @@ impl ScopeEntry {
     pub fn kept_answers(&self, links: &AssetLinks<'_>) -> Option<Arc<Answers>> {
         let mut slots = lock(&self.prepared);
         let at = slots.iter().rposition(|p| p.base == links.base)?;
-        if slots[at]
-            .until
-            .is_some_and(|until| Instant::now() >= until)
-        {
+        if slots[at].until.is_some_and(|until| Instant::now() >= until) {
             return None;
         }
         let answers = Arc::clone(&slots[at].answers);
@@ -294,7 +291,8 @@ impl ManifestCache {
         platform: Platform,
         client_id: Option<&str>,
     ) -> Result<Arc<ScopeEntry>> {
-        if let Some(entry) = self.kept_for_channel(app, channel, runtime_version, platform, client_id)
+        if let Some(entry) =
+            self.kept_for_channel(app, channel, runtime_version, platform, client_id)
         {
             return Ok(entry);
         }

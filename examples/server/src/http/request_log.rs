@@ -198,12 +198,10 @@ mod tests {
                     .with_writer(move || writer.clone()),
             );
         let _default = tracing::subscriber::set_default(subscriber);
-        let router = Router::new()
-            .route("/ok", get(|| async { "fine" }))
-            .route(
-                "/broken",
-                get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }),
-            );
+        let router = Router::new().route("/ok", get(|| async { "fine" })).route(
+            "/broken",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }),
+        );
         let response = RequestLog::new(router)
             .oneshot(Request::get(request).body(Body::empty()).unwrap())
             .await
