@@ -14,7 +14,9 @@
 //!   responder gives 200/204/400/406 with the common headers, and a 200
 //!   body that decodes (multipart) or is the manifest (JSON);
 //! - the same request against an asset gives a plan whose headers match the
-//!   body sent (`content-length`, `content-range`).
+//!   body sent (`content-length`, `content-range`);
+//! - `RequestHeaders::scan` finds each protocol header's values as the
+//!   map's own lookups do.
 //!
 //! Seed layout: one `0x00` byte (no extra headers), then the block: the
 //! method on the first line, one `name: value` per line after it.
@@ -26,63 +28,55 @@ use expo_codesign::{Signer, SignerSet};
 use expo_manifest::{Manifest, Platform, RuntimeVersion, Timestamp};
 use expo_updates::{
     ContentCoding, InMemoryAsset, InMemorySource, MAX_CLIENT_ID_LEN, MAX_FATAL_ERROR_LEN,
-    PreparedDirective, PreparedUpdate, Resolved, Responder, Target, UpdateRequest,
+    PreparedDirective, PreparedUpdate, RequestHeader, RequestHeaders, Resolved, Responder, Target,
+    UpdateRequest,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, request::Parts};
 use libfuzzer_sys::fuzz_target;
 
-/// Header names the protocol reads, so mutations hit real code paths.
+/// The asset request headers (the manifest request's are `RequestHeader::ALL`).
 #[derive(Debug, Clone, Copy, Arbitrary)]
-enum Known {
-    ProtocolVersion,
-    Platform,
-    RuntimeVersion,
-    Accept,
-    ExpectSignature,
-    ChannelName,
-    CurrentUpdateId,
-    EmbeddedUpdateId,
-    RequestedUpdateId,
-    RecentFailedUpdateIds,
-    FatalError,
-    ExtraParams,
-    EasClientId,
-    AIm,
+enum AssetHeader {
     AcceptEncoding,
     IfNoneMatch,
     Range,
     IfRange,
 }
 
-impl Known {
+impl AssetHeader {
     fn name(self) -> &'static str {
         match self {
-            Known::ProtocolVersion => "expo-protocol-version",
-            Known::Platform => "expo-platform",
-            Known::RuntimeVersion => "expo-runtime-version",
-            Known::Accept => "accept",
-            Known::ExpectSignature => "expo-expect-signature",
-            Known::ChannelName => "expo-channel-name",
-            Known::CurrentUpdateId => "expo-current-update-id",
-            Known::EmbeddedUpdateId => "expo-embedded-update-id",
-            Known::RequestedUpdateId => "expo-requested-update-id",
-            Known::RecentFailedUpdateIds => "expo-recent-failed-update-ids",
-            Known::FatalError => "expo-fatal-error",
-            Known::ExtraParams => "expo-extra-params",
-            Known::EasClientId => "eas-client-id",
-            Known::AIm => "a-im",
-            Known::AcceptEncoding => "accept-encoding",
-            Known::IfNoneMatch => "if-none-match",
-            Known::Range => "range",
-            Known::IfRange => "if-range",
+            AssetHeader::AcceptEncoding => "accept-encoding",
+            AssetHeader::IfNoneMatch => "if-none-match",
+            AssetHeader::Range => "range",
+            AssetHeader::IfRange => "if-range",
         }
     }
 }
 
+/// A header name, biased towards the ones the protocol reads, so mutations hit real code
+/// paths.
 #[derive(Debug, Arbitrary)]
 enum Name<'a> {
-    Known(Known),
+    /// A request header of the protocol: `RequestHeader::ALL[index % its length]`.
+    Protocol(u8),
+    Asset(AssetHeader),
     Other(&'a str),
+}
+
+impl Name<'_> {
+    /// The name; `None` for a made-up one `http` refuses.
+    fn header_name(&self) -> Option<HeaderName> {
+        match self {
+            Name::Protocol(index) => {
+                let all = RequestHeader::ALL;
+                let header = all[usize::from(*index) % all.len()];
+                Some(HeaderName::from_static(header.name()))
+            }
+            Name::Asset(header) => Some(HeaderName::from_static(header.name())),
+            Name::Other(other) => HeaderName::from_bytes(other.as_bytes()).ok(),
+        }
+    }
 }
 
 #[derive(Debug, Arbitrary)]
@@ -177,7 +171,8 @@ fn parse_block(block: &[u8], headers: &mut HeaderMap) -> Method {
             continue;
         };
         let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
         {
             headers.append(name, value);
         }
@@ -316,12 +311,8 @@ fuzz_target!(|input: Input<'_>| {
     let mut headers = HeaderMap::new();
     let method = parse_block(input.block, &mut headers);
     for extra in input.extra.iter().take(MAX_HEADERS) {
-        let name = match extra.name {
-            Name::Known(known) => HeaderName::from_static(known.name()),
-            Name::Other(other) => match HeaderName::from_bytes(other.as_bytes()) {
-                Ok(name) => name,
-                Err(_) => continue,
-            },
+        let Some(name) = extra.name.header_name() else {
+            continue;
         };
         if let Ok(value) = HeaderValue::from_bytes(extra.value) {
             headers.append(name, value);
@@ -334,6 +325,12 @@ fuzz_target!(|input: Input<'_>| {
     else {
         return;
     };
+    // The one-walk scan the server reads agrees with the map's own lookups.
+    let scanned = RequestHeaders::scan(&headers);
+    for header in RequestHeader::ALL {
+        assert_eq!(scanned.first(header), headers.get(header.name()));
+        assert!(scanned.all(header).eq(headers.get_all(header.name())));
+    }
     let (mut parts, ()) = request.into_parts();
     parts.headers = headers;
     check_request(world, &parts);
