@@ -119,6 +119,7 @@ struct FileServe {
     max_in_flight: Option<usize>,
     stream_memory_mb: Option<u64>,
     shutdown_timeout: Option<HumanDuration>,
+    connection_threads: Option<usize>,
     metrics_bind: Option<SocketAddr>,
     metrics_token: Option<String>,
     #[serde(default)]
@@ -156,6 +157,7 @@ impl FileServe {
             max_in_flight: self.max_in_flight,
             stream_memory_mb: self.stream_memory_mb,
             shutdown_timeout: self.shutdown_timeout,
+            connection_threads: self.connection_threads,
             metrics_bind: self.metrics_bind,
             metrics_token: self.metrics_token.clone(),
             forwarded_hosts: self.forwarded_hosts.clone(),

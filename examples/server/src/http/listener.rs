@@ -7,7 +7,8 @@
 //! `--idle-timeout`), or busy; and every write that makes no progress for
 //! `--send-timeout` closes it. A semaphore caps the connections; past it, and past the
 //! requests in flight, clients get a `503` with `retry-after` instead of a slower server
-//! for everyone. Shutdown stops accepting, lets requests in flight finish for at most
+//! for everyone. Accepted connections are served on the [`ConnectionThreads`], one
+//! runtime per core. Shutdown stops accepting, lets requests in flight finish for at most
 //! `--shutdown-timeout`, then closes what is left.
 
 use std::convert::Infallible;
@@ -34,6 +35,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use super::connection_threads::ConnectionThreads;
 use super::error::ApiError;
 use super::request_log::RequestLog;
 use crate::settings::limits::Limits;
@@ -78,11 +80,13 @@ pub fn traced(router: Router) -> Traced {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains for at most
-/// `limits.shutdown_timeout`.
+/// `limits.shutdown_timeout`. Connections are served on `threads` in turn (on the
+/// caller's runtime when there are none).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: &Limits,
+    threads: &ConnectionThreads,
     shutdown: impl Future<Output = ()>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
@@ -123,10 +127,32 @@ pub async fn serve(
             limits: limits.clone(),
             closing: closing.clone(),
         };
-        tasks.spawn(async move {
-            connection.run(stream).await;
-            drop(permit);
-        });
+        let Some(runtime) = threads.next() else {
+            tasks.spawn(async move {
+                connection.run(stream).await;
+                drop(permit);
+            });
+            continue;
+        };
+        // Registered anew with the connection thread's reactor, so that its wake-ups stay
+        // on that thread.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand a connection to its thread");
+                continue;
+            }
+        };
+        tasks.spawn_on(
+            async move {
+                match TcpStream::from_std(stream) {
+                    Ok(stream) => connection.run(stream).await,
+                    Err(e) => tracing::warn!(error = %e, "cannot serve a connection"),
+                }
+                drop(permit);
+            },
+            runtime,
+        );
     }
     drop(listener);
     closing.cancel();

@@ -139,7 +139,14 @@ pub async fn serve_separately(
     });
     let limits = limits.clone();
     Ok(tokio::spawn(async move {
-        super::listener::serve(listener, router, &limits, std::future::pending()).await;
+        super::listener::serve(
+            listener,
+            router,
+            &limits,
+            &super::connection_threads::ConnectionThreads::none(),
+            std::future::pending(),
+        )
+        .await;
     }))
 }
 

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod assets;
 pub mod branches;
 pub mod cache;
+pub mod connection_threads;
 pub mod error;
 mod fd_limit;
 pub mod import;
@@ -35,6 +36,7 @@ use expo_sfv::ServerDefinedHeaders;
 use expo_updates::Responder;
 
 use self::cache::ManifestCache;
+use self::connection_threads::ConnectionThreads;
 use self::error::ApiError;
 use self::state::{AppShared, AppState, ChannelResponders};
 use crate::blobs::stream::StreamBudget;
@@ -210,13 +212,17 @@ pub async fn serve(
         patches = serve.patches.bases,
         "listening"
     );
+    let threads = ConnectionThreads::start(serve.limits.connection_threads)
+        .map_err(|e| Error::Task(format!("cannot start the connection threads: {e}")))?;
     listener::serve(
         listener,
         router(state, apps, app_metrics),
         &serve.limits,
+        &threads,
         shutdown_signal(),
     )
     .await;
+    drop(threads);
     metrics_tasks
         .iter()
         .for_each(tokio::task::JoinHandle::abort);

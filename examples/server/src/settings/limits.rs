@@ -16,6 +16,9 @@
 //! | `--stream-memory-mb` | 64 | memory held by streamed asset bodies |
 //! | `--shutdown-timeout` | 30s | a stuck connection delaying shutdown forever |
 //!
+//! And one that is not a limit but belongs to the listener: `--connection-threads` (default:
+//! one per core; see [`crate::http::connection_threads`]).
+//!
 //! ```
 //! use expo_update_server::settings::limits::{LimitArgs, Limits};
 //!
@@ -49,6 +52,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 /// Default `--stream-memory-mb`.
 pub const DEFAULT_STREAM_MEMORY_MB: u64 = 64;
+/// Most `--connection-threads`.
+const MAX_CONNECTION_THREADS: usize = 1024;
 /// Largest `--stream-memory-mb` (the budget is counted in KiB permits).
 const MAX_STREAM_MEMORY_MB: u64 = 1024 * 1024;
 /// Longest of any timeout.
@@ -105,6 +110,11 @@ pub struct LimitArgs {
     )]
     pub shutdown_timeout: Option<HumanDuration>,
 
+    /// Threads serving connections, each with its own runtime; 0 serves them on the
+    /// process's shared runtime [default: one per core].
+    #[arg(long, env = "EXPO_UPDATE_SERVER_CONNECTION_THREADS", value_name = "N")]
+    pub connection_threads: Option<usize>,
+
     /// Serve `/metrics` on this address instead of the app port.
     #[arg(long, env = "EXPO_UPDATE_SERVER_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<SocketAddr>,
@@ -142,6 +152,7 @@ impl LimitArgs {
             max_in_flight: self.max_in_flight.or(fallback.max_in_flight),
             stream_memory_mb: self.stream_memory_mb.or(fallback.stream_memory_mb),
             shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
+            connection_threads: self.connection_threads.or(fallback.connection_threads),
             metrics_bind: self.metrics_bind.or(fallback.metrics_bind),
             metrics_token: self
                 .metrics_token
@@ -175,6 +186,8 @@ pub struct Limits {
     pub stream_memory: u64,
     /// See [`LimitArgs::shutdown_timeout`].
     pub shutdown_timeout: Duration,
+    /// See [`LimitArgs::connection_threads`].
+    pub connection_threads: usize,
     /// See [`LimitArgs::metrics_bind`].
     pub metrics_bind: Option<SocketAddr>,
     /// See [`LimitArgs::metrics_token`].
@@ -194,6 +207,7 @@ impl Default for Limits {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             stream_memory: DEFAULT_STREAM_MEMORY_MB * 1024 * 1024,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            connection_threads: crate::http::connection_threads::default_count(),
             metrics_bind: None,
             metrics_token: None,
             forwarded_hosts: Vec::new(),
@@ -225,6 +239,14 @@ impl Limits {
         if stream_memory_mb == 0 || stream_memory_mb > MAX_STREAM_MEMORY_MB {
             return Err(Error::Config(format!(
                 "--stream-memory-mb must be between 1 and {MAX_STREAM_MEMORY_MB}"
+            )));
+        }
+        let connection_threads = args
+            .connection_threads
+            .unwrap_or_else(crate::http::connection_threads::default_count);
+        if connection_threads > MAX_CONNECTION_THREADS {
+            return Err(Error::Config(format!(
+                "--connection-threads must be at most {MAX_CONNECTION_THREADS}"
             )));
         }
         if args
@@ -262,6 +284,7 @@ impl Limits {
             )?,
             max_in_flight: count("max-in-flight", args.max_in_flight, DEFAULT_MAX_IN_FLIGHT)?,
             stream_memory: stream_memory_mb * 1024 * 1024,
+            connection_threads,
             metrics_bind: args.metrics_bind,
             metrics_token: args.metrics_token.as_deref().map(|t| t.trim().to_owned()),
             forwarded_hosts: args
@@ -287,6 +310,7 @@ mod tests {
         let file = LimitArgs {
             idle_timeout: Some(HumanDuration(Duration::from_secs(9))),
             max_in_flight: Some(7),
+            connection_threads: Some(0),
             forwarded_hosts: vec!["Updates.Example.com".into()],
             ..LimitArgs::default()
         };
@@ -295,6 +319,13 @@ mod tests {
         assert_eq!(limits.max_in_flight, 7);
         assert_eq!(limits.forwarded_hosts, ["updates.example.com"]);
         assert_eq!(limits.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(limits.connection_threads, 0);
+        assert!(
+            Limits::resolve(&LimitArgs::default())
+                .unwrap()
+                .connection_threads
+                >= 1
+        );
 
         for bad in [
             LimitArgs {
@@ -307,6 +338,10 @@ mod tests {
             },
             LimitArgs {
                 stream_memory_mb: Some(0),
+                ..LimitArgs::default()
+            },
+            LimitArgs {
+                connection_threads: Some(MAX_CONNECTION_THREADS + 1),
                 ..LimitArgs::default()
             },
             LimitArgs {
