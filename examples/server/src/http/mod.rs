@@ -222,7 +222,6 @@ pub async fn serve(
         shutdown_signal(),
     )
     .await;
-    drop(threads);
     metrics_tasks
         .iter()
         .for_each(tokio::task::JoinHandle::abort);
