@@ -4,8 +4,13 @@
 //! every load figure can be read against what the framework itself costs on this machine.
 //!
 //! ```text
-//! load-floor 127.0.0.1:PORT DIR
+//! load-floor 127.0.0.1:PORT DIR [per-core]
 //! ```
+//!
+//! By default it runs on `#[tokio::main]`'s multi-threaded runtime, as a newcomer's axum
+//! server does; `per-core` runs one single-threaded runtime per core instead, each
+//! accepting on its own `SO_REUSEPORT` socket, to measure what that design gains on the
+//! machine at hand (expo-update-server serves connections that way).
 //!
 //! `DIR/www/NAME` is a captured body, `DIR/NAME.h` its response head as `curl -D` wrote it;
 //! `GET /NAME` answers them. `date`, `content-length`, `connection` and `transfer-encoding`
@@ -73,14 +78,65 @@ impl Captured {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), String> {
+fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (Some(address), Some(dir)) = (args.next(), args.next()) else {
-        return Err("usage: load-floor ADDRESS DIR".into());
+        return Err("usage: load-floor ADDRESS DIR [per-core]".into());
     };
     let address: SocketAddr = address.parse().map_err(|e| format!("{address}: {e}"))?;
-    let dir = Path::new(&dir);
+    let router = router(Path::new(&dir))?;
+    if args.next().as_deref() != Some("per-core") {
+        return tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())?
+            .block_on(async {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|e| format!("{address}: {e}"))?;
+                axum::serve(listener, router)
+                    .await
+                    .map_err(|e| e.to_string())
+            });
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let router = router.clone();
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?
+                    .block_on(async {
+                        let listener = reuse_port(address)?;
+                        axum::serve(listener, router)
+                            .await
+                            .map_err(|e| e.to_string())
+                    })
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread
+            .join()
+            .map_err(|_| "a thread panicked".to_owned())??;
+    }
+    Ok(())
+}
+
+/// A listening socket on `address` that other sockets may share (`SO_REUSEPORT`): the
+/// kernel spreads connections over them. Called within the runtime that polls it.
+fn reuse_port(address: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+    socket.set_reuseport(true).map_err(|e| e.to_string())?;
+    socket
+        .bind(address)
+        .map_err(|e| format!("{address}: {e}"))?;
+    socket.listen(1024).map_err(|e| e.to_string())
+}
+
+/// One route per captured response in `dir`.
+fn router(dir: &Path) -> Result<Router, String> {
     let mut router = Router::new();
     let entries =
         std::fs::read_dir(dir.join("www")).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -93,10 +149,5 @@ async fn main() -> Result<(), String> {
             get(move || std::future::ready(captured.answer())),
         );
     }
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("{address}: {e}"))?;
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(router)
 }
