@@ -122,12 +122,6 @@ impl Drop for ConnectionThread {
     }
 }
 
-/// The number of connection threads by default: one per core the process may use.
-#[must_use]
-pub fn default_count() -> usize {
-    thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +167,5 @@ mod tests {
             assert!(threads.is_empty());
             assert!(threads.next().is_none());
         }
-        assert!(default_count() >= 1);
     }
 }

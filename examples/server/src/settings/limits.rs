@@ -17,7 +17,7 @@
 //! | `--shutdown-timeout` | 30s | a stuck connection delaying shutdown forever |
 //!
 //! And one that is not a limit but belongs to the listener: `--connection-threads` (default:
-//! one per core; see [`crate::http::connection_threads`]).
+//! one per core; see `http::connection_threads`).
 //!
 //! ```
 //! use expo_update_server::settings::limits::{LimitArgs, Limits};
@@ -52,6 +52,12 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 /// Default `--stream-memory-mb`.
 pub const DEFAULT_STREAM_MEMORY_MB: u64 = 64;
+/// The default `--connection-threads`: one per core the process may use.
+#[must_use]
+pub fn default_connection_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// Most `--connection-threads`.
 const MAX_CONNECTION_THREADS: usize = 1024;
 /// Largest `--stream-memory-mb` (the budget is counted in KiB permits).
@@ -207,7 +213,7 @@ impl Default for Limits {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             stream_memory: DEFAULT_STREAM_MEMORY_MB * 1024 * 1024,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            connection_threads: crate::http::connection_threads::default_count(),
+            connection_threads: default_connection_threads(),
             metrics_bind: None,
             metrics_token: None,
             forwarded_hosts: Vec::new(),
@@ -243,7 +249,7 @@ impl Limits {
         }
         let connection_threads = args
             .connection_threads
-            .unwrap_or_else(crate::http::connection_threads::default_count);
+            .unwrap_or_else(default_connection_threads);
         if connection_threads > MAX_CONNECTION_THREADS {
             return Err(Error::Config(format!(
                 "--connection-threads must be at most {MAX_CONNECTION_THREADS}"
