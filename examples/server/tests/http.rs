@@ -180,6 +180,28 @@ async fn assets_stream_without_asset_memory(backend: &Backend) {
     assert_assets_served(&server, &client()).await;
 }
 
+/// Connections served on the shared runtime (`--connection-threads 0`) or on more threads
+/// than cores: the same answers. An absurd count stops startup, naming the flag.
+#[tokio::test]
+async fn any_number_of_connection_threads_serves_the_same_answers() {
+    for threads in ["0", "3"] {
+        let data = tempfile::tempdir().unwrap();
+        let server = Server::start(
+            data.path(),
+            &["--connection-threads", threads, "--admin-token", TOKEN],
+        );
+        assert_assets_served(&server, &client()).await;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let log = Server::try_start(data.path(), &["--connection-threads", "5000"])
+        .err()
+        .expect("5000 connection threads are refused");
+    assert!(
+        log.contains("--connection-threads must be at most 1024"),
+        "{log}"
+    );
+}
+
 on_every_backend!(async assets_admin_and_health);
 
 async fn assets_admin_and_health(backend: &Backend) {
