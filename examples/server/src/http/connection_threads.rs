@@ -4,7 +4,7 @@
 //! On the process's multi-threaded runtime a connection's socket wakes whichever worker
 //! its reactor event lands on, and tasks migrate between workers: for short cached answers
 //! those cross-thread wake-ups and steals cost more than the answer itself (a bare axum
-//! server on a multi-threaded runtime answers about 0.75x of what the same handler does on
+//! server on a multi-threaded runtime answers about 0.85x of what the same handler does on
 //! one runtime per core). The accept loop stays on the process's runtime and hands each
 //! accepted socket to these threads in turn; the socket is registered anew with the
 //! receiving runtime's reactor, so every later wake-up of that connection stays on its
