@@ -203,6 +203,9 @@ pub async fn serve(
         tokio::spawn(patched::follow_changes(patcher, cache, index))
     });
     let (metrics_tasks, app_metrics) = metrics_endpoint(&serve).await?;
+    // Started before "listening" is logged: a server that says it listens can serve.
+    let threads = ConnectionThreads::start(serve.limits.connection_threads)
+        .map_err(|e| Error::Task(format!("cannot start the connection threads: {e}")))?;
     tracing::info!(
         %address,
         public_url = %serve.public_url,
@@ -212,8 +215,6 @@ pub async fn serve(
         patches = serve.patches.bases,
         "listening"
     );
-    let threads = ConnectionThreads::start(serve.limits.connection_threads)
-        .map_err(|e| Error::Task(format!("cannot start the connection threads: {e}")))?;
     listener::serve(
         listener,
         router(state, apps, app_metrics),
