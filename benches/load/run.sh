@@ -26,6 +26,8 @@
 #       names one of 1,000 installs, so both branches are served)
 #   BIN=path/to/expo-update-server benches/load/run.sh
 #       measures that binary instead of building this tree (to compare two versions)
+#   ONLY=manifest-multipart-signed,asset-br benches/load/run.sh
+#       measures only the named endpoints (for quick comparisons while working on one)
 #
 # Prints a Markdown table: requests/s (median of the runs), the ratios ours/nginx
 # and ours/floor, p50/p99 latency, and the peak RSS of our server. Needs wrk, nginx, curl, python3.
@@ -202,7 +204,14 @@ echo "| endpoint | ours req/s | nginx req/s | floor req/s | ours/nginx | ours/fl
 echo "|---|---|---|---|---|---|---|---|---|"
 failed=0
 declare -A ours_rps ours_lat
-for name in "${order[@]}"; do
+measured=("${order[@]}")
+if [[ -n ${ONLY:-} ]]; then
+    IFS=',' read -ra measured <<<"$ONLY"
+    for name in "${measured[@]}"; do
+        [[ -n ${headers[$name]:-} ]] || { echo "ONLY: no endpoint named $name (one of: ${order[*]})" >&2; exit 1; }
+    done
+fi
+for name in "${measured[@]}"; do
     IFS='|' read -ra hs <<<"${headers[$name]}"
     req=("${hs[@]}")
     [[ $name == manifest-* ]] && req+=('expo-protocol-version: 1' 'expo-platform: ios' 'expo-runtime-version: 1.0.0')
@@ -239,6 +248,7 @@ print(re.search(r"\"launchAsset\":\{[^}]*\"url\":\"([^\"]+)\"", sys.stdin.read()
     echo "| endpoint | ours req/s | reference req/s | ours/reference | ours p50 / p99 ms | reference p50 / p99 ms |"
     echo "|---|---|---|---|---|---|"
     for name in manifest-multipart-signed manifest-multipart asset-identity; do
+        [[ -n ${ours_rps[$name]:-} ]] || continue # left out by ONLY
         IFS='|' read -ra hs <<<"${headers[$name]}"
         if [[ $name == manifest-* ]]; then
             url=$REFERENCE_URL/api/manifest req=("${hs[@]}" "${ref_common[@]}")

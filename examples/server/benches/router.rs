@@ -38,7 +38,7 @@ use expo_update_server::device_reports::{Event, HealthRecorder, QUEUE_CAPACITY};
 use expo_update_server::http::cache::ManifestCache;
 use expo_update_server::http::listener::{Traced, traced};
 use expo_update_server::http::state::{AppShared, AppState};
-use expo_update_server::http::{metrics, router};
+use expo_update_server::http::{metrics, routes};
 use expo_update_server::sample::{SAMPLE_RUNTIME_VERSION, seed_if_empty};
 use expo_update_server::store::DEFAULT_APP;
 use expo_updates::Responder;
@@ -192,7 +192,7 @@ fn router_in_process(c: &mut Criterion) {
     drain_like_the_flusher(reports);
     let state = app_state(&data, signers, health);
     // What a connection calls: the router inside the request log.
-    let app = traced(router(state, Vec::new(), None));
+    let app = traced(routes(state, Vec::new(), None));
 
     // Warm the manifest cache and the asset memory; find the launch asset's path and ETag.
     let (status, _, body) =

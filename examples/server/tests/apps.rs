@@ -458,3 +458,100 @@ fn bad_app_configurations_are_refused() {
         assert!(stderr.contains(why), "{table}: {stderr}");
     }
 }
+
+/// `GET {app}/manifest` is answered without the router (`http::routes`), `POST` through it:
+/// both give each app's own answer, byte for byte, and are counted under the same route.
+#[tokio::test]
+async fn manifests_answered_with_and_without_the_router_are_the_same() {
+    let backend = Backend::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = write_config(dir.path());
+    publish(&backend, &data, &config, None);
+    publish(&backend, &data, &config, Some("shop"));
+    publish(&backend, &data, &config, Some("blog"));
+    let server = backend.server(
+        &data,
+        &["--config", &config.display().to_string(), "--sample=false"],
+    );
+    let ask = |method: Method, path: &str, accept: &str| {
+        let request = client()
+            .request(method, server.url(path))
+            .header("expo-protocol-version", "1")
+            .header("expo-platform", "android")
+            .header("expo-runtime-version", "1.0.0")
+            .header("accept", accept);
+        // The default app has no keys.
+        let request = if path == "/manifest" {
+            request
+        } else {
+            request.header("expo-expect-signature", EXPECT)
+        };
+        request.send()
+    };
+    let mut ids = Vec::new();
+    for path in ["/manifest", "/shop/manifest", "/blog/manifest"] {
+        for accept in ["multipart/mixed", "application/expo+json"] {
+            // The first request renders and keeps the answer; the others are served it.
+            let mut answers = Vec::new();
+            for method in [Method::GET, Method::POST, Method::GET, Method::POST] {
+                let response = ask(method.clone(), path, accept).await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{method} {path}");
+                let mut headers = response.headers().clone();
+                headers.remove("date");
+                let body = response.bytes().await.unwrap();
+                answers.push((headers, body));
+            }
+            assert!(
+                answers.windows(2).all(|pair| pair[0] == pair[1]),
+                "{path} ({accept}): GET and POST answers differ"
+            );
+            if accept == "application/expo+json" {
+                let manifest = Manifest::from_json_slice(&answers[0].1).unwrap();
+                assert!(
+                    manifest
+                        .launch_asset
+                        .url
+                        .starts_with(&server.url(&path.replace("manifest", "assets/"))),
+                    "{path}: {}",
+                    manifest.launch_asset.url
+                );
+                ids.push(manifest.id);
+            }
+        }
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each app serves its own update: {ids:?}");
+    // HEAD takes the router, and is refused as before: the protocol has GET and POST.
+    let head = ask(Method::HEAD, "/shop/manifest", "multipart/mixed")
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for route in ["/manifest", "/shop/manifest", "/blog/manifest"] {
+        for method in ["GET", "POST"] {
+            let labels = [
+                format!(r#"route="{route}""#),
+                format!(r#"method="{method}""#),
+                r#"status="200""#.to_owned(),
+                r#"platform="android""#.to_owned(),
+            ];
+            let line = text
+                .lines()
+                .find(|line| {
+                    line.starts_with("expo_http_requests_total{")
+                        && labels.iter().all(|label| line.contains(label.as_str()))
+                })
+                .unwrap_or_else(|| panic!("no {method} {route} count:\n{text}"));
+            assert!(line.ends_with(" 4"), "{method} {route}: {line}");
+        }
+    }
+}

@@ -20,12 +20,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse as _;
 use expo_updates::{ErrorBody, ErrorCode};
-use futures_util::task::AtomicWaker;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -38,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection_threads::ConnectionThreads;
 use super::error::ApiError;
 use super::request_log::RequestLog;
+use super::routes::Routes;
 use crate::settings::limits::Limits;
 
 /// How long accepting pauses after an error such as running out of file descriptors.
@@ -67,24 +66,24 @@ fn over_capacity_answer() -> Vec<u8> {
     answer
 }
 
-/// `router` with the request log ([`RequestLog`]: a span per request and events at DEBUG,
-/// failed responses at ERROR) around it: the service a connection calls.
+/// `routes` with the request log ([`RequestLog`]: a span per request and events at DEBUG,
+/// failed responses at ERROR) around them: the service a connection calls.
 ///
 /// Around the whole router rather than a layer of it: `Router::layer` wraps every route in
 /// one more boxed service, cloned (allocated) for every request.
-pub type Traced = RequestLog<Router>;
+pub type Traced = RequestLog<Routes>;
 
-/// [`Traced`] `router`.
-pub fn traced(router: Router) -> Traced {
-    RequestLog::new(router)
+/// [`Traced`] `routes`.
+pub fn traced(routes: Routes) -> Traced {
+    RequestLog::new(routes)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains for at most
+/// Serves `routes` on `listener` until `shutdown` resolves, then drains for at most
 /// `limits.shutdown_timeout`. Connections are served on `threads` in turn (on the
 /// caller's runtime when there are none).
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    routes: Routes,
     limits: &Limits,
     threads: &ConnectionThreads,
     shutdown: impl Future<Output = ()>,
@@ -122,7 +121,7 @@ pub async fn serve(
             continue;
         };
         let connection = Connection {
-            service: traced(router.clone()),
+            service: traced(routes.clone()),
             in_flight: Arc::clone(&in_flight),
             limits: limits.clone(),
             closing: closing.clone(),
@@ -199,28 +198,34 @@ impl Connection {
         let state = Arc::new(ConnState::new());
         let io = TokioIo::new(TimedIo::new(stream, Arc::clone(&state), &self.limits));
         let body_timeout = self.limits.body_timeout;
-        let router = self.service;
+        let routes = self.service;
         let in_flight = self.in_flight;
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let active = Active::start(Arc::clone(&state));
-            let permit = Arc::clone(&in_flight).try_acquire_owned();
-            let mut router = router.clone();
+            // Routed here, not in the future below: the routes answer through `&self`, so
+            // no per-request clone of them is needed.
+            let answer = Arc::clone(&in_flight)
+                .try_acquire_owned()
+                .ok()
+                .map(|permit| {
+                    let request = request.map(|body| {
+                        // Most requests (every GET) have no body: nothing to pace, nothing to box.
+                        if body.is_end_stream() {
+                            Body::empty()
+                        } else {
+                            Body::new(Paced::new(body, body_timeout))
+                        }
+                    });
+                    (routes.respond_with(request, Routes::respond), permit)
+                });
             async move {
-                let Ok(permit) = permit else {
+                let Some((answer, permit)) = answer else {
                     super::metrics::record_shed("requests");
                     return Ok::<_, Infallible>(
                         overloaded().map(|body| Tracked::new(body, active)),
                     );
                 };
-                let request = request.map(|body| {
-                    // Most requests (every GET) have no body: nothing to pace, nothing to box.
-                    if body.is_end_stream() {
-                        Body::empty()
-                    } else {
-                        Body::new(Paced::new(body, body_timeout))
-                    }
-                });
-                let response = match tower::Service::call(&mut router, request).await {
+                let response = match answer.await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
@@ -269,9 +274,6 @@ struct ConnState {
     /// When the last response finished, in milliseconds since `opened`; `u64::MAX` before
     /// the first.
     idle_since_ms: AtomicU64,
-    /// The connection's task while its read waits: woken when a deadline may have moved
-    /// (hyper does not poll a pending read again by itself after a response).
-    read_waker: AtomicWaker,
 }
 
 impl ConnState {
@@ -281,7 +283,6 @@ impl ConnState {
             active: AtomicUsize::new(0),
             finished: AtomicU64::new(0),
             idle_since_ms: AtomicU64::new(u64::MAX),
-            read_waker: AtomicWaker::new(),
         }
     }
 }
@@ -302,8 +303,10 @@ impl Drop for Active {
         self.0.idle_since_ms.store(since, Ordering::Release);
         self.0.finished.fetch_add(1, Ordering::AcqRel);
         self.0.active.fetch_sub(1, Ordering::AcqRel);
-        // The idle deadline starts now: let the pending read arm it.
-        self.0.read_waker.wake();
+        // No wake-up for the idle deadline that starts now: a read that waited during the
+        // request armed its timer no later than this deadline (see `TimedIo::poll_read`),
+        // and re-reads the deadline when it fires. A wake-up here would poll the
+        // connection once more for every request.
     }
 }
 
@@ -427,7 +430,7 @@ impl TimedIo {
     }
 
     /// Until when a read may wait; `None` while a request is being handled or a write is
-    /// waiting (the send timeout governs then).
+    /// waiting (the send timeout governs then, or the request's own time).
     fn read_deadline(&mut self) -> Option<Instant> {
         if self.state.active.load(Ordering::Acquire) > 0 {
             self.head_started = None;
@@ -494,8 +497,9 @@ impl TimedIo {
             Poll::Ready(result) => {
                 if self.write_armed {
                     self.write_armed = false;
-                    // Reads had no deadline while the write waited: arm it again.
-                    self.state.read_waker.wake();
+                    // Reads had no deadline while the write waited: poll them again (the
+                    // same task reads and writes), so that it is armed.
+                    cx.waker().wake_by_ref();
                 }
                 Poll::Ready(result)
             }
@@ -532,22 +536,39 @@ impl AsyncRead for TimedIo {
             }
             return Poll::Ready(result);
         }
-        this.state.read_waker.register(cx.waker());
-        let Some(deadline) = this.read_deadline() else {
-            return Poll::Pending;
-        };
-        let timer = match &mut this.read_timer {
-            Some(timer) => {
-                if timer.deadline() != deadline {
-                    timer.as_mut().reset(deadline);
+        loop {
+            let deadline = match this.read_deadline() {
+                Some(deadline) => deadline,
+                None if this.write_armed => return Poll::Pending,
+                // A request is being handled: no deadline now, but the idle one that starts
+                // when it finishes is at least `--idle-timeout` away. A timer armed no later
+                // than that fires early, and finds the deadline then.
+                None => {
+                    let latest = Instant::now() + this.idle_timeout;
+                    match &this.read_timer {
+                        Some(timer) if !timer.is_elapsed() => timer.deadline().min(latest),
+                        _ => latest,
+                    }
                 }
-                timer
+            };
+            let timer = match &mut this.read_timer {
+                Some(timer) => {
+                    if timer.deadline() != deadline {
+                        timer.as_mut().reset(deadline);
+                    }
+                    timer
+                }
+                None => this
+                    .read_timer
+                    .insert(Box::pin(tokio::time::sleep_until(deadline))),
+            };
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
-            None => this
-                .read_timer
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
-        if timer.as_mut().poll(cx).is_ready() {
+            if this.read_deadline().is_none_or(|due| due > Instant::now()) {
+                // Fired early: armed while a request was handled, or the deadline moved.
+                continue;
+            }
             let what = if this.head_started.is_some()
                 || this.state.idle_since_ms.load(Ordering::Acquire) == u64::MAX
             {
@@ -557,7 +578,6 @@ impl AsyncRead for TimedIo {
             };
             return Poll::Ready(Err(Self::timed_out(what)));
         }
-        Poll::Pending
     }
 }
 

@@ -26,8 +26,15 @@ use super::state::AppState;
 /// when something must be loaded from the store first.
 pub type ManifestFuture = Either<Ready<Response>, BoxFuture<'static, Response>>;
 
-/// The manifest endpoint.
-pub fn manifest(State(state): State<AppState>, request: Request) -> ManifestFuture {
+/// The manifest endpoint, as an axum handler.
+pub fn handler(State(state): State<AppState>, request: Request) -> ManifestFuture {
+    manifest(&state, request)
+}
+
+/// The answer of `state`'s app to a manifest `request`. The state is cloned only when
+/// something must be loaded first: a cached answer touches no reference count shared with
+/// the other connection threads.
+pub fn manifest(state: &AppState, request: Request) -> ManifestFuture {
     let (parts, _body) = request.into_parts();
     // One walk over the headers finds every protocol header, for both readers below.
     let mut headers = RequestHeaders::scan(&parts.headers);
@@ -36,7 +43,7 @@ pub fn manifest(State(state): State<AppState>, request: Request) -> ManifestFutu
     let observation = state.health.read(&mut headers);
     let request = match UpdateRequest::from_method_and_headers(&parts.method, &headers) {
         Ok(request) => request,
-        Err(error) => return Either::Left(ready(error_response(&state, &error))),
+        Err(error) => return Either::Left(ready(error_response(state, &error))),
     };
     if let Some(observation) = observation {
         state.health.report(observation);
@@ -58,13 +65,18 @@ pub fn manifest(State(state): State<AppState>, request: Request) -> ManifestFutu
             &state.forwarded_hosts,
             &parts.headers,
         );
-        if let Some(answers) = entry.kept_answers(&links(&state, &base)) {
-            let response = respond(&state, &request, entry, &answers)
-                .unwrap_or_else(|error| error_response(&state, &error));
+        if let Some(answers) = entry.kept_answers(&links(state, &base)) {
+            let response = respond(state, &request, entry, &answers)
+                .unwrap_or_else(|error| error_response(state, &error));
             return Either::Left(ready(response));
         }
     }
-    Either::Right(Box::pin(load_and_answer(state, parts, request, entry)))
+    Either::Right(Box::pin(load_and_answer(
+        state.clone(),
+        parts,
+        request,
+        entry,
+    )))
 }
 
 /// The rest of [`manifest`] when the scope's entry (unless `kept`) or its answers must be

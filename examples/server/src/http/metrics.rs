@@ -141,7 +141,7 @@ pub async fn serve_separately(
     Ok(tokio::spawn(async move {
         super::listener::serve(
             listener,
-            router,
+            super::routes::Routes::new(router),
             &limits,
             &super::connection_threads::ConnectionThreads::none(),
             std::future::pending(),
@@ -251,11 +251,28 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        let tracking = Tracking::start(route, &request);
+        tracking.wrap(self.inner.call(request))
+    }
+}
+
+/// One request's recording, as [`Track`] does it: for requests answered without the
+/// router (`super::routes`), so that they are counted the same.
+pub struct Tracking {
+    started: Instant,
+    labels: Labels,
+}
+
+impl Tracking {
+    /// Starts the clock of `request`, served by the route `pattern` (as axum's
+    /// `MatchedPath` names it), and reads its labels.
+    pub fn start(pattern: &str, request: &Request) -> Self {
         let started = Instant::now();
-        let route = request.extensions().get::<MatchedPath>().map_or_else(
-            || handles::route("unmatched"),
-            |path| handles::route(path.as_str()),
-        );
+        let route = handles::route(pattern);
         let get = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
         let platform = platform_label(get(&EXPO_PLATFORM));
         let channel = handles::with(|handles| handles.channel(get(&EXPO_CHANNEL_NAME)));
@@ -267,10 +284,15 @@ where
             channel,
             asset_get,
         };
+        Self { started, labels }
+    }
+
+    /// `inner`, the handler's future, recorded when it is ready.
+    pub fn wrap<F>(self, inner: F) -> TrackFuture<F> {
         TrackFuture {
-            inner: self.inner.call(request),
-            started,
-            labels: Some(labels),
+            inner,
+            started: self.started,
+            labels: Some(self.labels),
         }
     }
 }

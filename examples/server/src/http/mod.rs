@@ -18,6 +18,7 @@ pub mod publish;
 pub mod readiness;
 pub mod recent;
 pub mod request_log;
+pub mod routes;
 pub mod served;
 pub mod signing;
 pub mod source_maps;
@@ -38,6 +39,7 @@ use expo_updates::Responder;
 use self::cache::ManifestCache;
 use self::connection_threads::ConnectionThreads;
 use self::error::ApiError;
+use self::routes::Routes;
 use self::state::{AppShared, AppState, ChannelResponders};
 use crate::blobs::stream::StreamBudget;
 use crate::blobs::{BlobMemory, memory};
@@ -54,6 +56,19 @@ const FINAL_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
+
+/// [`router`], with the manifest requests of every app answered without it (see
+/// [`routes`](self::routes)): what the server serves.
+pub fn routes(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Access>) -> Routes {
+    // The prefixes of `app_routes`.
+    let direct: Vec<(String, AppState)> = std::iter::once((String::new(), state.clone()))
+        .chain(
+            apps.iter()
+                .map(|app| (format!("/{}", app.app), app.clone())),
+        )
+        .collect();
+    Routes::with_manifests(router(state, apps, metrics), direct)
+}
 
 /// The routes: the default app's at the root (`/manifest`, `/assets/…`, `/admin/…`), every
 /// other app's under its name (`/{app}/manifest`, ...). Each app's routes carry its own
@@ -86,8 +101,8 @@ fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -
     Router::new()
         .route(
             &format!("{prefix}/manifest"),
-            get(manifest::manifest)
-                .post(manifest::manifest)
+            get(manifest::handler)
+                .post(manifest::handler)
                 .with_state(state.clone()),
         )
         .route(
@@ -217,7 +232,7 @@ pub async fn serve(
     );
     listener::serve(
         listener,
-        router(state, apps, app_metrics),
+        routes(state, apps, app_metrics),
         &serve.limits,
         &threads,
         shutdown_signal(),

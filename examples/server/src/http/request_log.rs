@@ -46,6 +46,23 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let inner = &mut self.inner;
+        Self::log(request, |request| inner.call(request))
+    }
+}
+
+impl<S> RequestLog<S> {
+    /// `request` answered by `call` on the inner service, logged: for services answering
+    /// through `&self`, which a connection can call without cloning them.
+    pub fn respond_with<B, F>(
+        &self,
+        request: Request<B>,
+        call: impl FnOnce(&S, Request<B>) -> F,
+    ) -> LogFuture<F> {
+        Self::log(request, |request| call(&self.inner, request))
+    }
+
+    fn log<B, F>(request: Request<B>, call: impl FnOnce(Request<B>) -> F) -> LogFuture<F> {
         let started = Instant::now();
         // Fields are only formatted when the span is enabled.
         let span = tracing::debug_span!(
@@ -57,7 +74,7 @@ where
         let inner = {
             let _entered = span.enter();
             tracing::debug!("started processing request");
-            self.inner.call(request)
+            call(request)
         };
         LogFuture {
             inner,
