@@ -237,6 +237,8 @@ impl Connection {
             hyper::server::conn::http1::Builder::new().serve_connection(io, service)
         );
         let result = tokio::select! {
+            // The connection first: no random draw for every wake-up.
+            biased;
             result = connection.as_mut() => result,
             () = self.closing.cancelled() => {
                 connection.as_mut().graceful_shutdown();
