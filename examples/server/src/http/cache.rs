@@ -321,13 +321,13 @@ impl ManifestCache {
         platform: Platform,
         client_id: Option<&str>,
     ) -> Option<Arc<ScopeEntry>> {
-        let map = Arc::clone(
-            self.channels
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get()?,
-        );
-        let (branch, fallback) = map.route(app, channel, client_id);
+        // Read under the lock rather than cloned out of it: each reference count touched
+        // here is shared by every connection thread.
+        let channels = self
+            .channels
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (branch, fallback) = channels.get()?.route(app, channel, client_id);
         let mut entry = self.cached(&(app, branch, runtime_version, platform))?;
         let mut hits = 1;
         if entry.update.is_none()
@@ -336,7 +336,12 @@ impl ManifestCache {
             entry = self.cached(&(app, other, runtime_version, platform))?;
             hits += 1;
         }
-        let entry = entry.kept_for_client(client_id).ok()?;
+        drop(channels);
+        let entry = if entry.rollout.is_none() {
+            entry
+        } else {
+            entry.kept_for_client(client_id).ok()?
+        };
         // Counted as `for_channel` counts them, once it is sure to answer from the cache.
         for _ in 0..hits {
             super::metrics::record_manifest_cache(true);
