@@ -79,8 +79,10 @@ pub fn install() -> bool {
         .is_some()
 }
 
-/// How often recorded histogram samples are folded into their buckets.
-pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often recorded histogram samples are folded into their buckets. Until then each
+/// request's latency is kept (8 bytes and change): at 100,000 manifest requests a second,
+/// every 5 s held about 4 MB of them, every second under 1 MB.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Folds the histogram samples recorded since the last time into their buckets, every
 /// [`UPKEEP_INTERVAL`]; runs until aborted. The recorder keeps every sample until then (it
