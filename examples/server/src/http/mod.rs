@@ -57,8 +57,8 @@ const FINAL_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Largest request body accepted (admin JSON bodies; manifest requests have none).
 const MAX_BODY: usize = 64 * 1024;
 
-/// [`router`], with the manifest requests of every app answered without it (see
-/// [`routes`](self::routes)): what the server serves.
+/// [`router`], with the manifest requests of every app answered without it (see the
+/// [`routes` module](mod@self::routes)): what the server serves.
 pub fn routes(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Access>) -> Routes {
     // The prefixes of `app_routes`.
     let direct: Vec<(String, AppState)> = std::iter::once((String::new(), state.clone()))
