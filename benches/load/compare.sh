@@ -22,21 +22,12 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 (($# > 0)) || { sed -n '2,15p' "$0" >&2; exit 1; }
-for tool in wrk nginx curl python3; do
-    command -v "$tool" >/dev/null || { echo "compare.sh needs $tool" >&2; exit 1; }
-done
+# shellcheck source=benches/load/lib.sh
+source benches/load/lib.sh
+needs compare.sh wrk nginx curl python3
 
 cargo build --release -q -p expo-benches --bin load-floor
 floor_bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/load-floor
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 key=$ROOT/crates/expo-codesign/tests/fixtures/expo-private-key.pem
 cert=$ROOT/crates/expo-codesign/tests/fixtures/expo-certificate.pem

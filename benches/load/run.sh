@@ -43,19 +43,9 @@ APPS=${APPS:-0}
 SPLIT=${SPLIT:-0}
 if [[ ${1:-} == --smoke ]]; then DURATION=1 RUNS=1; fi
 
-for tool in wrk nginx curl python3; do
-    command -v "$tool" >/dev/null || { echo "load benchmark needs $tool (apt-get install wrk nginx curl)" >&2; exit 1; }
-done
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=benches/load/lib.sh
+source benches/load/lib.sh
+needs "the load benchmark" wrk nginx curl python3
 
 if [[ -n ${BIN:-} ]]; then
     bin=$BIN

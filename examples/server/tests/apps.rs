@@ -528,14 +528,7 @@ async fn manifests_answered_with_and_without_the_router_are_the_same() {
         .unwrap();
     assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
 
-    let text = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     for route in ["/manifest", "/shop/manifest", "/blog/manifest"] {
         for method in ["GET", "POST"] {
             let labels = [

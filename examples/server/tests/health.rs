@@ -120,17 +120,6 @@ async fn admin_get(server: &Server, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn metrics(server: &Server) -> String {
-    client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The value of the first sample of `metric` whose labels contain `labels`.
 fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
     text.lines()
@@ -308,7 +297,7 @@ async fn counts_reach_admin_cli_and_metrics(backend: &Backend) {
     assert!(text.contains("failed           11 (28.2%)"), "{text}");
 
     // /metrics: per existing update only, and the ignored parts counted.
-    let text = metrics(&server).await;
+    let text = server.metrics_text().await;
     let label = |id: &str| format!("update_id=\"{id}\"");
     assert_eq!(
         sample(&text, "expo_update_launched_devices", &label(&second)),
@@ -467,7 +456,12 @@ async fn automatic_rollback_fires_at_the_threshold_once(backend: &Backend) {
     assert_eq!(count(&list), 3, "rolled back once: {list}");
     let mut rollbacks = 0.0;
     for server in &servers {
-        rollbacks += sample(&metrics(server).await, "expo_auto_rollbacks_total", "").unwrap_or(0.0);
+        rollbacks += sample(
+            &server.metrics_text().await,
+            "expo_auto_rollbacks_total",
+            "",
+        )
+        .unwrap_or(0.0);
     }
     assert!((rollbacks - 1.0).abs() < f64::EPSILON, "{rollbacks}");
 }
@@ -602,7 +596,11 @@ async fn forged_failures_move_a_channel_back_once_and_never_further(backend: &Ba
         "the republish stays"
     );
     assert_eq!(listed(backend, &data).len(), 5);
-    let rollbacks = sample(&metrics(&server).await, "expo_auto_rollbacks_total", "");
+    let rollbacks = sample(
+        &server.metrics_text().await,
+        "expo_auto_rollbacks_total",
+        "",
+    );
     assert_eq!(rollbacks, Some(1.0));
 }
 

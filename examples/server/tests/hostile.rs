@@ -63,17 +63,6 @@ fn metric(text: &str, needles: &[&str]) -> f64 {
         .sum()
 }
 
-async fn metrics_text(server: &Server) -> String {
-    client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The `launchAsset.url` of a manifest answer (a multipart body).
 fn launch_asset_url(body: &str) -> String {
     let start = body.find('{').unwrap();
@@ -280,7 +269,7 @@ async fn a_flood_of_made_up_scopes_after_a_publish_leaves_the_real_scope_cached(
         .await;
     assert!(statuses.iter().all(|s| *s == StatusCode::NO_CONTENT));
     let misses = |text: &str| metric(text, &["expo_manifest_cache_total{", r#"result="miss""#]);
-    let before = misses(&metrics_text(&server).await);
+    let before = misses(&server.metrics_text().await);
     assert!(before >= 10_001.0, "{before}");
     for _ in 0..3 {
         let response = manifest(&server, SAMPLE_RUNTIME_VERSION)
@@ -289,7 +278,7 @@ async fn a_flood_of_made_up_scopes_after_a_publish_leaves_the_real_scope_cached(
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let after = misses(&metrics_text(&server).await);
+    let after = misses(&server.metrics_text().await);
     assert!(
         (after - before - 1.0).abs() < 0.5,
         "the real scope must be loaded once, then served from the cache ({} loads)",
@@ -317,13 +306,13 @@ async fn forwarded_hosts_are_the_last_hops_and_alternating_ones_are_built_once()
     assert!(url.starts_with("https://good.example/assets/"), "{url}");
 
     let builds = |text: &str| metric(text, &["expo_manifest_builds_total"]);
-    let before = builds(&metrics_text(&server).await);
+    let before = builds(&server.metrics_text().await);
     for n in 0..100 {
         let host = if n % 2 == 0 { "a.example" } else { "b.example" };
         let body = ask(host).send().await.unwrap().text().await.unwrap();
         assert!(launch_asset_url(&body).starts_with(&format!("https://{host}/")));
     }
-    let built = builds(&metrics_text(&server).await) - before;
+    let built = builds(&server.metrics_text().await) - before;
     assert!(
         built <= 2.0,
         "{built} manifests built for two alternating hosts"
@@ -395,7 +384,7 @@ async fn past_the_caps_clients_get_503_with_retry_after() {
         assert!(Instant::now() < deadline, "still {status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let text = metrics_text(&server).await;
+    let text = server.metrics_text().await;
     assert!(metric(&text, &["expo_http_shed_total{", r#"reason="requests""#]) >= 1.0);
 
     // Connections past --max-connections get a 503 before their request is read.

@@ -92,14 +92,7 @@ async fn manifest_requests_are_counted_per_update_route_and_cache_result() {
         StatusCode::NO_CONTENT
     );
 
-    let text = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     let downloads = &[
         "expo_manifest_served_total{",
         &format!(r#"update_id="{ios}""#),

@@ -114,17 +114,6 @@ async fn asset(server: &Server, hash: &str) -> Vec<u8> {
     response.bytes().await.unwrap().to_vec()
 }
 
-async fn metrics(server: &Server) -> String {
-    client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The value of one counter line of the Prometheus text, 0 when absent.
 fn counter(metrics: &str, series: &str) -> u64 {
     metrics
@@ -306,7 +295,7 @@ async fn real_one_line_change(backend: &Backend) {
         v1_hash
     );
 
-    let text = metrics(&server).await;
+    let text = server.metrics_text().await;
     assert_eq!(
         counter(&text, "expo_patch_builds_total{outcome=\"stored\"}"),
         2,
@@ -323,7 +312,7 @@ async fn real_one_line_change(backend: &Backend) {
     assert_eq!(response.status(), StatusCode::IM_USED);
     assert_eq!(response.bytes().await.unwrap(), patch);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let text = metrics(&replica).await;
+    let text = replica.metrics_text().await;
     assert_eq!(
         counter(&text, "expo_patch_builds_total{outcome=\"stored\"}"),
         0
@@ -378,7 +367,7 @@ async fn unrelated_bundles_get_no_patch(backend: &Backend) {
 
     let started = Instant::now();
     loop {
-        let text = metrics(&server).await;
+        let text = server.metrics_text().await;
         if counter(
             &text,
             "expo_patch_builds_total{outcome=\"not_worth_serving\"}",

@@ -185,6 +185,18 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The text of `GET /metrics` (on the app port, without a token).
+    pub async fn metrics_text(&self) -> String {
+        reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// `GET path` with the bearer `token`, answered with JSON (the admin API's reads).
     pub async fn admin_json(&self, path: &str, token: &str) -> Value {
         reqwest::Client::new()
