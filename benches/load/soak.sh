@@ -24,19 +24,12 @@ CHANGE_EVERY=${CHANGE_EVERY:-240}
 SAMPLE_EVERY=${SAMPLE_EVERY:-10}
 TABLE_EVERY=${TABLE_EVERY:-300}
 
-for tool in curl python3; do
-    command -v "$tool" >/dev/null || { echo "soak test needs $tool" >&2; exit 1; }
-done
+# shellcheck source=benches/load/lib.sh
+source benches/load/lib.sh
+needs "the soak test" curl python3
 
-work=$(mktemp -d)
 out=${OUT:-$work/out}
 mkdir -p "$out"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 if [[ -n ${BIN:-} ]]; then
     bin=$BIN
@@ -44,7 +37,7 @@ else
     cargo build --release -q -p expo-update-server --bin expo-update-server
     bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/expo-update-server
 fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 url=http://127.0.0.1:$port
 key=$ROOT/crates/expo-codesign/tests/fixtures/expo-private-key.pem
 cert=$ROOT/crates/expo-codesign/tests/fixtures/expo-certificate.pem
