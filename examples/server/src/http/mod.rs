@@ -60,12 +60,8 @@ const MAX_BODY: usize = 64 * 1024;
 /// [`router`], with the manifest requests of every app answered without it (see the
 /// [`routes` module](mod@self::routes)): what the server serves.
 pub fn routes(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Access>) -> Routes {
-    // The prefixes of `app_routes`.
     let direct: Vec<(String, AppState)> = std::iter::once((String::new(), state.clone()))
-        .chain(
-            apps.iter()
-                .map(|app| (format!("/{}", app.app), app.clone())),
-        )
+        .chain(apps.iter().map(|app| (app_prefix(app), app.clone())))
         .collect();
     Routes::with_manifests(router(state, apps, metrics), direct)
 }
@@ -83,7 +79,7 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
         router = router.merge(metrics::router(access));
     }
     for app in apps {
-        let prefix = format!("/{}", app.app);
+        let prefix = app_prefix(&app);
         router = router.merge(app_routes(&prefix, app));
     }
     router
@@ -94,13 +90,18 @@ pub fn router(state: AppState, apps: Vec<AppState>, metrics: Option<metrics::Acc
         .with_state(state)
 }
 
+/// The path prefix of a configured app's routes (the default app's is empty).
+fn app_prefix(app: &AppState) -> String {
+    format!("/{}", app.app)
+}
+
 /// The routes of one app under `prefix` (empty for the default app), with its state. The
 /// manifest and asset routes are registered with the full path rather than nested, so
 /// serving them does not rewrite the request's URI.
 fn app_routes<S: Clone + Send + Sync + 'static>(prefix: &str, state: AppState) -> Router<S> {
     Router::new()
         .route(
-            &format!("{prefix}/manifest"),
+            &routes::manifest_path(prefix),
             get(manifest::handler)
                 .post(manifest::handler)
                 .with_state(state.clone()),

@@ -57,7 +57,7 @@ impl Routes {
     ) -> Self {
         let manifests = apps
             .into_iter()
-            .map(|(prefix, state)| (format!("{prefix}/manifest").into_boxed_str(), state))
+            .map(|(prefix, state)| (manifest_path(&prefix).into_boxed_str(), state))
             .collect();
         Self {
             router,
@@ -76,6 +76,12 @@ impl Routes {
         }
         Either::Right(tower::Service::call(&mut self.router.clone(), request))
     }
+}
+
+/// The manifest path of the app whose routes are under `prefix`: the router's route and
+/// the direct path's key.
+pub fn manifest_path(prefix: &str) -> String {
+    format!("{prefix}/manifest")
 }
 
 impl tower::Service<Request> for Routes {
